@@ -1,0 +1,59 @@
+"""Packaging for Tight: the runtime (``tight``) and the doit toolkit (``tight_tasks``)."""
+
+from pathlib import Path
+
+from setuptools import setup
+
+HERE = Path(__file__).parent
+
+
+def requirements() -> list[str]:
+    """The toolkit's direct dependencies, from requirements.in (the lock pins them)."""
+    lines = (HERE / "requirements.in").read_text().splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
+DEV = [
+    "ruff==0.17.6",
+    "mypy==2.4.1",
+    "hypothesis>=6.150,<7",
+    "types-PyYAML",
+    "types-requests",
+    # Peers measured by `doit bench` in the same run as Tight.
+    "aws-lambda-powertools==3.37.0",
+    "chalice==1.34.0",
+]
+
+setup(
+    name="tight",
+    version="0.1.0",
+    description="A microframework and build toolkit for Python services on AWS Lambda",
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=[
+        "tight",
+        "tight.core",
+        "tight.http",
+        "tight.providers",
+        "tight.providers.aws",
+        "tight.providers.aws.clients",
+        "tight.providers.aws.controllers",
+        "tight.providers.aws.lambda_app",
+        "tight_tasks",
+        "tight_tasks.templates",
+    ],
+    # The top-level templates/ folder ships inside the toolkit as tight_tasks/templates.
+    package_dir={"tight_tasks.templates": "templates"},
+    package_data={"tight_tasks.templates": ["*", "**/*"]},
+    include_package_data=True,
+    install_requires=requirements(),
+    extras_require={"dev": DEV},
+    entry_points={"console_scripts": ["tight = tight_tasks.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+    ],
+)

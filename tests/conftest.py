@@ -1,0 +1,87 @@
+"""Shared fixtures: write a small Tight app to a temporary folder and load it as Lambda does."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import tight
+from tight import config
+from tight.core import logger
+from tight.providers.aws.controllers import lambda_proxy_event
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+APP_INDEX = """\
+from app.vendored.tight.providers.aws.lambda_app import app as app
+app.run()
+"""
+
+
+def _forget_app_modules() -> None:
+    for name in list(sys.modules):
+        if name == "app_index" or name == "app" or name.startswith("app."):
+            del sys.modules[name]
+    for name in list(lambda_proxy_event._controllers):
+        if name.startswith("app."):
+            del lambda_proxy_event._controllers[name]
+
+
+def write_app(root: Path, functions: dict[str, str], tight_yml: str | None = None) -> Path:
+    """Write ``app_index.py``, one handler per function and a vendored copy of tight."""
+    for name, source in functions.items():
+        folder = root / "app" / "functions" / name
+        folder.mkdir(parents=True)
+        (folder / "handler.py").write_text(textwrap.dedent(source))
+    (root / "app_index.py").write_text(APP_INDEX)
+    shutil.copytree(
+        Path(tight.__file__).parent,
+        root / "app" / "vendored" / "tight",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    if tight_yml is not None:
+        (root / "tight.yml").write_text(textwrap.dedent(tight_yml))
+    return root
+
+
+@pytest.fixture
+def load_app(tmp_path: Path) -> Iterator[Callable[..., ModuleType]]:
+    """``load_app({"name": source}, tight_yml=None)`` -> a freshly imported ``app_index``."""
+    added: list[str] = []
+
+    def load(functions: dict[str, str], tight_yml: str | None = None) -> ModuleType:
+        root = write_app(tmp_path / "my_app", functions, tight_yml)
+        if tight_yml is not None:
+            from tight_tasks.config import write_runtime_config
+
+            write_runtime_config(root)
+        _forget_app_modules()
+        config.reset()
+        sys.path.insert(0, str(root))
+        added.append(str(root))
+        return importlib.import_module("app_index")
+
+    yield load
+    _forget_app_modules()
+    config.reset()
+    logger.set_invocation(None)
+    for path in added:
+        while path in sys.path:
+            sys.path.remove(path)
+        vendored = str(Path(path) / "app" / "vendored")
+        while vendored in sys.path:
+            sys.path.remove(vendored)
+
+
+@pytest.fixture(autouse=True)
+def _clean_config() -> Iterator[None]:
+    config.reset()
+    yield
+    config.reset()

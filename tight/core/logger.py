@@ -1,0 +1,120 @@
+"""Structured logging: one JSON object per line, through the standard ``logging`` module.
+
+``info(message=..., **fields)``, ``warn(...)``, ``error(...)`` and ``exception(...)`` write
+``{"level", "message", "timestamp", "function", "request_id", ...fields}``. The function and
+request id come from the invocation the runtime is serving (set by the controller), so every
+line a handler logs can be found by request id. The level comes from ``LOG_LEVEL``
+(default ``INFO``); handlers are attached on first use, not at import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+LOGGER_NAME = "tight"
+
+# The invocation being served, set by the controller on every call. The request id is
+# worked out only when a line is written, so an invocation that logs nothing pays nothing.
+_current: dict[str, Any] = {"function": None, "request": None, "context": None}
+_logger: logging.Logger | None = None
+
+
+def set_invocation(function: str | None, request: Any = None, context: Any = None) -> None:
+    """Record which function, request and Lambda context the next log lines belong to."""
+    _current["function"] = function
+    _current["request"] = request
+    _current["context"] = context
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served: API Gateway's, else Lambda's."""
+    request = _current["request"]
+    request_id = getattr(request, "request_id", None) if request is not None else None
+    return request_id or getattr(_current["context"], "aws_request_id", None)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one line of JSON; fields given as ``extra`` are merged in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "function": _current["function"] or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+            "request_id": current_request_id(),
+        }
+        fields = getattr(record, "tight_fields", None)
+        if fields:
+            entry.update(fields)
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, separators=(",", ":"))
+
+
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is at the time, so redirection (tests) is honoured."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def get_logger() -> logging.Logger:
+    """The ``tight`` logger, set up on first use with the JSON formatter and ``LOG_LEVEL``."""
+    global _logger
+    if _logger is None:
+        logger = logging.getLogger(LOGGER_NAME)
+        if not logger.handlers:
+            handler = StdoutHandler()
+            handler.setFormatter(JsonFormatter())
+            logger.addHandler(handler)
+        # Lambda's bootstrap installs its own root handler; one line per record is enough.
+        logger.propagate = False
+        level = os.environ.get("LOG_LEVEL", "INFO").upper()
+        logger.setLevel(level if isinstance(logging.getLevelName(level), int) else "INFO")
+        _logger = logger
+    return _logger
+
+
+def _log(level: int, message: str, fields: dict[str, Any], exc_info: bool = False) -> None:
+    logger = get_logger()
+    if logger.isEnabledFor(level):
+        logger.log(level, "%s", message, exc_info=exc_info, extra={"tight_fields": fields})
+
+
+def debug(message: str = "", **fields: Any) -> None:
+    _log(logging.DEBUG, message, fields)
+
+
+def info(message: str = "", **fields: Any) -> None:
+    _log(logging.INFO, message, fields)
+
+
+def warn(message: str = "", **fields: Any) -> None:
+    _log(logging.WARNING, message, fields)
+
+
+warning = warn
+
+
+def error(message: str = "", **fields: Any) -> None:
+    _log(logging.ERROR, message, fields)
+
+
+def exception(message: str = "", **fields: Any) -> None:
+    """Log at ERROR with the traceback of the exception being handled."""
+    _log(logging.ERROR, message, fields, exc_info=True)

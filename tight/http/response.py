@@ -1,0 +1,242 @@
+"""Turns what a handler returns into the response dict Lambda's HTTP source expects.
+
+A handler returns a dict (``statusCode``, ``body``, ``headers``, ``multiValueHeaders``,
+``cookies``, ``isBase64Encoded``), a ``Response``, any other value (taken as the body, 200)
+or None (204). Bodies are encoded here: dict/list to JSON (``Decimal`` as an integer when
+integral, ``datetime`` as ISO 8601), str as is, bytes as base64. The result is then shaped
+for the event kind it answers: ALB gets ``statusDescription``, multi-value mode gets
+``multiValueHeaders``, HTTP API and Function URLs get ``cookies``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tight.http.errors import HTTPError, reason
+from tight.http.request import ALB, HTTP, URL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+RESPONSE_KEYS = frozenset(
+    ("statusCode", "body", "headers", "multiValueHeaders", "cookies", "isBase64Encoded")
+)
+JSON_TYPE = "application/json"
+
+
+class Response:
+    """A response built in Python: ``return Response({"id": 1}, status=201)``."""
+
+    __slots__ = ("body", "cookies", "headers", "status")
+
+    def __init__(
+        self,
+        body: Any = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        cookies: list[str] | None = None,
+    ) -> None:
+        self.body = body
+        self.status = status
+        self.headers = dict(headers) if headers else {}
+        self.cookies = list(cookies) if cookies else []
+
+
+class ResponseError(TypeError):
+    """A handler returned something that cannot become a response (logged, answered 500)."""
+
+
+def json_default(value: Any) -> Any:
+    """Encode the values DynamoDB and Python code hand back that ``json`` cannot.
+
+    Each type is checked only if its module is already loaded: a value cannot be a
+    ``Decimal`` unless ``decimal`` was imported, and the runtime imports none of them itself.
+    """
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    uuid = sys.modules.get("uuid")
+    if uuid is not None and isinstance(value, uuid.UUID):
+        return str(value)
+    enum = sys.modules.get("enum")
+    if enum is not None and isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:
+            return list(value)
+    if isinstance(value, (bytes, bytearray)):
+        from base64 import b64encode
+
+        return b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_encoder = json.JSONEncoder(default=json_default, allow_nan=False)
+encode_json = _encoder.encode
+
+
+def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
+    """Defaults overridden by the handler's headers, names compared case-insensitively."""
+    if not given:
+        return dict(defaults)
+    if not isinstance(given, dict):
+        raise ResponseError("headers must be a dict of header names to values")
+    headers = dict(defaults)
+    if headers:
+        lowered = {name.lower() for name in given}
+        for name in [n for n in headers if n.lower() in lowered]:
+            del headers[name]
+    for name, value in given.items():
+        headers[str(name)] = value if isinstance(value, str) else str(value)
+    return headers
+
+
+def _has_header(headers: Mapping[str, str], name: str) -> bool:
+    return name in headers or any(k.lower() == name.lower() for k in headers)
+
+
+def build(
+    result: Any,
+    kind: str,
+    defaults: Mapping[str, str],
+    multi_value: bool = False,
+    head: bool = False,
+) -> dict[str, Any]:
+    """The Lambda response for ``result`` answering an event of ``kind``."""
+    multi: Any = None
+    cookies: Any = None
+    base64 = False
+    if result is None:
+        status, body, headers = 204, None, dict(defaults)
+    elif isinstance(result, Response):
+        status, body = result.status, result.body
+        headers = _merge_headers(defaults, result.headers)
+        cookies = result.cookies
+    elif isinstance(result, dict) and (not result or not RESPONSE_KEYS.isdisjoint(result)):
+        status = result.get("statusCode", 200)
+        body = result.get("body")
+        headers = _merge_headers(defaults, result.get("headers"))
+        multi = result.get("multiValueHeaders")
+        cookies = result.get("cookies")
+        base64 = result.get("isBase64Encoded") is True
+    else:
+        status, body, headers = 200, result, dict(defaults)
+
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ResponseError(f"statusCode must be an int from 100 to 599, not {status!r}")
+
+    if body is None:
+        text = ""
+    elif isinstance(body, str):
+        text = body
+    elif isinstance(body, (bytes, bytearray)):
+        from base64 import b64encode
+
+        text = b64encode(body).decode("ascii")
+        base64 = True
+        if not _has_header(headers, "Content-Type"):
+            headers["Content-Type"] = "application/octet-stream"
+    else:
+        try:
+            text = encode_json(body)
+        except (TypeError, ValueError) as exc:
+            raise ResponseError(f"response body cannot be encoded as JSON: {exc}") from exc
+        if "Content-Type" not in headers and not _has_header(headers, "Content-Type"):
+            headers["Content-Type"] = JSON_TYPE
+    if head:
+        text = ""
+
+    return shape(status, headers, text, base64, kind, multi, cookies, multi_value)
+
+
+def shape(
+    status: int,
+    headers: dict[str, str],
+    body: str,
+    base64: bool,
+    kind: str,
+    multi: Any = None,
+    cookies: Any = None,
+    multi_value: bool = False,
+) -> dict[str, Any]:
+    """Lay out an encoded response the way the event's source expects it."""
+    response: dict[str, Any] = {"statusCode": status}
+    if cookies is not None and not isinstance(cookies, list):
+        raise ResponseError("cookies must be a list of Set-Cookie strings")
+    if multi is not None and not isinstance(multi, dict):
+        raise ResponseError("multiValueHeaders must be a dict of header names to lists")
+
+    if kind in (HTTP, URL):
+        if multi:
+            for name, values in multi.items():
+                if str(name).lower() == "set-cookie":
+                    cookies = [*(cookies or ()), *values]
+                else:
+                    headers[str(name)] = ",".join(str(v) for v in values)
+        response["headers"] = headers
+        if cookies:
+            response["cookies"] = [str(c) for c in cookies]
+    else:
+        if kind == ALB:
+            response["statusDescription"] = f"{status} {reason(status)}"
+        lists: dict[str, list[str]] = {}
+        if multi:
+            for name, values in multi.items():
+                lists[str(name)] = [
+                    str(v) for v in (values if isinstance(values, list) else [values])
+                ]
+        if cookies:
+            lists.setdefault("Set-Cookie", []).extend(str(c) for c in cookies)
+        if kind != ALB:
+            # API Gateway merges the two maps, so each list is sent once, in multiValueHeaders.
+            response["headers"] = headers
+            if lists:
+                response["multiValueHeaders"] = lists
+        elif multi_value:
+            for name, value in headers.items():
+                lists.setdefault(name, []).insert(0, value)
+            response["multiValueHeaders"] = lists
+        else:
+            # ALB in single-value mode: one value per name, the last one given wins.
+            for name, values in lists.items():
+                if values:
+                    headers[name] = values[-1]
+            response["headers"] = headers
+    response["body"] = body
+    response["isBase64Encoded"] = base64
+    return response
+
+
+def error_response(
+    error: HTTPError, kind: str, defaults: Mapping[str, str], multi_value: bool = False
+) -> dict[str, Any]:
+    """The response for an ``HTTPError`` raised by a handler or by request parsing."""
+    headers = _merge_headers(defaults, error.headers)
+    headers["Content-Type"] = JSON_TYPE
+    return shape(
+        error.status_code, headers, encode_json(error.body()), False, kind, multi_value=multi_value
+    )
+
+
+def server_error(
+    request_id: str | None, kind: str, defaults: Mapping[str, str], multi_value: bool = False
+) -> dict[str, Any]:
+    """A 500 that tells the caller nothing but where to look: the request id."""
+    headers = dict(defaults)
+    headers["Content-Type"] = JSON_TYPE
+    body = {
+        "error": reason(500),
+        "message": "the server could not complete the request",
+        "request_id": request_id,
+    }
+    return shape(500, headers, encode_json(body), False, kind, multi_value=multi_value)

@@ -1,0 +1,1 @@
+"""AWS: Lambda entry points, lambda-proxy controllers and AWS SDK clients."""

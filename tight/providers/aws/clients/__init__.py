@@ -1,0 +1,1 @@
+"""AWS SDK clients, all built from the one cached boto3 session."""

@@ -1,0 +1,1 @@
+"""Controllers: decorators that turn plain functions into handlers for an event source."""

@@ -1,0 +1,201 @@
+"""Lambda-proxy controllers: ``@get``, ``@post``, ... register plain functions as handlers.
+
+Each decorator records the function for its HTTP method on the controller of the module
+that defines it and returns the function unchanged, so handlers stay plain functions that
+unit tests can call. ``dispatch`` serves one event: it reads the request (``tight.http.request``),
+calls the handler with ``event``, ``context``, ``principal_id`` and ``request``, and builds
+the response (``tight.http.response``). Errors never escape to Lambda: an ``HTTPError``
+becomes its status, anything else a 500 with the request id, the traceback going to the log.
+"""
+
+from __future__ import annotations
+
+from tight import config
+from tight.core import logger
+from tight.http import response as responses
+from tight.http.errors import BadRequest, HTTPError, MethodNotAllowed
+from tight.http.request import ALB, REST, Request, event_kind
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Handler = Callable[..., Any]
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+
+
+class DuplicateHandler(TypeError):
+    """Two different functions in one module were registered for the same method."""
+
+
+class Controller:
+    """The handlers one controller module registered, by HTTP method."""
+
+    __slots__ = ("handlers", "module")
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.handlers: dict[str, Handler] = {}
+
+    def register(self, method: str, handler: Handler) -> None:
+        existing = self.handlers.get(method)
+        # Re-running a module (a reload in tests) registers the same function again: fine.
+        if existing is not None and existing.__qualname__ != handler.__qualname__:
+            raise DuplicateHandler(
+                f"{self.module} registers two {method} handlers, {existing.__qualname__} and "
+                f"{handler.__qualname__}; keep one @{method.lower()} per function module"
+            )
+        self.handlers[method] = handler
+
+    def allowed(self) -> list[str]:
+        allowed = set(self.handlers)
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        if config.settings().cors is not None:
+            allowed.add("OPTIONS")
+        return [m for m in METHODS if m in allowed]
+
+    def dispatch(
+        self, event: Any, context: Any = None, function: str | None = None
+    ) -> dict[str, Any]:
+        """Answer one HTTP event; always returns a response dict, never raises."""
+        kind = event_kind(event)
+        if kind is None:
+            kind = REST
+            request = None
+        else:
+            request = Request(event, kind, context)
+        logger.set_invocation(function, request, context)
+        defaults: dict[str, str] = {}
+        multi_value = False
+        try:
+            settings = config.settings()
+            defaults = settings.default_headers
+            if request is None:
+                raise BadRequest(
+                    "the event is not an HTTP request from API Gateway, ALB or a function URL"
+                )
+            multi_value = kind == ALB and request.multi_value_headers
+            cors = settings.cors
+            if cors is not None and len(cors.allow_origins) > 1:
+                defaults = {**defaults, **cors.origin_headers(request.header("origin"))}
+            method = request.method
+            handler = self.handlers.get(method)
+            head = False
+            if handler is None:
+                if method == "HEAD" and "GET" in self.handlers:
+                    handler, head = self.handlers["GET"], True
+                elif method == "OPTIONS" and cors is not None:
+                    return self._preflight(request, defaults, multi_value)
+                else:
+                    raise MethodNotAllowed(method or "(none)", self.allowed())
+
+            handler_event = event
+            body = event.get("body")
+            if isinstance(body, (str, bytes)) and body:
+                content_type = request.content_type
+                if content_type is None:
+                    try:
+                        decoded = request.json()
+                    except BadRequest:
+                        decoded = body
+                elif request.is_json:
+                    decoded = request.json()
+                else:
+                    decoded = body
+                if decoded is not body:
+                    handler_event = dict(event)
+                    handler_event["body"] = decoded
+
+            result = handler(
+                event=handler_event,
+                context=context,
+                principal_id=request.principal_id,
+                request=request,
+            )
+            return responses.build(result, kind, defaults, multi_value, head)
+        except HTTPError as error:
+            if error.status_code >= 500:
+                logger.exception(message=f"{error.status_code} from handler", error=error.message)
+            return responses.error_response(error, kind, defaults, multi_value)
+        except Exception as exc:  # noqa: BLE001 - a caller must never see a traceback
+            request_id = (request.request_id if request is not None else None) or getattr(
+                context, "aws_request_id", None
+            )
+            logger.exception(
+                message="unhandled error while serving the request",
+                error_type=type(exc).__name__,
+                controller=self.module,
+            )
+            return responses.server_error(request_id, kind, defaults, multi_value)
+
+    def _preflight(
+        self, request: Request, defaults: dict[str, str], multi_value: bool
+    ) -> dict[str, Any]:
+        cors = config.settings().cors
+        assert cors is not None
+        headers = dict(defaults)
+        methods = cors.allow_methods or tuple(self.allowed())
+        headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        asked = request.header("access-control-request-headers")
+        headers["Access-Control-Allow-Headers"] = (
+            ", ".join(cors.allow_headers) if cors.allow_headers else (asked or "")
+        )
+        headers["Access-Control-Max-Age"] = str(cors.max_age)
+        return responses.shape(204, headers, "", False, request.kind, multi_value=multi_value)
+
+
+_controllers: dict[str, Controller] = {}
+
+
+def controller_for(module: str) -> Controller | None:
+    """The controller a module registered handlers on, if any."""
+    return _controllers.get(module)
+
+
+def _register(method: str, handler: Handler) -> Handler:
+    if not callable(handler):
+        raise TypeError(f"@{method.lower()} decorates a function, not {handler!r}")
+    module = handler.__module__
+    controller = _controllers.get(module)
+    if controller is None:
+        controller = _controllers[module] = Controller(module)
+    controller.register(method, handler)
+    return handler
+
+
+def get(handler: Handler) -> Handler:
+    """Register ``handler`` for GET (and HEAD, unless a HEAD handler is given)."""
+    return _register("GET", handler)
+
+
+def post(handler: Handler) -> Handler:
+    """Register ``handler`` for POST."""
+    return _register("POST", handler)
+
+
+def put(handler: Handler) -> Handler:
+    """Register ``handler`` for PUT."""
+    return _register("PUT", handler)
+
+
+def patch(handler: Handler) -> Handler:
+    """Register ``handler`` for PATCH."""
+    return _register("PATCH", handler)
+
+
+def delete(handler: Handler) -> Handler:
+    """Register ``handler`` for DELETE."""
+    return _register("DELETE", handler)
+
+
+def options(handler: Handler) -> Handler:
+    """Register ``handler`` for OPTIONS (instead of the automatic CORS preflight)."""
+    return _register("OPTIONS", handler)
+
+
+def head(handler: Handler) -> Handler:
+    """Register ``handler`` for HEAD (by default HEAD runs the GET handler, body dropped)."""
+    return _register("HEAD", handler)
