@@ -34,7 +34,6 @@ setup(
     packages=[
         "tight",
         "tight.core",
-        "tight.http",
         "tight.providers",
         "tight.providers.aws",
         "tight.providers.aws.clients",

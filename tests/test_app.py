@@ -165,7 +165,14 @@ def test_app_runs_in_an_isolated_interpreter_like_lambda(tmp_path):
     script = (
         "import json, sys; sys.path.insert(0, '.'); import app_index, tight; "
         "r = app_index.items(json.loads(sys.stdin.read()), None); "
-        "print(json.dumps([r, tight.__file__]))"
+        "import tight.providers.aws.lambda_app.app as plain; "
+        "import tight.providers.aws.controllers.lambda_proxy_event as proxy; "
+        "import app.vendored.tight.providers.aws.controllers.lambda_proxy_event as vproxy; "
+        "shared = [sys.modules['tight'] is sys.modules['app.vendored.tight'], "
+        "app_index.app is plain, proxy is vproxy, "
+        "sorted(k for k in sys.modules if k.endswith('lambda_proxy_event')), "
+        "sorted(proxy._controllers)]; "
+        "print(json.dumps([r, tight.__file__, shared]))"
     )
     result = subprocess.run(
         [sys.executable, "-I", "-c", script],
@@ -175,6 +182,12 @@ def test_app_runs_in_an_isolated_interpreter_like_lambda(tmp_path):
         text=True,
         check=True,
     )
-    response, tight_file = json.loads(result.stdout)
+    response, tight_file, shared = json.loads(result.stdout)
     assert response["statusCode"] == 201
+    assert shared[:3] == [True, True, True]
+    assert shared[3] == [
+        "app.vendored.tight.providers.aws.controllers.lambda_proxy_event",
+        "tight.providers.aws.controllers.lambda_proxy_event",
+    ]
+    assert shared[4] == ["app.functions.items.handler"]
     assert Path(tight_file).resolve() == (root / "app/vendored/tight/__init__.py").resolve()

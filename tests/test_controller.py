@@ -11,11 +11,10 @@ from decimal import Decimal
 import pytest
 from events import KINDS, FakeContext, make_event
 
-from tight import config
-from tight.http import errors
-from tight.http.response import Response
+from tight import config, errors
 from tight.providers.aws.controllers import lambda_proxy_event as lambda_proxy
 from tight.providers.aws.controllers.lambda_proxy_event import Controller, DuplicateHandler
+from tight.response import Response
 
 
 def controller(**handlers):

@@ -76,6 +76,6 @@ def test_boto3_session_is_created_once_and_replaceable(monkeypatch):
 
 @pytest.mark.parametrize("status", [200, 404, 418, 299, 599])
 def test_reason_phrases(status):
-    from tight.http.errors import reason
+    from tight.errors import reason
 
     assert reason(status)

@@ -14,9 +14,9 @@ RUNTIME_MODULES = [
     "tight.config",
     "tight.core.logger",
     "tight.core.safeget",
-    "tight.http.errors",
-    "tight.http.request",
-    "tight.http.response",
+    "tight.errors",
+    "tight.request",
+    "tight.response",
     "tight.providers.aws.clients.boto3_client",
     "tight.providers.aws.controllers.lambda_proxy_event",
     "tight.providers.aws.lambda_app.app",
@@ -69,8 +69,41 @@ def test_runtime_loads_only_stdlib_and_itself():
     assert outside == []
 
 
-def test_runtime_does_not_import_boto3_or_typing_until_asked():
-    """boto3 and typing are heavy: a function that never uses them must not pay for them."""
+def test_runtime_does_not_import_boto3_typing_or_future_until_asked():
+    """Every module is paid for on each cold start: none that the runtime does not use."""
     loaded = loaded_modules(str(Path(tight.__file__).parent.parent))
     assert "boto3" not in loaded
     assert "typing" not in loaded
+    assert "__future__" not in loaded
+
+
+COLD_PATH = """
+import json, sys
+sys.path.insert(0, {root!r})
+before = set(sys.modules)
+import app_index
+event = {{"httpMethod": "GET", "path": "/", "requestContext": {{"requestId": "r"}}}}
+assert app_index.quiet(event, None)["statusCode"] == 200
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_a_function_that_does_not_log_never_loads_the_logger(tmp_path):
+    from conftest import write_app
+
+    quiet = (
+        "import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy\n"
+        "@lambda_proxy.get\n"
+        "def get_handler(*args, **kwargs):\n"
+        "    return {'statusCode': 200}\n"
+    )
+    root = write_app(tmp_path / "quiet_app", {"quiet": quiet})
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", COLD_PATH.format(root=str(root))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(result.stdout)
+    assert "tight.providers.aws.controllers.lambda_proxy_event" in loaded
+    assert "tight.core.logger" not in loaded

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from events import KINDS, FakeContext, make_event
 
-from tight.http.errors import BadRequest
-from tight.http.request import Headers, Request, event_kind
+from tight.errors import BadRequest
+from tight.request import Headers, Request, event_kind
 
 
 @pytest.mark.parametrize("kind", KINDS)

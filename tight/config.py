@@ -6,15 +6,17 @@ JSON file the toolkit writes from ``tight.yml`` when it vendors
 The runtime never reads YAML; ``tight_tasks`` turns ``tight.yml`` into that JSON.
 """
 
-from __future__ import annotations
-
 import json
 import os
+from collections.abc import Iterable, Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 # Where the toolkit writes the runtime's share of tight.yml, relative to the app root.
 RUNTIME_CONFIG_PATH = ("app", "vendored", "tight.json")
@@ -84,7 +86,7 @@ class Cors:
         self.static_headers = static
 
     @classmethod
-    def from_value(cls, value: Any) -> Cors | None:
+    def from_value(cls, value: Any) -> "Cors | None":
         """Build from tight.yml's ``cors:`` value: an origin string, a mapping, or false."""
         if value is None or value is False:
             return None

@@ -19,7 +19,7 @@ import tight
 
 ITEMS_HANDLER = """\
 import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
-from tight.http.errors import NotFound
+from tight.errors import NotFound
 
 ITEMS = {"1": {"id": "1", "name": "teapot"}}
 

@@ -7,8 +7,6 @@ line a handler logs can be found by request id. The level comes from ``LOG_LEVEL
 (default ``INFO``); handlers are attached on first use, not at import.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 import os
@@ -18,27 +16,42 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 LOGGER_NAME = "tight"
 
-# The invocation being served, set by the controller on every call. The request id is
-# worked out only when a line is written, so an invocation that logs nothing pays nothing.
-_current: dict[str, Any] = {"function": None, "request": None, "context": None}
+CONTROLLERS = "tight.providers.aws.controllers.lambda_proxy_event"
 _logger: logging.Logger | None = None
 
 
+def invocation() -> tuple[str | None, Any, Any]:
+    """(function, request, context) the controller is serving, if it is serving anything.
+
+    Read from the controller module only when it is loaded: with no controller imported,
+    nothing is being served, and logging must not import one.
+    """
+    controllers = sys.modules.get(CONTROLLERS)
+    if controllers is None:
+        return (None, None, None)
+    current: tuple[str | None, Any, Any] = controllers.serving
+    return current
+
+
 def set_invocation(function: str | None, request: Any = None, context: Any = None) -> None:
-    """Record which function, request and Lambda context the next log lines belong to."""
-    _current["function"] = function
-    _current["request"] = request
-    _current["context"] = context
+    """Say which function, request and Lambda context the next log lines belong to."""
+    from tight.providers.aws.controllers import lambda_proxy_event
+
+    lambda_proxy_event.serve_as(function, request, context)
 
 
 def current_request_id() -> str | None:
     """The id of the request being served: API Gateway's, else Lambda's."""
-    request = _current["request"]
+    _, request, context = invocation()
     request_id = getattr(request, "request_id", None) if request is not None else None
-    return request_id or getattr(_current["context"], "aws_request_id", None)
+    return request_id or getattr(context, "aws_request_id", None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
-            "function": _current["function"] or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+            "function": invocation()[0] or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
             "request_id": current_request_id(),
         }
         fields = getattr(record, "tight_fields", None)

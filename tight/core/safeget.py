@@ -1,10 +1,12 @@
 """``safeget(dct, *keys)``: walk nested dicts (and lists) without KeyError or TypeError."""
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 
 def safeget(dct: Any, *keys: Any, default: Any = None) -> Any:

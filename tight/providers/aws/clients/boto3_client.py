@@ -5,13 +5,15 @@ its recorder here, so recordings cover every client made from it. boto3 is impor
 first call, not at import, to keep it off the cold-start path of functions that never use it.
 """
 
-from __future__ import annotations
-
 import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 _lock = threading.Lock()
 _session: Any = None

@@ -2,19 +2,16 @@
 
 Each decorator records the function for its HTTP method on the controller of the module
 that defines it and returns the function unchanged, so handlers stay plain functions that
-unit tests can call. ``dispatch`` serves one event: it reads the request (``tight.http.request``),
+unit tests can call. ``dispatch`` serves one event: it reads the request (``tight.request``),
 calls the handler with ``event``, ``context``, ``principal_id`` and ``request``, and builds
-the response (``tight.http.response``). Errors never escape to Lambda: an ``HTTPError``
+the response (``tight.response``). Errors never escape to Lambda: an ``HTTPError``
 becomes its status, anything else a 500 with the request id, the traceback going to the log.
 """
 
-from __future__ import annotations
-
 from tight import config
-from tight.core import logger
-from tight.http import response as responses
-from tight.http.errors import BadRequest, HTTPError, MethodNotAllowed
-from tight.http.request import ALB, REST, Request, event_kind
+from tight import response as responses
+from tight.errors import BadRequest, HTTPError, MethodNotAllowed
+from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,8 +19,29 @@ if TYPE_CHECKING:
     from typing import Any
 
     Handler = Callable[..., Any]
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = Handler = object
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+
+# What is being served now: (function name, Request, Lambda context). Lambda runs one
+# invocation at a time per process; the logger reads this to stamp its lines.
+serving: tuple[str | None, Any, Any] = (None, None, None)
+
+
+def serve_as(function: str | None, request: Any = None, context: Any = None) -> None:
+    """Record the invocation being served, for the log lines written while serving it."""
+    global serving
+    serving = (function, request, context)
+
+
+def _log_exception(message: str, **fields: Any) -> None:
+    # Imported here: a function that never fails or logs never loads the logger.
+    from tight.core import logger
+
+    logger.exception(message=message, **fields)
 
 
 class DuplicateHandler(TypeError):
@@ -62,30 +80,34 @@ class Controller:
     ) -> dict[str, Any]:
         """Answer one HTTP event; always returns a response dict, never raises."""
         kind = event_kind(event)
-        if kind is None:
-            kind = REST
-            request = None
-        else:
-            request = Request(event, kind, context)
-        logger.set_invocation(function, request, context)
+        request = Request(event, kind, context) if kind is not None else None
+        global serving
+        serving = (function, request, context)
         defaults: dict[str, str] = {}
         multi_value = False
         try:
             settings = config.settings()
             defaults = settings.default_headers
             if request is None:
+                kind = REST
                 raise BadRequest(
                     "the event is not an HTTP request from API Gateway, ALB or a function URL"
                 )
-            multi_value = kind == ALB and request.multi_value_headers
+            if kind is ALB:
+                multi_value = request.multi_value_headers
             cors = settings.cors
             if cors is not None and len(cors.allow_origins) > 1:
                 defaults = {**defaults, **cors.origin_headers(request.header("origin"))}
-            method = request.method
-            handler = self.handlers.get(method)
+            # The method straight from the event: this runs on every request.
+            method = event.get("httpMethod") if kind is REST or kind is ALB else request.method
+            handler = self.handlers.get(method) if type(method) is str else None
             head = False
             if handler is None:
-                if method == "HEAD" and "GET" in self.handlers:
+                method = request.method
+                handler = self.handlers.get(method)
+                if handler is not None:
+                    pass
+                elif method == "HEAD" and "GET" in self.handlers:
                     handler, head = self.handlers["GET"], True
                 elif method == "OPTIONS" and cors is not None:
                     return self._preflight(request, defaults, multi_value)
@@ -94,14 +116,14 @@ class Controller:
 
             handler_event = event
             body = event.get("body")
-            if isinstance(body, (str, bytes)) and body:
+            if body and isinstance(body, (str, bytes)):
                 content_type = request.content_type
                 if content_type is None:
                     try:
                         decoded = request.json()
                     except BadRequest:
                         decoded = body
-                elif request.is_json:
+                elif content_type == "application/json" or is_json_type(content_type):
                     decoded = request.json()
                 else:
                     decoded = body
@@ -115,21 +137,21 @@ class Controller:
                 principal_id=request.principal_id,
                 request=request,
             )
-            return responses.build(result, kind, defaults, multi_value, head)
+            return responses.build(result, request.kind, defaults, multi_value, head)
         except HTTPError as error:
             if error.status_code >= 500:
-                logger.exception(message=f"{error.status_code} from handler", error=error.message)
-            return responses.error_response(error, kind, defaults, multi_value)
+                _log_exception(f"{error.status_code} from handler", error=error.message)
+            return responses.error_response(error, kind or REST, defaults, multi_value)
         except Exception as exc:  # noqa: BLE001 - a caller must never see a traceback
             request_id = (request.request_id if request is not None else None) or getattr(
                 context, "aws_request_id", None
             )
-            logger.exception(
-                message="unhandled error while serving the request",
+            _log_exception(
+                "unhandled error while serving the request",
                 error_type=type(exc).__name__,
                 controller=self.module,
             )
-            return responses.server_error(request_id, kind, defaults, multi_value)
+            return responses.server_error(request_id, kind or REST, defaults, multi_value)
 
     def _preflight(
         self, request: Request, defaults: dict[str, str], multi_value: bool

@@ -6,21 +6,22 @@ imported on that function's first call and reused after, so a cold start pays on
 function that runs, however many the app has.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import sys
 from keyword import iskeyword
+from types import ModuleType
 
 from tight import config
-from tight.core import logger
 from tight.providers.aws.controllers import lambda_proxy_event
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import ModuleType
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 FUNCTIONS_DIR = ("app", "functions")
 HANDLER_FILE = "handler.py"
@@ -52,7 +53,9 @@ class LambdaFunction:
         try:
             module = importlib.import_module(self.module_name)
         except Exception:  # noqa: BLE001 - logged, answered with a 500 by the caller
-            logger.set_invocation(self.name, None, None)
+            from tight.core import logger
+
+            lambda_proxy_event.serve_as(self.name)
             logger.exception(
                 message=f"cannot import {self.module_name.replace('.', '/')}.py",
                 function=self.name,
@@ -65,7 +68,9 @@ class LambdaFunction:
             plain = module.handler
             self._serve = lambda event, context, _name: plain(event, context)
         else:
-            logger.set_invocation(self.name, None, None)
+            from tight.core import logger
+
+            lambda_proxy_event.serve_as(self.name)
             logger.error(
                 message=(
                     f"app/functions/{self.name}/handler.py registers no handler; decorate a "
@@ -82,8 +87,8 @@ class LambdaFunction:
 
 
 def _import_failed(name: str, event: Any, context: Any) -> Any:
-    from tight.http import response
-    from tight.http.request import REST, event_kind
+    from tight import response
+    from tight.request import REST, event_kind
 
     kind = event_kind(event) or REST
     request_id = getattr(context, "aws_request_id", None)

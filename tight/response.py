@@ -8,18 +8,20 @@ for the event kind it answers: ALB gets ``statusDescription``, multi-value mode 
 ``multiValueHeaders``, HTTP API and Function URLs get ``cookies``.
 """
 
-from __future__ import annotations
-
 import json
 import sys
+from collections.abc import Callable, Mapping
 
-from tight.http.errors import HTTPError, reason
-from tight.http.request import ALB, HTTP, URL
+from tight.errors import HTTPError, reason
+from tight.request import ALB, HTTP, URL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 RESPONSE_KEYS = frozenset(
     ("statusCode", "body", "headers", "multiValueHeaders", "cookies", "isBase64Encoded")
@@ -81,8 +83,42 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-_encoder = json.JSONEncoder(default=json_default, allow_nan=False)
-encode_json = _encoder.encode
+def _make_encoder() -> Callable[[Any], str]:
+    """A reusable JSON encoder: ``json.dumps`` builds a new C encoder on every call, which
+    costs more than encoding a small body. Without circular-reference markers the C encoder
+    keeps no state, so one instance serves every call (a cycle ends in RecursionError)."""
+    from json import encoder as json_encoder
+
+    c_make_encoder = getattr(json_encoder, "c_make_encoder", None)
+    fallback = json.JSONEncoder(default=json_default, allow_nan=False).encode
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return fallback
+    try:
+        chunks = c_make_encoder(
+            None,
+            json_default,
+            json_encoder.encode_basestring_ascii,
+            None,
+            ": ",
+            ", ",
+            False,
+            False,
+            False,
+        )
+        chunks({"probe": [1, 1.5, None]}, 0)
+    except TypeError:  # pragma: no cover - a CPython whose C encoder takes other arguments
+        return fallback
+    join = "".join
+
+    def encode(value: Any) -> str:
+        if type(value) is str:
+            return fallback(value)
+        return join(chunks(value, 0))
+
+    return encode
+
+
+encode_json = _make_encoder()
 
 
 def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
@@ -102,7 +138,10 @@ def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
 
 
 def _has_header(headers: Mapping[str, str], name: str) -> bool:
-    return name in headers or any(k.lower() == name.lower() for k in headers)
+    if name in headers:
+        return True
+    lowered = name.lower()
+    return any(k.lower() == lowered for k in headers)
 
 
 def build(
@@ -116,26 +155,37 @@ def build(
     multi: Any = None
     cookies: Any = None
     base64 = False
+    given: Any = None
     if result is None:
-        status, body, headers = 204, None, dict(defaults)
-    elif isinstance(result, Response):
-        status, body = result.status, result.body
-        headers = _merge_headers(defaults, result.headers)
-        cookies = result.cookies
-    elif isinstance(result, dict) and (not result or not RESPONSE_KEYS.isdisjoint(result)):
+        status, body = 204, None
+    elif isinstance(result, dict) and (
+        "statusCode" in result or not result or not RESPONSE_KEYS.isdisjoint(result)
+    ):
         status = result.get("statusCode", 200)
         body = result.get("body")
-        headers = _merge_headers(defaults, result.get("headers"))
-        multi = result.get("multiValueHeaders")
-        cookies = result.get("cookies")
-        base64 = result.get("isBase64Encoded") is True
+        given = result.get("headers")
+        if len(result) > ("statusCode" in result) + ("body" in result) + ("headers" in result):
+            multi = result.get("multiValueHeaders")
+            cookies = result.get("cookies")
+            base64 = result.get("isBase64Encoded") is True
+    elif isinstance(result, Response):
+        status, body, given, cookies = result.status, result.body, result.headers, result.cookies
     else:
-        status, body, headers = 200, result, dict(defaults)
+        status, body = 200, result
+    headers = _merge_headers(defaults, given) if given or defaults else {}
 
     if type(status) is not int or not 100 <= status <= 599:
         raise ResponseError(f"statusCode must be an int from 100 to 599, not {status!r}")
 
-    if body is None:
+    body_type = type(body)
+    if body_type is dict or body_type is list:  # the common case first
+        try:
+            text = encode_json(body)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ResponseError(f"response body cannot be encoded as JSON: {exc}") from exc
+        if not headers or not _has_header(headers, "Content-Type"):
+            headers["Content-Type"] = JSON_TYPE
+    elif body is None:
         text = ""
     elif isinstance(body, str):
         text = body
@@ -149,13 +199,15 @@ def build(
     else:
         try:
             text = encode_json(body)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ResponseError(f"response body cannot be encoded as JSON: {exc}") from exc
-        if "Content-Type" not in headers and not _has_header(headers, "Content-Type"):
+        if not headers or not _has_header(headers, "Content-Type"):
             headers["Content-Type"] = JSON_TYPE
     if head:
         text = ""
-
+    if multi is None and not cookies and kind != ALB:
+        # The common case needs no reshaping: API Gateway and function URLs take this as is.
+        return {"statusCode": status, "headers": headers, "body": text, "isBase64Encoded": base64}
     return shape(status, headers, text, base64, kind, multi, cookies, multi_value)
 
 

@@ -1,14 +1,11 @@
+from collections.abc import Mapping
+
 """HTTP errors a handler can raise; each becomes its status with a JSON error body.
 
 ``raise NotFound("no item 42")`` answers ``404 {"error": "Not Found", "message": "no item 42"}``.
 Anything that is not an ``HTTPError`` becomes a generic 500 (see ``response.server_error``).
 """
 
-from __future__ import annotations
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 REASONS = {
     200: "OK",

@@ -6,16 +6,18 @@ nothing. One class covers API Gateway REST (v1), HTTP API (v2), ALB (also in
 multi-value-headers mode) and Lambda Function URL events; ``kind`` says which it was.
 """
 
-from __future__ import annotations
-
 import json
+from collections.abc import Callable, Iterator
 
-from tight.http.errors import BadRequest
+from tight.errors import BadRequest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
     from typing import Any
+else:
+    # Annotations are evaluated at import; loading typing for them would cost every
+    # cold start more than this whole module does.
+    Any = object
 
 REST = "rest"
 HTTP = "http"
@@ -33,17 +35,23 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def event_kind(event: Any) -> str | None:
     """Which HTTP source sent ``event``: 'rest', 'http', 'alb', 'url', or None if none."""
-    if not isinstance(event, dict):
+    if type(event) is not dict and not isinstance(event, dict):
         return None
-    context = _mapping(event.get("requestContext"))
     if "httpMethod" in event:
-        return ALB if "elb" in context else REST
+        context = event.get("requestContext")
+        return ALB if type(context) is dict and "elb" in context else REST
     if event.get("version") == "2.0" or "rawPath" in event:
-        domain = context.get("domainName")
+        domain = _mapping(event.get("requestContext")).get("domainName")
         if isinstance(domain, str) and ".lambda-url." in domain:
             return URL
         return HTTP
     return None
+
+
+def is_json_type(content_type: str) -> bool:
+    """True for ``application/json`` and ``application/<anything>+json``, with parameters."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 class Headers:
@@ -104,26 +112,18 @@ def _parse_cookie_header(values: list[str]) -> dict[str, str]:
 class Request:
     """The normalised request. Properties are computed on first access and kept."""
 
-    __slots__ = (
-        "_body",
-        "_cookies",
-        "_headers",
-        "_json",
-        "_query",
-        "context",
-        "event",
-        "kind",
-    )
+    # Class-level defaults instead of __slots__: a request sets three attributes when it is
+    # made and the cached ones only when they are first asked for.
+    _headers: Headers | None = None
+    _query: dict[str, list[str]] | None = None
+    _body: bytes | None = None
+    _json: Any = _EMPTY
+    _cookies: dict[str, str] | None = None
 
     def __init__(self, event: dict[str, Any], kind: str | None = None, context: Any = None) -> None:
         self.event = event
         self.kind = kind or event_kind(event) or REST
         self.context = context
-        self._headers: Headers | None = None
-        self._query: dict[str, list[str]] | None = None
-        self._body: bytes | None = None
-        self._json: Any = _EMPTY
-        self._cookies: dict[str, str] | None = None
 
     # -- what was asked ---------------------------------------------------------------
     @property
@@ -147,7 +147,9 @@ class Request:
 
     @property
     def path_params(self) -> dict[str, str]:
-        return dict(_mapping(self.event.get("pathParameters")))
+        """The route's path parameters (the event's own dict: read it, do not change it)."""
+        params = self.event.get("pathParameters")
+        return params if type(params) is dict else {}
 
     @property
     def stage_variables(self) -> dict[str, str]:
@@ -180,8 +182,9 @@ class Request:
     @property
     def principal_id(self) -> str | None:
         """The caller: Cognito or JWT claim ``sub``, or a Lambda authorizer's ``principalId``."""
-        authorizer = _mapping(self.request_context.get("authorizer"))
-        if not authorizer:
+        context = self.event.get("requestContext")
+        authorizer = context.get("authorizer") if type(context) is dict else None
+        if not authorizer or type(authorizer) is not dict:
             return None
         found = (
             _mapping(authorizer.get("claims")).get("sub")
@@ -317,16 +320,20 @@ class Request:
     def is_json(self) -> bool:
         """True when the Content-Type names JSON (``application/json`` or ``*+json``)."""
         content_type = self.content_type
-        if not content_type:
-            return False
-        media = content_type.split(";", 1)[0].strip().lower()
-        return media == "application/json" or media.endswith("+json")
+        return bool(content_type) and is_json_type(content_type)  # type: ignore[arg-type]
 
     def json(self) -> Any:
         """The body parsed as JSON (None when empty); ``BadRequest`` when it is not JSON."""
         if self._json is _EMPTY:
             raw = self.event.get("body")
-            if raw is not None and not isinstance(raw, (str, bytes)):
+            if type(raw) is str and raw and self.event.get("isBase64Encoded") is not True:
+                try:
+                    self._json = json.loads(raw)  # the common case, without the detours below
+                except ValueError as exc:
+                    if raw.strip():
+                        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+                    self._json = None
+            elif raw is not None and not isinstance(raw, (str, bytes)):
                 self._json = raw  # already decoded
             else:
                 text = self.text

@@ -1,1 +1,0 @@
-"""HTTP for Lambda: the request view, the response builder and the HTTP errors."""
