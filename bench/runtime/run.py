@@ -76,6 +76,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     args = parser.parse_args()
     cold_runs = 5 if args.quick else 21
+    rounds = 1 if args.quick else 3
     number = "2000" if args.quick else "20000"
 
     results: dict[str, object] = {"python": sys.version.split()[0]}
@@ -87,16 +88,26 @@ def main() -> int:
         for framework in FRAMEWORKS:
             for size in SIZES:
                 folders[framework, size] = build(framework, size, root)
-        print(f"per-invoke time, best of 7 x {number} calls (µs)", flush=True)
-        for (framework, size), (folder, entry) in folders.items():
-            for method in METHODS:
-                clear_bytecode(folder)
-                compileall.compile_dir(str(folder), quiet=1)
-                answer = run_child("invoke", folder, entry, method, number)
-                check_answers(f"{framework}_{size}", method, answer["body"])
-                key = f"{framework}/{size}/{method}"
-                invoke[key] = float(answer["seconds"]) * 1e6  # type: ignore[arg-type]
-                print(f"  {framework:<10} {size:>2} {method:<4} {invoke[key]:8.2f}", flush=True)
+        print(
+            f"per-invoke time (µs): best of {rounds} interleaved processes,"
+            f" each the best of 7 x {number} calls",
+            flush=True,
+        )
+        for folder, _ in folders.values():
+            clear_bytecode(folder)
+            compileall.compile_dir(str(folder), quiet=1)
+        # Rounds interleave the frameworks, so drift on a shared machine hits each alike.
+        for _ in range(rounds):
+            for (framework, size), (folder, entry) in folders.items():
+                for method in METHODS:
+                    answer = run_child("invoke", folder, entry, method, number)
+                    check_answers(f"{framework}_{size}", method, answer["body"])
+                    key = f"{framework}/{size}/{method}"
+                    micros = float(answer["seconds"]) * 1e6  # type: ignore[arg-type]
+                    invoke[key] = min(invoke.get(key, micros), micros)
+        for key, micros in invoke.items():
+            framework, size, method = key.split("/")
+            print(f"  {framework:<10} {size:>2} {method:<4} {micros:8.2f}", flush=True)
         print(
             f"\ncold start over the preload, median of {cold_runs} fresh interpreters (ms)",
             flush=True,
@@ -158,21 +169,28 @@ def report(invoke: dict[str, float], cold: dict[str, float], sizes: dict[str, in
     print(
         "zipped size: " + ", ".join(f"{name} {size / 1024:.1f} KB" for name, size in sizes.items())
     )
+
+    def faster(method: str) -> bool:
+        return all(
+            invoke[f"{peer}/{size}/{method}"] >= 5 * invoke[f"tight/{size}/{method}"]
+            for peer in ("powertools", "chalice")
+            for size in SIZES
+        )
+
     targets = [
         ("invoke GET <= 1.5x raw", invoke["tight/1/GET"] <= 1.5 * invoke["raw/1/GET"]),
-        (
-            "invoke >= 5x faster than Powertools and Chalice",
-            all(
-                invoke[f"{peer}/{s}/{m}"] >= 5 * invoke[f"tight/{s}/{m}"]
-                for peer in ("powertools", "chalice")
-                for s in SIZES
-                for m in METHODS
-            ),
-        ),
+        ("invoke POST <= 1.5x raw", invoke["tight/1/POST"] <= 1.5 * invoke["raw/1/POST"]),
+        ("GET >= 5x faster than Powertools and Chalice", faster("GET")),
+        ("POST >= 5x faster than Powertools and Chalice", faster("POST")),
         ("cold start <= 3 ms (pyc)", cold["tight/1/pyc"] <= 3.0),
         ("50 functions within 1 ms of 1", abs(cold["tight/50/pyc"] - cold["tight/1/pyc"]) <= 1.0),
         ("runtime <= 100 KB zipped", sizes["tight"] <= 100 * 1024),
     ]
+    fastest_peer = min(invoke[f"{peer}/1/POST"] for peer in ("powertools", "chalice"))
+    print(
+        f"(POST bound: the raw handler itself is only {fastest_peer / invoke['raw/1/POST']:.1f}x"
+        " faster than the faster peer; decoding and encoding the body dominate)"
+    )
     print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
 
 

@@ -1,0 +1,41 @@
+"""The runtime benchmark's apps answer the same thing in every framework, or ratios mean nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "runtime"
+sys.path.insert(0, str(BENCH))
+
+from apps import FRAMEWORKS, build  # noqa: E402
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("size", [1, 50])
+def test_each_framework_answers_alike(framework, size, tmp_path):
+    folder, entry = build(framework, size, tmp_path)
+    child = (BENCH / "child.py").read_text()
+    answers = {}
+    for mode, method in (("invoke", "GET"), ("invoke", "POST"), ("cold", "GET")):
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-B", "-c", child, mode, str(folder), entry, method, "10"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout.splitlines()[-1])
+        assert answer["status"] == 200
+        assert answer["seconds"] > 0
+        answers[mode, method] = json.loads(answer["body"])
+    assert answers["invoke", "GET"] == {"id": "42"} == answers["cold", "GET"]
+    assert answers["invoke", "POST"] == {
+        "name": "teapot",
+        "size": 3,
+        "tags": ["kitchen", "tea"],
+        "price": 12.5,
+    }
