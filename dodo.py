@@ -1,5 +1,6 @@
-"""Tight's own tasks: `doit test`, `doit bench`, `doit demo` (the Makefile runs them in .venv)."""
+"""Tight's own tasks: `doit test`, `doit bench`, `doit demo`, `doit lock` (run in .venv)."""
 
+import subprocess
 import sys
 
 DOIT_CONFIG = {"default_tasks": ["test"], "verbosity": 2}
@@ -20,10 +21,24 @@ def task_test():
     }
 
 
+def run_bench(quick):
+    command = [PY, "bench/runtime/run.py"] + (["--quick"] if quick else [])
+    return subprocess.run(command, check=False).returncode == 0
+
+
 def task_bench():
     """Benchmark the runtime against a raw handler, Powertools and Chalice; print ratios."""
     return {
-        "actions": [[PY, "bench/runtime/run.py"]],
+        "actions": [(run_bench,)],
+        "params": [
+            {
+                "name": "quick",
+                "long": "quick",
+                "type": bool,
+                "default": False,
+                "help": "one round and fewer repetitions: a smoke run, not figures to quote",
+            }
+        ],
         "uptodate": [False],
     }
 
@@ -33,4 +48,29 @@ def task_demo():
     return {
         "actions": [[PY, "-m", "tight_tasks.demo"]],
         "uptodate": [False],
+    }
+
+
+def task_lock():
+    """Re-lock requirements.txt from requirements.in with hashes (pip-compile)."""
+    return {
+        "actions": [
+            [
+                PY,
+                "-m",
+                "piptools",
+                "compile",
+                "--quiet",
+                "--generate-hashes",
+                "--allow-unsafe",
+                "--strip-extras",
+                "--no-emit-index-url",
+                "--no-emit-find-links",
+                "--output-file",
+                "requirements.txt",
+                "requirements.in",
+            ]
+        ],
+        "file_dep": ["requirements.in"],
+        "targets": ["requirements.txt"],
     }
