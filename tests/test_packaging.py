@@ -74,5 +74,9 @@ def test_demo_runs_end_to_end():
         [sys.executable, "-m", "tight_tasks.demo"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert "-> 201" in result.stdout and "-> 404" in result.stdout and "-> 405" in result.stdout
-    assert "8 requests answered" in result.stdout
+    for status in ("200", "201", "204", "400", "404", "405", "500"):
+        assert f"-> {status} " in result.stdout
+    assert "11 requests answered" in result.stdout
+    assert "Access-Control-Allow-Origin': 'https://demo.example'" in result.stdout
+    assert "ERROR unhandled error while serving the request (request rest-2)" in result.stdout
+    assert "hunter2" not in result.stdout

@@ -1,7 +1,8 @@
 """``python -m tight_tasks.demo``: Tight end to end on a sample app built in a temporary folder.
 
-Writes an app (``app_index.py`` and two functions), vendors the tight runtime into it the
-way a build does, then calls ``app_index.<function>(event, context)`` exactly as Lambda
+Writes an app (``app_index.py``, ``tight.yml`` and two functions), vendors the tight runtime
+and its share of ``tight.yml`` into it the way a build does, then calls
+``app_index.<function>(event, context)`` in an isolated interpreter exactly as Lambda
 would, with events of each kind Tight serves, and prints one request -> response line each.
 """
 
@@ -12,10 +13,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 import tight
+from tight_tasks.config import write_runtime_config
 
 ITEMS_HANDLER = """\
 import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
@@ -40,6 +41,11 @@ def post_handler(*args, **kwargs):
     item = dict(event["body"], id=str(len(ITEMS) + 1))
     ITEMS[item["id"]] = item
     return {"statusCode": 201, "body": item, "headers": {"Location": "/items/" + item["id"]}}
+
+
+@lambda_proxy.delete
+def delete_handler(*args, **kwargs):
+    raise RuntimeError("the storage password is hunter2")  # a bug: no caller may see this
 """
 
 HELLO_HANDLER = """\
@@ -57,10 +63,31 @@ from app.vendored.tight.providers.aws.lambda_app import app as app
 app.run()
 """
 
+TIGHT_YML = """\
+name: demo_app
+stage: dev
+cors:
+  allow_origin: "https://demo.example"
+"""
+
+# Runs in the app folder in an isolated interpreter, as Lambda imports app_index.
+INVOKER = """
+import json, sys
+sys.path.insert(0, ".")
+import app_index
+
+class Context:
+    aws_request_id = "demo-request"
+    function_name = "demo"
+
+for name, kind, event in json.load(sys.stdin):
+    print(json.dumps(getattr(app_index, name)(event, Context())))
+"""
+
 
 def sample_events() -> list[tuple[str, str, dict[str, object]]]:
     """(function, kind, event) for every request the demo sends."""
-    rest_get = {
+    rest_get: dict[str, object] = {
         "resource": "/items/{id}",
         "path": "/items/1",
         "httpMethod": "GET",
@@ -76,10 +103,11 @@ def sample_events() -> list[tuple[str, str, dict[str, object]]]:
         "body": None,
         "isBase64Encoded": False,
     }
-    rest_missing = json.loads(json.dumps(rest_get))
-    rest_missing["path"] = "/items/9"
-    rest_missing["pathParameters"] = {"id": "9"}
-    http_post = {
+    rest_missing = dict(rest_get, path="/items/9", pathParameters={"id": "9"})
+    rest_put = dict(rest_get, httpMethod="PUT")
+    rest_delete = dict(rest_get, httpMethod="DELETE", requestContext={"requestId": "rest-2"})
+    rest_hello = dict(rest_get, path="/hello", resource="/hello", pathParameters=None)
+    http_post: dict[str, object] = {
         "version": "2.0",
         "routeKey": "POST /items",
         "rawPath": "/items",
@@ -94,7 +122,7 @@ def sample_events() -> list[tuple[str, str, dict[str, object]]]:
         "isBase64Encoded": False,
     }
     http_bad = dict(http_post, body="{not json")
-    alb_get = {
+    alb: dict[str, object] = {
         "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:demo"}},
         "httpMethod": "GET",
         "path": "/hello",
@@ -103,7 +131,7 @@ def sample_events() -> list[tuple[str, str, dict[str, object]]]:
         "body": "",
         "isBase64Encoded": False,
     }
-    alb_multi = {
+    alb_multi: dict[str, object] = {
         "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:demo"}},
         "httpMethod": "GET",
         "path": "/hello",
@@ -112,29 +140,37 @@ def sample_events() -> list[tuple[str, str, dict[str, object]]]:
         "body": "",
         "isBase64Encoded": False,
     }
-    url_get = {
+    url_context = {
+        "requestId": "url-1",
+        "domainName": "abc.lambda-url.us-east-1.on.aws",
+        "http": {"method": "GET", "path": "/hello", "sourceIp": "127.0.0.1"},
+    }
+    url_get: dict[str, object] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": "/hello",
         "rawQueryString": "name=url",
         "headers": {"host": "abc.lambda-url.us-east-1.on.aws"},
-        "requestContext": {
-            "requestId": "url-1",
-            "domainName": "abc.lambda-url.us-east-1.on.aws",
-            "http": {"method": "GET", "path": "/hello", "sourceIp": "127.0.0.1"},
-        },
+        "requestContext": url_context,
         "isBase64Encoded": False,
     }
-    rest_delete = dict(rest_get, httpMethod="DELETE")
+    url_preflight = dict(
+        url_get,
+        headers={"origin": "https://demo.example", "access-control-request-method": "GET"},
+        requestContext=dict(url_context, http={"method": "OPTIONS", "path": "/hello"}),
+    )
     return [
         ("items", "rest", rest_get),
         ("items", "rest", rest_missing),
+        ("items", "rest", rest_put),
         ("items", "rest", rest_delete),
         ("items", "http", http_post),
         ("items", "http", http_bad),
-        ("hello", "alb", alb_get),
+        ("hello", "rest", rest_hello),
+        ("hello", "alb", alb),
         ("hello", "alb", alb_multi),
         ("hello", "url", url_get),
+        ("hello", "url", url_preflight),
     ]
 
 
@@ -145,10 +181,13 @@ def build_app(root: Path) -> None:
         folder.mkdir(parents=True)
         (folder / "handler.py").write_text(source)
     (root / "app_index.py").write_text(APP_INDEX)
-    runtime = Path(tight.__file__).parent
+    (root / "tight.yml").write_text(TIGHT_YML)
     shutil.copytree(
-        runtime, root / "app" / "vendored" / "tight", ignore=shutil.ignore_patterns("__pycache__")
+        Path(tight.__file__).parent,
+        root / "app" / "vendored" / "tight",
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
+    write_runtime_config(root)  # tight.yml's CORS settings, as the JSON the runtime reads
 
 
 def describe(kind: str, event: dict[str, object]) -> str:
@@ -169,44 +208,32 @@ def main() -> int:
         build_app(root)
         print(f"built a sample app in {root} with functions: hello, items\n")
         events = sample_events()
-        invoker = textwrap.dedent(
-            """
-            import json, sys
-            import app_index
-
-            class Context:
-                aws_request_id = "demo-request"
-                function_name = "demo"
-
-            for name, kind, event in json.load(sys.stdin):
-                print(json.dumps(getattr(app_index, name)(event, Context())))
-            """
-        )
         # -I: an isolated interpreter, like Lambda's, that sees only the app folder.
         completed = subprocess.run(
-            [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {invoker}"],
+            [sys.executable, "-I", "-c", INVOKER],
             cwd=root,
             input=json.dumps(events),
             capture_output=True,
             text=True,
             check=False,
         )
-        if completed.returncode != 0:
-            print(completed.stderr, file=sys.stderr)
-            return 1
-        responses = [
-            json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")
-        ]
-        logs = [
-            line for line in completed.stdout.splitlines() if not line.startswith('{"statusCode')
-        ]
-        answers = [r for r in responses if "statusCode" in r]
-        for (name, kind, event), response in zip(events, answers, strict=False):
-            status = response["statusCode"]
-            print(f"app_index.{name:<5} {describe(kind, event)}")
-            print(f"   -> {status} {response['body']}")
-        print(f"\n{len(answers)} requests answered; log lines written by the runtime: {len(logs)}")
-        return 0 if len(answers) == len(events) else 1
+    if completed.returncode != 0:
+        print(completed.stderr, file=sys.stderr)
+        return 1
+    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+    answers = [line for line in lines if "statusCode" in line]
+    logs = [line for line in lines if "level" in line]
+    for (name, kind, event), response in zip(events, answers, strict=False):
+        headers = response.get("headers") or {
+            k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()
+        }
+        cors = {k: v for k, v in headers.items() if k.startswith("Access-Control")}
+        print(f"app_index.{name:<5} {describe(kind, event)}")
+        print(f"   -> {response['statusCode']} {response['body'] or cors}")
+    print(f"\n{len(answers)} requests answered; the runtime logged:")
+    for entry in logs:
+        print(f"   {entry['level']} {entry['message']} (request {entry['request_id']})")
+    return 0 if len(answers) == len(events) else 1
 
 
 if __name__ == "__main__":
