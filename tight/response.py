@@ -178,18 +178,11 @@ def build(
         raise ResponseError(f"statusCode must be an int from 100 to 599, not {status!r}")
 
     body_type = type(body)
-    if body_type is dict or body_type is list:  # the common case first
-        try:
-            text = encode_json(body)
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise ResponseError(f"response body cannot be encoded as JSON: {exc}") from exc
-        if not headers or not _has_header(headers, "Content-Type"):
-            headers["Content-Type"] = JSON_TYPE
-    elif body is None:
+    if body is None:
         text = ""
-    elif isinstance(body, str):
+    elif body_type is str or (body_type is not dict and isinstance(body, str)):
         text = body
-    elif isinstance(body, (bytes, bytearray)):
+    elif body_type is not dict and isinstance(body, (bytes, bytearray)):
         from base64 import b64encode
 
         text = b64encode(body).decode("ascii")
