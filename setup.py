@@ -19,6 +19,8 @@ DEV = [
     "hypothesis>=6.150,<7",
     "types-PyYAML",
     "types-requests",
+    # Real services on 127.0.0.1 for the test plugin's record/playback tests.
+    "moto[server]>=5,<6",
     # Peers measured by `doit bench` in the same run as Tight.
     "aws-lambda-powertools==3.37.0",
     "chalice==1.34.0",
@@ -39,6 +41,7 @@ setup(
         "tight.providers.aws.clients",
         "tight.providers.aws.controllers",
         "tight.providers.aws.lambda_app",
+        "tight.testing",
         "tight_tasks",
         "tight_tasks.templates",
     ],
@@ -48,7 +51,11 @@ setup(
     include_package_data=True,
     install_requires=requirements(),
     extras_require={"dev": DEV},
-    entry_points={"console_scripts": ["tight = tight_tasks.cli:main"]},
+    entry_points={
+        "console_scripts": ["tight = tight_tasks.cli:main"],
+        # The pytest plugin: fixtures and record/playback for every app with tight installed.
+        "pytest11": ["tight = tight.core.test_helpers"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3.10",
         "Programming Language :: Python :: 3.11",

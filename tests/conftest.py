@@ -19,6 +19,8 @@ from tight.providers.aws.controllers import lambda_proxy_event
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+pytest_plugins = ["pytester"]
+
 APP_INDEX = """\
 from app.vendored.tight.providers.aws.lambda_app import app as app
 app.run()

@@ -80,3 +80,8 @@ def test_demo_runs_end_to_end():
     assert "Access-Control-Allow-Origin': 'https://demo.example'" in result.stdout
     assert "ERROR unhandled error while serving the request (request rest-2)" in result.stdout
     assert "hunter2" not in result.stdout
+    assert "recording run: 1 passed" in result.stdout
+    assert (
+        "wrote tests/placebos/test_write_then_read_a_note/dynamodb.PutItem_1.json" in result.stdout
+    )
+    assert "playback run: 1 passed" in result.stdout

@@ -11,15 +11,19 @@ lives here, not in a submodule, because it runs on every cold start.
 
 __version__ = "0.1.0"
 
-if __name__ != "tight":
-    import importlib as _importlib
-    import os as _os
-    import sys as _sys
 
-    # importlib.machinery.ModuleSpec, without importing importlib.machinery.
-    _ModuleSpec = type(__spec__)
+def alias_runtime(alias: str, vendored_dir: str | None = None) -> bool:
+    """Make ``alias`` and every ``alias.x`` name the canonical ``tight`` and ``tight.x``.
 
-    class _AliasLoader:
+    Returns True when no ``tight`` was imported yet and the module imported as ``alias``
+    becomes it. The test plugin calls this for an app that has not vendored tight yet.
+    """
+    import importlib
+    import sys
+
+    ModuleSpec = type(__spec__)  # importlib.machinery's, without importing that module
+
+    class AliasLoader:
         """Hands back the canonical module for an aliased name (duck-typed: importlib.abc
         would import typing, a few milliseconds on every cold start)."""
 
@@ -28,7 +32,7 @@ if __name__ != "tight":
             self.spec: object = None
 
         def create_module(self, spec: object) -> object:
-            module = _importlib.import_module(self.canonical_name)
+            module = importlib.import_module(self.canonical_name)
             self.spec = module.__spec__
             return module
 
@@ -37,7 +41,7 @@ if __name__ != "tight":
             # canonical one so reloads and introspection keep seeing the real name.
             module.__spec__ = self.spec  # type: ignore[attr-defined]
 
-    class _AliasFinder:
+    class AliasFinder:
         def __init__(self, alias: str) -> None:
             self.prefix = alias + "."
 
@@ -45,22 +49,29 @@ if __name__ != "tight":
             if not fullname.startswith(self.prefix):
                 return None
             canonical = "tight." + fullname[len(self.prefix) :]
-            return _ModuleSpec(fullname, _AliasLoader(canonical))  # type: ignore[arg-type]
+            return ModuleSpec(fullname, AliasLoader(canonical))  # type: ignore[arg-type]
 
-    _vendored_dir = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-    if _vendored_dir not in _sys.path:
-        _sys.path.insert(0, _vendored_dir)
-    if not any(isinstance(f, _AliasFinder) and f.prefix == __name__ + "." for f in _sys.meta_path):
-        _sys.meta_path.insert(0, _AliasFinder(__name__))  # type: ignore[arg-type]
-    _canonical = _sys.modules.get("tight")
-    if _canonical is None:
-        # Nothing imported plain ``tight`` yet: this module becomes it, rather than the same
-        # file being found and run a second time. Its name follows, so that ``from tight
-        # import x`` resolves to ``tight.x`` directly.
-        _sys.modules["tight"] = _sys.modules[__name__]
+    if vendored_dir is not None and vendored_dir not in sys.path:
+        sys.path.insert(0, vendored_dir)
+    prefix = alias + "."
+    if not any(getattr(f, "prefix", None) == prefix for f in sys.meta_path):
+        sys.meta_path.insert(0, AliasFinder(alias))  # type: ignore[arg-type]
+    canonical = sys.modules.get("tight")
+    if canonical is None:
+        # Nothing imported plain ``tight`` yet: the module being imported as ``alias``
+        # becomes it, rather than the same file being found and run a second time.
+        sys.modules["tight"] = sys.modules[alias]
+        return True
+    sys.modules[alias] = canonical
+    for name, module in list(sys.modules.items()):
+        if name.startswith("tight."):
+            sys.modules.setdefault(alias + name[5:], module)
+    return False
+
+
+if __name__ != "tight":
+    import os as _os
+
+    if alias_runtime(__name__, _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))):
+        # Its name follows, so that ``from tight import x`` resolves to ``tight.x`` directly.
         __name__ = "tight"
-    else:
-        _sys.modules[__name__] = _canonical
-        for _name, _module in list(_sys.modules.items()):
-            if _name.startswith("tight."):
-                _sys.modules.setdefault(__name__ + _name[5:], _module)

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import tight
+from tight_tasks import demo_recording
 from tight_tasks.config import write_runtime_config
 
 ITEMS_HANDLER = """\
@@ -202,6 +203,7 @@ def describe(kind: str, event: dict[str, object]) -> str:
 
 
 def main() -> int:
+    print("stage 1: a sample app's functions, invoked as Lambda invokes them")
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
         root = Path(folder) / "demo_app"
         root.mkdir()
@@ -233,7 +235,11 @@ def main() -> int:
     print(f"\n{len(answers)} requests answered; the runtime logged:")
     for entry in logs:
         print(f"   {entry['level']} {entry['message']} (request {entry['request_id']})")
-    return 0 if len(answers) == len(events) else 1
+    if len(answers) != len(events):
+        return 1
+    print()
+    with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
+        return demo_recording.main(Path(folder) / "notes_app")
 
 
 if __name__ == "__main__":

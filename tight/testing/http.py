@@ -1,0 +1,123 @@
+"""Records and replays HTTP calls made with requests/urllib3, through vcrpy cassettes.
+
+One cassette per test. Record mode records every request afresh (AWS SDK calls excepted:
+those are the AWS recorder's); playback answers from the cassette and refuses anything not
+in it, naming the request and how to record it. Secrets are scrubbed from requests and
+responses before vcrpy writes them.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tight.testing.scrub import (
+    SECRET_HEADERS,
+    SECRET_QUERY_PARAMETERS,
+    scrub_headers,
+    scrub_text,
+)
+
+RECORD_HINT = "re-record it with `pytest --tight-record` (or TIGHT_RECORD=1)"
+
+
+def _is_aws_sdk(request: Any) -> bool:
+    agent = request.headers.get("User-Agent") or request.headers.get("user-agent") or ""
+    if isinstance(agent, bytes):
+        agent = agent.decode("latin-1")
+    return "Botocore/" in agent or "Boto3/" in agent
+
+
+class HttpRecorder:
+    """A vcrpy cassette for one test, entered by ``start()`` and saved by ``finish()``."""
+
+    def __init__(self, cassette: Path, mode: str, secrets: tuple[str, ...] = ()) -> None:
+        import vcr
+
+        if mode not in ("record", "playback"):
+            raise ValueError("mode is 'record' or 'playback'")
+        self.path = Path(cassette)
+        # A re-recording goes to a new file that replaces the cassette only if the test
+        # passes, so a failed run leaves the old recording as it was.
+        self._writing = (
+            self.path.with_name(f".{self.path.name}.recording-{os.getpid()}")
+            if mode == "record"
+            else self.path
+        )
+        self.mode = mode
+        self.secrets = secrets
+        self.problems: list[str] = []
+        self.requests_seen = 0
+        self._vcr = vcr.VCR(
+            record_mode="all" if mode == "record" else "none",
+            match_on=("method", "scheme", "host", "port", "path", "query", "body"),
+            filter_headers=[(name, "REDACTED") for name in sorted(SECRET_HEADERS)],
+            filter_query_parameters=[(name, "REDACTED") for name in SECRET_QUERY_PARAMETERS],
+            before_record_request=self._before_record_request,
+            before_record_response=self._before_record_response,
+            decode_compressed_response=True,
+            record_on_exception=False,
+        )
+        self._context: Any = None
+        self.cassette: Any = None
+
+    def _before_record_request(self, request: Any) -> Any:
+        if self.mode == "record" and _is_aws_sdk(request):
+            return None  # recorded by the AWS recorder, as placebo responses
+        if request.body:
+            body = request.body
+            if isinstance(body, bytes):
+                try:
+                    request.body = scrub_text(body.decode("utf-8"), self.secrets).encode()
+                except UnicodeDecodeError:
+                    pass
+            else:
+                request.body = scrub_text(body, self.secrets)
+        return request
+
+    def _before_record_response(self, response: dict[str, Any]) -> dict[str, Any]:
+        response["headers"] = scrub_headers(response.get("headers", {}), self.secrets)
+        body = response.get("body", {}).get("string")
+        if isinstance(body, bytes):
+            try:
+                response["body"]["string"] = scrub_text(body.decode("utf-8"), self.secrets).encode()
+            except UnicodeDecodeError:
+                pass
+        elif isinstance(body, str):
+            response["body"]["string"] = scrub_text(body, self.secrets)
+        return response
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._context = self._vcr.use_cassette(str(self._writing))
+        self.cassette = self._context.__enter__()
+        if self.mode == "playback":
+            original = self.cassette.can_play_response_for
+
+            def can_play(request: Any) -> bool:
+                self.requests_seen += 1
+                if original(request):
+                    return True
+                if self.cassette.write_protected and self.cassette.filter_request(request):
+                    self.problems.append(
+                        f"no recording for HTTP {request.method} {request.uri} "
+                        f"(HTTP request {self.requests_seen}) in {self.path}; {RECORD_HINT}"
+                    )
+                return False
+
+            self.cassette.can_play_response_for = can_play
+
+    def finish(self, failed: bool = False) -> None:
+        """Leave the cassette; in record mode it is written only when the test passed."""
+        if self._context is None:
+            return
+        exc = (RuntimeError, RuntimeError("test failed"), None) if failed else (None, None, None)
+        self._context.__exit__(*exc)
+        self._context = None
+        if self.mode != "record":
+            return
+        if failed:
+            self._writing.unlink(missing_ok=True)
+        elif self._writing.exists():
+            os.replace(self._writing, self.path)
+        else:  # the test made no HTTP calls this time: an old cassette would be stale
+            self.path.unlink(missing_ok=True)

@@ -1,0 +1,52 @@
+"""A moto server on 127.0.0.1, to record tests against without an AWS account.
+
+``with moto_server() as endpoint:`` runs every AWS service moto emulates, in memory, in a
+thread of this process, and yields its endpoint URL (``http://127.0.0.1:<port>``). It needs
+``moto[server]`` installed.
+"""
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing answered on 127.0.0.1:{port} within {timeout} s")
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server (every AWS service, in memory) on 127.0.0.1; yields its endpoint URL."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as error:
+        raise RuntimeError(
+            "moto's server is not installed; install it with `pip install 'moto[server]'`"
+        ) from error
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
