@@ -8,6 +8,7 @@ small HTTP API on 127.0.0.1; playback runs with both stopped.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -316,3 +317,28 @@ def test_event_factory_principal_id_per_kind():
     assert Request(make_event("GET", "/", principal_id="u2", kind="http")).principal_id == "u2"
     with pytest.raises(ValueError, match="carry no authorizer"):
         make_event("GET", "/", principal_id="u3", kind="alb")
+
+
+def test_env_yml_is_loaded_for_the_session_and_restored(pytester, monkeypatch):
+    monkeypatch.delenv("TIGHT_TEST_COLOUR", raising=False)
+    monkeypatch.setenv("TIGHT_TEST_SHAPE", "round")
+    pytester.makefile(".yml", tight="name: envy\n")
+    (pytester.path / "env.yml").write_text("TIGHT_TEST_COLOUR: blue\nTIGHT_TEST_SHAPE: square\n")
+    pytester.makepyfile(
+        test_env="import os\n"
+        "def test_sees_env():\n"
+        "    assert os.environ['TIGHT_TEST_COLOUR'] == 'blue'\n"
+        "    assert os.environ['TIGHT_TEST_SHAPE'] == 'square'\n"
+    )
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert "TIGHT_TEST_COLOUR" not in os.environ
+    assert os.environ["TIGHT_TEST_SHAPE"] == "round"
+
+
+def test_env_yml_that_is_not_a_flat_mapping_is_a_clear_error(pytester):
+    pytester.makefile(".yml", tight="name: envy\n")
+    (pytester.path / "env.yml").write_text("NESTED:\n  a: 1\n")
+    pytester.makepyfile(test_env="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret != 0
+    assert "NESTED must be a single value" in result.stdout.str() + result.stderr.str()
