@@ -1,11 +1,165 @@
 """Tight's doit task module: an app's ``dodo.py`` does ``from tight_tasks import *``.
 
-Each task is a ``task_*`` creator whose docstring is the line ``doit list`` shows; the work a
-task does lives in an ordinary function so that it can be tested without doit.
+Each task is a ``task_*`` creator whose docstring is the line ``doit list`` shows and whose
+parameters ``doit help <task>`` documents; parameters are given as ``name=value`` (doit
+command-line variables) or ``--name value``. The work a task does lives in an ordinary
+function (``tight_tasks.scaffold``, ``tight_tasks.env``) so it can be tested without doit.
+Nothing heavy is imported here: ``doit list`` stays fast.
 """
 
-from __future__ import annotations
+import functools
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
-DOIT_CONFIG = {"verbosity": 2}
+from doit import get_var
 
-__all__ = ["DOIT_CONFIG"]
+from tight_tasks.errors import TightReporter, TightTaskError, as_action
+
+
+def _dep_file() -> str:
+    """doit's state lives in the user's cache, keyed by folder, not in the app's tree: a
+    task that fails on bad input leaves the tree exactly as it was."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tight" / "doit"
+    cache.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(str(Path.cwd().resolve()).encode()).hexdigest()[:20]
+    return str(cache / f"{key}.json")
+
+
+DOIT_CONFIG = {
+    "default_tasks": ["test"],
+    "verbosity": 2,
+    "reporter": TightReporter,
+    "backend": "json",
+    "dep_file": _dep_file(),
+}
+
+
+def _param(name: str, help_text: str, default: str = "") -> dict[str, Any]:
+    """A task parameter that also takes doit's ``name=value`` form."""
+    return {
+        "name": name,
+        "long": name,
+        "type": str,
+        "default": get_var(name, default),
+        "help": help_text,
+    }
+
+
+def _report(function: Any) -> Any:
+    """Run a generator and print the paths it created, one per line."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> None:
+        created = function(*args, **kwargs)
+        paths = created if isinstance(created, list) else [created]
+        for path in paths:
+            print(f"created {Path(path).as_posix()}")
+
+    return run
+
+
+def _generate_app(name: str, dir: str) -> Any:
+    from tight_tasks.scaffold import generate_app
+
+    target = generate_app(name, dir or None)
+    print(f"created {target}")
+    print(f"next: cd {target} && doit generate_function name=items && doit test")
+
+
+def _generate_function(name: str, methods: str) -> Any:
+    from tight_tasks.scaffold import generate_function
+
+    return generate_function(name, methods)
+
+
+def _generate_model(name: str) -> Any:
+    from tight_tasks.scaffold import generate_model
+
+    return generate_model(name)
+
+
+def _generate_env() -> Any:
+    from tight_tasks.env import write_env
+    from tight_tasks.scaffold import find_app_root
+
+    return write_env(find_app_root())
+
+
+def task_generate_app() -> dict[str, Any]:
+    """Create a new app folder: tight generate_app name=my_app [dir=path]."""
+    return {
+        "actions": [(as_action(_generate_app),)],
+        "params": [
+            _param("name", "the app's name, a Python identifier (e.g. my_app)"),
+            _param("dir", "the folder to create the app in (default: the current folder)"),
+        ],
+        "uptodate": [False],
+    }
+
+
+def task_generate_function() -> dict[str, Any]:
+    """Add a function with tests that pass: doit generate_function name=x [methods=get,post]."""
+    return {
+        "actions": [(as_action(_report(_generate_function)),)],
+        "params": [
+            _param("name", "the function's name, a Python identifier (e.g. items)"),
+            _param(
+                "methods",
+                "HTTP methods to handle, comma-separated, from get,post,put,patch,delete",
+                "get",
+            ),
+        ],
+        "uptodate": [False],
+    }
+
+
+def task_generate_model() -> dict[str, Any]:
+    """Add a model in app/models with its test: doit generate_model name=x."""
+    return {
+        "actions": [(as_action(_report(_generate_model)),)],
+        "params": [_param("name", "the model's name, a Python identifier (e.g. item)")],
+        "uptodate": [False],
+    }
+
+
+def task_generate_env() -> dict[str, Any]:
+    """Write env.yml from env.dist.yml and the environment (environment wins)."""
+    return {
+        "actions": [(as_action(_report(_generate_env)),)],
+        "uptodate": [False],
+    }
+
+
+def _run_tests(pytest_args: str) -> Any:
+    from tight_tasks.scaffold import find_app_root
+
+    root = find_app_root()
+    command = [sys.executable, "-m", "pytest", *pytest_args.split()]
+    completed = subprocess.run(command, cwd=root, check=False)
+    if completed.returncode not in (0, 5):
+        raise TightTaskError(f"tests failed (pytest exit {completed.returncode})")
+    return None
+
+
+def task_test() -> dict[str, Any]:
+    """Run the app's tests (offline: AWS and HTTP calls play back from recordings)."""
+    return {
+        "actions": [(as_action(_run_tests),)],
+        "params": [_param("pytest_args", "extra arguments for pytest, e.g. '-k items -x'")],
+        "uptodate": [False],
+        "verbosity": 2,
+    }
+
+
+__all__ = [
+    "DOIT_CONFIG",
+    "task_generate_app",
+    "task_generate_env",
+    "task_generate_function",
+    "task_generate_model",
+    "task_test",
+]

@@ -11,9 +11,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import tight_tasks
 
-    result: int = DoitMain(ModuleTaskLoader(tight_tasks)).run(
-        sys.argv[1:] if argv is None else argv
-    )
+    args = sys.argv[1:] if argv is None else argv
+    if not args:  # `tight` alone lists what it can do rather than running a default task
+        args = ["list"]
+    result: int = DoitMain(ModuleTaskLoader(tight_tasks)).run(args)
     return result
 
 

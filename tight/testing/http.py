@@ -87,7 +87,8 @@ class HttpRecorder:
         return response
 
     def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.mode == "record":  # playback writes nothing, not even an empty folder
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._context = self._vcr.use_cassette(str(self._writing))
         self.cassette = self._context.__enter__()
         if self.mode == "playback":

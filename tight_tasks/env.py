@@ -1,0 +1,84 @@
+"""``doit generate_env``: env.yml from env.dist.yml, the environment and the env.yml you have.
+
+For each key in env.dist.yml the value is, in order: the environment variable of that
+name, the value already in env.yml (so hand edits survive), the default in env.dist.yml.
+A key with none of these is an error that lists every such key; nothing is written then.
+Keys that only env.yml has are kept.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+
+DIST_FILE = "env.dist.yml"
+ENV_FILE = "env.yml"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise TightTaskError(f"{path.name} is not valid YAML: {error}") from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise TightTaskError(f"{path.name} must be a mapping of variable names to values")
+    nested = [str(k) for k, v in data.items() if isinstance(v, (dict, list))]
+    if nested:
+        raise TightTaskError(f"{path.name}: {', '.join(nested)} must be single values")
+    return {str(k): v for k, v in data.items()}
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables env.yml should hold; ``TightTaskError`` listing keys with no value."""
+    environ = dict(os.environ) if environ is None else environ
+    dist_path = root / DIST_FILE
+    if not dist_path.is_file():
+        raise TightTaskError(f"no {DIST_FILE} in {root}; list the app's variables there first")
+    dist = _read(dist_path)
+    current = _read(root / ENV_FILE) if (root / ENV_FILE).is_file() else {}
+    merged: dict[str, str] = {}
+    missing: list[str] = []
+    for key, default in dist.items():
+        if key in environ:
+            merged[key] = environ[key]
+        elif current.get(key) not in (None, ""):
+            merged[key] = _text(current[key])
+        elif default not in (None, ""):
+            merged[key] = _text(default)
+        else:
+            missing.append(key)
+    if missing:
+        raise TightTaskError(
+            f"no value for {', '.join(missing)}: set {'them' if len(missing) > 1 else 'it'} in "
+            f"the environment (e.g. {missing[0]}=... doit generate_env) or give a default in "
+            f"{DIST_FILE}"
+        )
+    for key, value in current.items():
+        if key not in merged and value is not None:
+            merged[key] = _text(value)
+    return merged
+
+
+def write_env(root: Path, environ: dict[str, str] | None = None) -> Path:
+    """Write env.yml atomically; returns its path."""
+    import yaml
+
+    merged = merge_env(root, environ)
+    target = root / ENV_FILE
+    temporary = target.with_name(f".{ENV_FILE}.{os.getpid()}.tmp")
+    header = f"# Written by `doit generate_env` from {DIST_FILE} and the environment.\n"
+    temporary.write_text(
+        header + yaml.safe_dump(merged, sort_keys=False, default_flow_style=False),
+        encoding="utf-8",
+    )
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,42 @@
+"""Errors a user can meet in a task, and the doit reporter that shows them as one line."""
+
+import functools
+from typing import Any
+
+from doit.exceptions import TaskFailed
+from doit.reporter import ConsoleReporter
+
+
+class TightTaskError(Exception):
+    """Bad input or state: the message says what is wrong and how to fix it."""
+
+
+class TightReporter(ConsoleReporter):  # type: ignore[misc]
+    """doit's console reporter, but a task's expected failure is one line on stderr,
+    ``error: <what is wrong and how to fix it>``, instead of a framed report."""
+
+    def add_failure(self, task: Any, fail: Any) -> None:
+        if isinstance(fail, TaskFailed) and not isinstance(fail.get_msg(), type(None)):
+            import sys
+
+            message = fail.get_msg().strip()
+            sys.stderr.write(f"error: {message}\n")
+            sys.stderr.flush()
+            return
+        super().add_failure(task, fail)
+
+
+def as_action(function: Any) -> Any:
+    """Wrap a task function so that a ``TightTaskError`` fails the task with its message
+    (no traceback), and anything else stays a full error report for a bug."""
+
+    # wraps(): doit passes a task's parameters to the parameters the signature names.
+    @functools.wraps(function)
+    def action(*args: Any, **kwargs: Any) -> Any:
+        try:
+            function(*args, **kwargs)
+        except TightTaskError as error:
+            return TaskFailed(str(error))
+        return None
+
+    return action
