@@ -22,12 +22,15 @@ def task_test():
 
 
 def run_bench(quick):
-    command = [PY, "bench/runtime/run.py"] + (["--quick"] if quick else [])
-    return subprocess.run(command, check=False).returncode == 0
+    flags = ["--quick"] if quick else []
+    return all(
+        subprocess.run([PY, script, *flags], check=False).returncode == 0
+        for script in ("bench/runtime/run.py", "bench/toolkit/run.py")
+    )
 
 
 def task_bench():
-    """Benchmark the runtime against a raw handler, Powertools and Chalice; print ratios."""
+    """Benchmark the runtime (vs raw, Powertools, Chalice) and the toolkit's commands."""
     return {
         "actions": [(run_bench,)],
         "params": [

@@ -76,6 +76,10 @@ def test_demo_runs_end_to_end():
     assert result.returncode == 0, result.stderr
     for status in ("200", "201", "204", "400", "404", "405", "500"):
         assert f"-> {status} " in result.stdout
+    assert "$ tight generate_app name=demo_app" in result.stdout
+    assert "$ doit generate_function name=items methods=get,post,delete" in result.stdout
+    assert "8 passed" in result.stdout  # the scaffolded app's own tests
+    assert "8 requests answered" in result.stdout  # the scaffolded functions, 4 kinds each
     assert "11 requests answered" in result.stdout
     assert "Access-Control-Allow-Origin': 'https://demo.example'" in result.stdout
     assert "ERROR unhandled error while serving the request (request rest-2)" in result.stdout

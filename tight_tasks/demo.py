@@ -1,9 +1,12 @@
-"""``python -m tight_tasks.demo``: Tight end to end on a sample app built in a temporary folder.
+"""``python -m tight_tasks.demo``: Tight end to end, in a temporary folder.
 
-Writes an app (``app_index.py``, ``tight.yml`` and two functions), vendors the tight runtime
-and its share of ``tight.yml`` into it the way a build does, then calls
-``app_index.<function>(event, context)`` in an isolated interpreter exactly as Lambda
-would, with events of each kind Tight serves, and prints one request -> response line each.
+1. Scaffolds an app and two functions with the real ``tight`` and ``doit`` commands, runs
+   the app's generated tests, vendors the runtime, and invokes each function with events
+   of each kind exactly as Lambda would (``app_index.<function>(event, context)`` in an
+   isolated interpreter).
+2. Edits the handlers as a user would (errors, CORS from tight.yml, the caller from the
+   authorizer) and prints one request -> response line per event.
+3. Records a test against a local AWS and replays it offline (``demo_recording``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import tight
 from tight_tasks import demo_recording
@@ -175,20 +179,90 @@ def sample_events() -> list[tuple[str, str, dict[str, object]]]:
     ]
 
 
-def build_app(root: Path) -> None:
-    """Write the sample app and vendor this tight runtime into it, as a build would."""
-    for name, source in (("items", ITEMS_HANDLER), ("hello", HELLO_HANDLER)):
-        folder = root / "app" / "functions" / name
-        folder.mkdir(parents=True)
-        (folder / "handler.py").write_text(source)
-    (root / "app_index.py").write_text(APP_INDEX)
-    (root / "tight.yml").write_text(TIGHT_YML)
-    shutil.copytree(
-        Path(tight.__file__).parent,
-        root / "app" / "vendored" / "tight",
-        ignore=shutil.ignore_patterns("__pycache__"),
+def command(*args: str, cwd: Path) -> str:
+    """Run a real tight/doit command from this environment, echo it, return its stdout."""
+    print(f"  $ {' '.join(args)}")
+    executable = Path(sys.executable).parent / args[0]
+    completed = subprocess.run(
+        [str(executable), *args[1:]], cwd=cwd, capture_output=True, text=True, check=False
     )
-    write_runtime_config(root)  # tight.yml's CORS settings, as the JSON the runtime reads
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{completed.stdout}{completed.stderr}")
+    return completed.stdout
+
+
+def vendor_runtime(root: Path) -> None:
+    """Put the tight runtime and tight.yml's runtime settings in app/vendored, as a build
+    does (`doit vendor` will do this with the app's locked dependencies too)."""
+    target = root / "app" / "vendored" / "tight"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(
+        Path(tight.__file__).parent, target, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    write_runtime_config(root)
+
+
+def scaffold(folder: Path) -> Path:
+    """Stage 1's app, made with the real commands; returns its root."""
+    command("tight", "generate_app", "name=demo_app", cwd=folder)
+    root = folder / "demo_app"
+    command("doit", "generate_function", "name=items", "methods=get,post,delete", cwd=root)
+    command("doit", "generate_function", "name=hello", cwd=root)
+    summary = [line for line in command("doit", "test", cwd=root).splitlines() if line.strip()]
+    print(f"    {summary[-1].strip('= ')}")
+    vendor_runtime(root)
+    return root
+
+
+def edit_app(root: Path) -> None:
+    """Stage 2: the handlers a user might write, and CORS for one origin in tight.yml."""
+    for name, source in (("items", ITEMS_HANDLER), ("hello", HELLO_HANDLER)):
+        (root / "app" / "functions" / name / "handler.py").write_text(source)
+    (root / "tight.yml").write_text(TIGHT_YML)
+    vendor_runtime(root)
+
+
+def invoke(root: Path, events: list[tuple[str, str, dict[str, object]]]) -> list[dict[str, object]]:
+    """Each event through app_index in an isolated interpreter (-I), as Lambda would."""
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", INVOKER],
+        cwd=root,
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(completed.stderr)
+    return [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+
+
+def scaffolded_events() -> list[tuple[str, str, dict[str, object]]]:
+    from tight.testing.events import make_event
+
+    events: list[tuple[str, str, dict[str, object]]] = []
+    for kind in ("rest", "http", "alb", "url"):
+        events.append(("hello", kind, make_event("GET", "/hello", kind=kind)))
+        events.append(("items", kind, make_event("POST", "/items", body={"n": 1}, kind=kind)))
+    return events
+
+
+def show(events: list[tuple[str, str, dict[str, object]]], lines: list[dict[str, Any]]) -> int:
+    """Print request -> response pairs and the runtime's log lines; 1 if any went missing."""
+    answers = [line for line in lines if "statusCode" in line]
+    logs = [line for line in lines if "level" in line]
+    for (name, kind, event), response in zip(events, answers, strict=False):
+        headers = response.get("headers") or {
+            k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()
+        }
+        cors = {k: v for k, v in headers.items() if k.startswith("Access-Control")}
+        print(f"  app_index.{name:<5} {describe(kind, event)}")
+        print(f"     -> {response['statusCode']} {response['body'] or cors}")
+    said = "the runtime logged:" if logs else "the runtime logged nothing"
+    print(f"  {len(answers)} requests answered; {said}")
+    for entry in logs:
+        print(f"     {entry['level']} {entry['message']} (request {entry['request_id']})")
+    return 0 if len(answers) == len(events) else 1
 
 
 def describe(kind: str, event: dict[str, object]) -> str:
@@ -203,40 +277,17 @@ def describe(kind: str, event: dict[str, object]) -> str:
 
 
 def main() -> int:
-    print("stage 1: a sample app's functions, invoked as Lambda invokes them")
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
-        root = Path(folder) / "demo_app"
-        root.mkdir()
-        build_app(root)
-        print(f"built a sample app in {root} with functions: hello, items\n")
+        print("stage 1: scaffold an app and two functions, test them, invoke them")
+        root = scaffold(Path(folder))
+        events = scaffolded_events()
+        if show(events, invoke(root, events)):
+            return 1
+        print("\nstage 2: edit the handlers (errors, CORS in tight.yml, the caller)")
+        edit_app(root)
         events = sample_events()
-        # -I: an isolated interpreter, like Lambda's, that sees only the app folder.
-        completed = subprocess.run(
-            [sys.executable, "-I", "-c", INVOKER],
-            cwd=root,
-            input=json.dumps(events),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if completed.returncode != 0:
-        print(completed.stderr, file=sys.stderr)
-        return 1
-    lines = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
-    answers = [line for line in lines if "statusCode" in line]
-    logs = [line for line in lines if "level" in line]
-    for (name, kind, event), response in zip(events, answers, strict=False):
-        headers = response.get("headers") or {
-            k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()
-        }
-        cors = {k: v for k, v in headers.items() if k.startswith("Access-Control")}
-        print(f"app_index.{name:<5} {describe(kind, event)}")
-        print(f"   -> {response['statusCode']} {response['body'] or cors}")
-    print(f"\n{len(answers)} requests answered; the runtime logged:")
-    for entry in logs:
-        print(f"   {entry['level']} {entry['message']} (request {entry['request_id']})")
-    if len(answers) != len(events):
-        return 1
+        if show(events, invoke(root, events)):
+            return 1
     print()
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
         return demo_recording.main(Path(folder) / "notes_app")

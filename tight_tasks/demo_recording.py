@@ -91,7 +91,7 @@ def main(root: Path) -> int:
     import boto3
 
     root.mkdir(parents=True)
-    print("stage 2: record a test against a local AWS, then replay it offline")
+    print("stage 3: record a test against a local AWS, then replay it offline")
     credentials = {"aws_access_key_id": "demo", "aws_secret_access_key": "demo"}
     with moto_server() as endpoint:
         write_app(root, endpoint)

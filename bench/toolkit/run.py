@@ -1,0 +1,92 @@
+"""Toolkit benchmark: how long a user waits for scaffolding and for `doit list`.
+
+Wall time of real commands in a fresh app, median of several runs, beside the peers
+measured in the same run: `chalice new-project` against `tight generate_app`, and a bare
+`python -c pass` as the floor every command starts from. Nothing here asserts a timing.
+
+    python bench/toolkit/run.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs (smoke run)")
+    runs = 3 if parser.parse_args().quick else 9
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="tight-bench-toolkit-") as tmp:
+        root = Path(tmp)
+        env = dict(os.environ, XDG_CACHE_HOME=str(root / "cache"))
+        samples: dict[str, list[float]] = {
+            "python -c pass": [],
+            "tight generate_app": [],
+            "chalice new-project": [],
+            "doit list": [],
+            "doit generate_function": [],
+        }
+        for run in range(runs):
+            work = root / f"run{run}"
+            work.mkdir()
+            samples["python -c pass"].append(timed([sys.executable, "-c", "pass"], work, env))
+            samples["tight generate_app"].append(
+                timed([str(BIN / "tight"), "generate_app", "name=app_one"], work, env)
+            )
+            samples["chalice new-project"].append(
+                timed([str(BIN / "chalice"), "new-project", "chalice_one"], work, env)
+            )
+            app = work / "app_one"
+            samples["doit list"].append(timed([str(BIN / "doit"), "list"], app, env))
+            samples["doit generate_function"].append(
+                timed([str(BIN / "doit"), "generate_function", f"name=fn{run}"], app, env)
+            )
+            shutil.rmtree(work)
+        for name, values in samples.items():
+            results[name] = statistics.median(values)
+
+    print(f"toolkit commands, median wall time of {runs} runs (s)")
+    for name, seconds in results.items():
+        print(f"  {name:<24} {seconds:6.3f}")
+    floor = results["python -c pass"]
+    ratio = results["chalice new-project"] / results["tight generate_app"]
+    print(f"tight generate_app is {ratio:.1f}x as fast as chalice new-project")
+    for name in ("doit list", "doit generate_function"):
+        print(
+            f"{name}: {results[name]:.3f} s, {results[name] / floor:.1f}x a bare interpreter start"
+        )
+    targets = [
+        ("doit list < 0.5 s", results["doit list"] < 0.5),
+        ("doit generate_function < 0.5 s", results["doit generate_function"] < 0.5),
+    ]
+    print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
+    out = HERE.parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "toolkit.json").write_text(json.dumps({"median_seconds": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
