@@ -155,11 +155,141 @@ def task_test() -> dict[str, Any]:
     }
 
 
+def _settings_or_error() -> tuple[Path, dict[str, Any] | None, str | None]:
+    """The app root and its tight.yml, or the reason there is none (a task then fails
+    with it when run, and doit list still works)."""
+    from tight.config import ConfigError
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    try:
+        return root, load(root), None
+    except ConfigError as error:
+        return root, None, str(error)
+
+
+def _failing(message: str) -> dict[str, Any]:
+    def fail() -> None:
+        raise TightTaskError(message)
+
+    return {"actions": [(as_action(fail),)], "uptodate": [False]}
+
+
+def _lock() -> None:
+    from tight_tasks.config import load
+    from tight_tasks.lock import lock
+
+    root = Path.cwd()
+    path = lock(root, load(root))
+    print(f"locked {path.name} from requirements.in")
+
+
+def task_lock() -> dict[str, Any]:
+    """Pin requirements.in, with hashes, into requirements.txt (pip-compile, or uv)."""
+    from doit.tools import config_changed
+
+    from tight_tasks.lock import lock_inputs
+
+    root, settings, problem = _settings_or_error()
+    if settings is None:
+        return _failing(problem or "no tight.yml")
+    try:
+        inputs = lock_inputs(root, settings)
+    except TightTaskError as error:
+        return _failing(str(error))
+    return {
+        "actions": [(as_action(_lock),)],
+        "file_dep": ["requirements.in"],
+        "targets": ["requirements.txt"],
+        "uptodate": [config_changed(inputs)],
+    }
+
+
+def _vendor() -> None:
+    from tight_tasks.config import load
+    from tight_tasks.vendor import vendor
+
+    root = Path.cwd()
+    vendor(root, load(root))
+
+
+def task_vendor() -> dict[str, Any]:
+    """Install the lock and the tight runtime into app/vendored for the Lambda target."""
+    from doit.tools import config_changed
+
+    from tight_tasks.vendor import STAMP, VENDOR_DIR, vendor_inputs
+
+    root, settings, problem = _settings_or_error()
+    if settings is None:
+        return _failing(problem or "no tight.yml")
+    try:
+        inputs = vendor_inputs(root, settings)
+    except TightTaskError as error:
+        return _failing(str(error))
+    return {
+        "actions": [(as_action(_vendor),)],
+        "file_dep": ["requirements.txt", "tight.yml"],
+        "targets": [f"{VENDOR_DIR}/{STAMP}"],
+        "uptodate": [config_changed(inputs)],
+    }
+
+
+def _layer_wanted(layer: str, settings: dict[str, Any]) -> bool:
+    if layer:
+        return layer.strip().lower() in ("1", "true", "yes", "on")
+    return bool(settings.get("layer", False))
+
+
+def _artifact(layer: str) -> dict[str, str]:
+    from tight_tasks.artifact import artifact, artifact_inputs
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    wanted = _layer_wanted(layer, settings)
+    artifact(root, settings, layer=wanted)
+    return {"inputs": artifact_inputs(root, settings, wanted)}
+
+
+def _artifact_unchanged(task: Any, values: dict[str, Any]) -> bool:
+    from tight_tasks.artifact import artifact_inputs, outputs
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    wanted = _layer_wanted(task.options.get("layer", ""), settings)
+    if not all(path.is_file() for path in outputs(root, settings, wanted)):
+        return False
+    return bool(values.get("inputs") == artifact_inputs(root, settings, wanted))
+
+
+def task_artifact() -> dict[str, Any]:
+    """Zip the app and app/vendored into build/<name>.zip, byte-for-byte reproducibly."""
+    _, settings, problem = _settings_or_error()
+    if settings is None:
+        return _failing(problem or "no tight.yml")
+    return {
+        "actions": [(as_action(_artifact),)],
+        "task_dep": ["vendor"],
+        "params": [
+            _param(
+                "layer",
+                "true: dependencies in build/<name>-layer.zip (python/...), the app in "
+                "build/<name>.zip (default: layer in tight.yml, else false)",
+            )
+        ],
+        "uptodate": [_artifact_unchanged],
+    }
+
+
 __all__ = [
     "DOIT_CONFIG",
+    "task_artifact",
     "task_generate_app",
     "task_generate_env",
     "task_generate_function",
     "task_generate_model",
+    "task_lock",
     "task_test",
+    "task_vendor",
 ]

@@ -34,9 +34,10 @@ def as_action(function: Any) -> Any:
     @functools.wraps(function)
     def action(*args: Any, **kwargs: Any) -> Any:
         try:
-            function(*args, **kwargs)
+            result = function(*args, **kwargs)
         except TightTaskError as error:
             return TaskFailed(str(error))
-        return None
+        # A dict is kept by doit as the task's values (what an uptodate check compares).
+        return result if isinstance(result, dict) else None
 
     return action

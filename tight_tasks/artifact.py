@@ -1,0 +1,252 @@
+"""``doit artifact``: the deployable zip under build/, the same bytes from the same inputs.
+
+Holds app_index.py, app/ (with app/vendored/), tight.yml and env.dist.yml, and nothing
+local: no env.yml or .env, no tests, no VCS or build state, and no bytecode but the
+unchecked-hash .pyc the build makes (stale or timestamp-based .pyc never ship). Entries are
+sorted, dated SOURCE_DATE_EPOCH (or 1980-01-01), with normalised permissions and fixed
+compression. With ``layer=true`` the third-party packages go to a separate layer zip under
+``python/`` and the function zip keeps the app and the tight runtime.
+"""
+
+import hashlib
+import importlib.util
+import io
+import os
+import py_compile
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+from tight_tasks.target import Target
+from tight_tasks.vendor import STAMP, TASK_ROOT, VENDOR_DIR
+
+BUILD_DIR = "build"
+ROOT_FILES = ("app_index.py", "tight.yml", "env.dist.yml")
+NEVER = frozenset(("env.yml", ".env", ".git", ".gitignore", ".tight", ".DS_Store", "__pycache__"))
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda's limit for a function with its layers
+ZIPPED_WARNING = 50 * 1024 * 1024  # above this, a direct upload is refused
+COMPRESSION = zipfile.ZIP_DEFLATED
+LEVEL = 9
+
+
+@dataclass
+class Entry:
+    name: str  # the path inside the zip
+    data: bytes
+
+
+@dataclass
+class Built:
+    path: Path
+    sha256: str
+    zipped: int
+    unzipped: int
+    entries: int
+    largest: list[tuple[str, int]] = field(default_factory=list)
+
+
+def zip_time() -> tuple[int, int, int, int, int, int]:
+    """SOURCE_DATE_EPOCH when set (never before 1980, the zip format's first day)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return (1980, 1, 1, 0, 0, 0)
+    try:
+        stamp = time.gmtime(max(int(epoch), 315532800))
+    except ValueError:
+        raise TightTaskError(f"SOURCE_DATE_EPOCH={epoch} is not a number of seconds") from None
+    return stamp[:6]
+
+
+def is_unchecked_pyc(data: bytes) -> bool:
+    """A hash-based .pyc that Python will not check against its source (PEP 552 flags 0b01)."""
+    return len(data) >= 16 and int.from_bytes(data[4:8], "little") == 0b01
+
+
+def _compile_app_source(path: Path, name: str, work: Path) -> Entry:
+    """An unchecked-hash .pyc for an app module, named from Lambda's task root."""
+    cfile = work / (hashlib.sha256(name.encode()).hexdigest() + ".pyc")
+    py_compile.compile(
+        str(path),
+        cfile=str(cfile),
+        dfile=f"{TASK_ROOT}/{name}",
+        doraise=True,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    cache = importlib.util.cache_from_source(name)
+    return Entry(cache, cfile.read_bytes())
+
+
+def collect(root: Path, compile_app: bool) -> list[Entry]:
+    """Every file the function needs, with the bytes it ships."""
+    entries: list[Entry] = []
+    if not (root / "app_index.py").is_file():
+        raise TightTaskError(f"no app_index.py in {root}; is this an app's root folder?")
+    vendored = root / VENDOR_DIR
+    with tempfile.TemporaryDirectory(prefix="tight-pyc-") as work:
+        for name in ROOT_FILES:
+            if (root / name).is_file():
+                entries.append(Entry(name, (root / name).read_bytes()))
+                if compile_app and name.endswith(".py"):
+                    entries.append(_compile_app_source(root / name, name, Path(work)))
+        for path in sorted((root / "app").rglob("*")):
+            relative = path.relative_to(root)
+            parts = relative.parts
+            inside_vendored = path == vendored or vendored in path.parents
+            if path.is_dir() or any(part in NEVER for part in parts if not inside_vendored):
+                continue
+            name = relative.as_posix()
+            if inside_vendored:
+                if parts[-1] == STAMP:
+                    continue
+                data = path.read_bytes()
+                if path.suffix == ".pyc" and not is_unchecked_pyc(data):
+                    continue  # a stale or timestamp-based .pyc from some local run
+                entries.append(Entry(name, data))
+                continue
+            if path.suffix == ".pyc" or parts[-1] in NEVER:
+                continue
+            entries.append(Entry(name, path.read_bytes()))
+            if compile_app and path.suffix == ".py":
+                try:
+                    entries.append(_compile_app_source(path, name, Path(work)))
+                except py_compile.PyCompileError as error:
+                    raise TightTaskError(f"{name} does not compile: {error.msg.strip()}") from None
+    return sorted(entries, key=lambda e: e.name)
+
+
+def write_zip(entries: list[Entry], path: Path) -> Built:
+    """Write entries reproducibly; the file appears complete or not at all."""
+    stamp = zip_time()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for entry in entries:
+            info = zipfile.ZipInfo(entry.name, date_time=stamp)
+            info.compress_type = COMPRESSION
+            info.create_system = 3  # unix, so the permissions below are read
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, entry.data, compress_type=COMPRESSION, compresslevel=LEVEL)
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+    return Built(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        zipped=len(data),
+        unzipped=sum(len(e.data) for e in entries),
+        entries=len(entries),
+    )
+
+
+def largest_packages(entries: list[Entry], prefix: str, count: int = 5) -> list[tuple[str, int]]:
+    sizes: dict[str, int] = {}
+    for entry in entries:
+        if entry.name.startswith(prefix) and "/" in entry.name[len(prefix) :]:
+            top = entry.name[len(prefix) :].split("/", 1)[0]
+            if top.endswith(".dist-info"):
+                top = top.split("-", 1)[0]
+            sizes[top] = sizes.get(top, 0) + len(entry.data)
+    return sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:count]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f} MB"
+
+
+def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[Built]:
+    """Build build/<name>.zip (and build/<name>-layer.zip with ``layer``)."""
+    if not (root / VENDOR_DIR / STAMP).is_file():
+        raise TightTaskError(f"{VENDOR_DIR} is not built; run `doit vendor` (or `doit artifact`)")
+    target = Target.from_settings(settings)
+    name = str(settings.get("name") or root.name)
+    entries = collect(root, compile_app=target.matches_host())
+    vendored_prefix = VENDOR_DIR + "/"
+    runtime_prefixes = (vendored_prefix + "tight/", vendored_prefix + "tight.json")
+    if layer:
+        dependencies = [
+            Entry("python/" + e.name[len(vendored_prefix) :], e.data)
+            for e in entries
+            if e.name.startswith(vendored_prefix) and not e.name.startswith(runtime_prefixes)
+        ]
+        function = [
+            e
+            for e in entries
+            if not e.name.startswith(vendored_prefix) or e.name.startswith(runtime_prefixes)
+        ]
+        parts = [
+            (function, root / BUILD_DIR / f"{name}.zip"),
+            (dependencies, root / BUILD_DIR / f"{name}-layer.zip"),
+        ]
+    else:
+        parts = [(entries, root / BUILD_DIR / f"{name}.zip")]
+    unzipped = sum(len(e.data) for e in entries)
+    if unzipped > UNZIPPED_LIMIT:
+        top = ", ".join(
+            f"{p} {_megabytes(s)}" for p, s in largest_packages(entries, vendored_prefix)
+        )
+        raise TightTaskError(
+            f"the function unzips to {_megabytes(unzipped)}, past Lambda's 250 MB limit; "
+            f"the largest packages: {top}. Drop or slim dependencies, or deploy a container image"
+        )
+    built = []
+    for part_entries, path in parts:
+        result = write_zip(part_entries, path)
+        prefix = "python/" if path.name.endswith("-layer.zip") else vendored_prefix
+        result.largest = largest_packages(part_entries, prefix)
+        built.append(result)
+    for result in built:
+        print(f"{result.path.relative_to(root)}  sha256 {result.sha256}")
+        print(
+            f"  {_megabytes(result.zipped)} zipped, {_megabytes(result.unzipped)} unzipped, "
+            f"{result.entries} files"
+        )
+        if result.largest:
+            print("  largest: " + ", ".join(f"{p} {_megabytes(s)}" for p, s in result.largest))
+        if result.zipped > ZIPPED_WARNING:
+            print(
+                f"warning: {result.path.name} is {_megabytes(result.zipped)} zipped, past the "
+                "50 MB a direct upload accepts; upload it through S3, or use layer=true"
+            )
+    return built
+
+
+def outputs(root: Path, settings: dict[str, Any], layer: bool) -> list[Path]:
+    name = str(settings.get("name") or root.name)
+    paths = [root / BUILD_DIR / f"{name}.zip"]
+    if layer:
+        paths.append(root / BUILD_DIR / f"{name}-layer.zip")
+    return paths
+
+
+def artifact_inputs(root: Path, settings: dict[str, Any], layer: bool) -> str:
+    """A digest of everything the zips are made from. app/vendored counts through its
+    build stamp and runtime settings: it changes only when `doit vendor` rebuilds it."""
+    digest = hashlib.sha256()
+    for name in (*ROOT_FILES, f"{VENDOR_DIR}/{STAMP}", f"{VENDOR_DIR}/tight.json"):
+        path = root / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-"))
+    vendored = root / VENDOR_DIR
+    for path in sorted((root / "app").rglob("*")):
+        if vendored == path or vendored in path.parents or not path.is_file():
+            continue
+        relative = path.relative_to(root)
+        if any(part in NEVER for part in relative.parts) or path.suffix == ".pyc":
+            continue
+        digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(
+        repr(
+            (
+                layer,
+                os.environ.get("SOURCE_DATE_EPOCH"),
+                Target.from_settings(settings),
+                sys.version,
+            )
+        ).encode()
+    )
+    return digest.hexdigest()

@@ -1,0 +1,118 @@
+"""``doit lock``: requirements.in -> requirements.txt, every pin with its hashes.
+
+pip-compile (pip-tools) by default; ``resolver: uv`` in tight.yml uses ``uv pip compile``,
+which resolves for the Lambda target itself (``--python-version``, ``--python-platform``)
+and is several times faster. Both write the same format. The lock is written to a
+temporary file, seeded with the current lock so that existing pins are kept, and moved
+into place only when the resolver succeeded.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+from tight_tasks.target import Sources, Target
+
+REQUIREMENTS_IN = "requirements.in"
+REQUIREMENTS_TXT = "requirements.txt"
+RESOLVERS = ("pip-tools", "uv")
+HEADER_COMMAND = "doit lock"
+
+
+def resolver(settings: dict[str, Any]) -> str:
+    chosen = str(settings.get("resolver") or "pip-tools")
+    if chosen not in RESOLVERS:
+        raise TightTaskError(f"resolver {chosen} in tight.yml is unknown; use pip-tools or uv")
+    return chosen
+
+
+def uv_executable() -> str:
+    """The uv binary: beside this interpreter (pip install uv), else on PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("uv")
+    if found:
+        return found
+    raise TightTaskError("resolver: uv in tight.yml needs uv: `pip install uv`, then run again")
+
+
+def host_mismatch(target: Target) -> str | None:
+    """Why a resolution on this machine may not hold for the target, if it may not."""
+    import platform
+
+    host_python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    host_machine = platform.machine().lower().replace("arm64", "aarch64")
+    differences = []
+    if host_python != target.python:
+        differences.append(f"Python {host_python}, not {target.python}")
+    if host_machine != target.machine or not sys.platform.startswith("linux"):
+        differences.append(f"{sys.platform} {host_machine}, not linux {target.machine}")
+    if not differences:
+        return None
+    return (
+        f"pip-compile resolves for this machine ({', '.join(differences)}): environment "
+        "markers are judged for it, not for Lambda; set `resolver: uv` in tight.yml to "
+        "resolve for the target"
+    )
+
+
+def lock_command(settings: dict[str, Any], root: Path, output: Path) -> list[str]:
+    target = Target.from_settings(settings)
+    sources = Sources.from_settings(settings, root)
+    if resolver(settings) == "uv":
+        return [
+            uv_executable(), "pip", "compile", REQUIREMENTS_IN, "--quiet",
+            "--generate-hashes", "--output-file", str(output),
+            "--python-version", target.python, "--python-platform", target.uv_platform(),
+            "--custom-compile-command", HEADER_COMMAND, *sources.args(),
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "piptools", "compile", REQUIREMENTS_IN, "--quiet",
+        "--generate-hashes", "--allow-unsafe", "--strip-extras", "--no-emit-index-url",
+        "--no-emit-find-links", "--output-file", str(output), *sources.args(),
+    ]  # fmt: skip
+
+
+def lock(root: Path, settings: dict[str, Any]) -> Path:
+    """Write requirements.txt; a ``TightTaskError`` with the resolver's reason if it fails."""
+    source = root / REQUIREMENTS_IN
+    if not source.is_file():
+        raise TightTaskError(f"no {REQUIREMENTS_IN} in {root}: list the app's dependencies there")
+    target = Target.from_settings(settings)
+    if resolver(settings) == "pip-tools":
+        warning = host_mismatch(target)
+        if warning:
+            print(f"warning: {warning}")
+    output = root / f".{REQUIREMENTS_TXT}.{os.getpid()}.tmp"
+    current = root / REQUIREMENTS_TXT
+    if current.is_file():
+        shutil.copyfile(current, output)  # existing pins are kept unless requirements.in moved
+    env = dict(os.environ, CUSTOM_COMPILE_COMMAND=HEADER_COMMAND)
+    try:
+        completed = subprocess.run(
+            lock_command(settings, root, output), cwd=root, capture_output=True, text=True, env=env
+        )
+        if completed.returncode != 0:
+            detail = (completed.stderr or completed.stdout).strip().splitlines()
+            reason = next((line for line in reversed(detail) if line.strip()), "no output")
+            raise TightTaskError(f"{resolver(settings)} could not lock {REQUIREMENTS_IN}: {reason}")
+        os.replace(output, current)
+    finally:
+        output.unlink(missing_ok=True)
+    return current
+
+
+def lock_inputs(root: Path, settings: dict[str, Any]) -> dict[str, str]:
+    """What the lock depends on besides requirements.in: doit re-locks when it changes."""
+    sources = Sources.from_settings(settings, root)
+    target = Target.from_settings(settings)
+    return {
+        "resolver": resolver(settings),
+        "sources": sources.fingerprint(),
+        "target": f"{target.python}/{target.architecture}",
+    }

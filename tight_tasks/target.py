@@ -1,0 +1,137 @@
+"""The Lambda platform a build is for, and where its packages come from, from tight.yml.
+
+``Target``: the Python version and architecture of the function, with the pip and uv
+platform names that match the runtime's glibc (Amazon Linux 2, glibc 2.26, for Python
+3.10/3.11; Amazon Linux 2023, glibc 2.34, for 3.12 and later). ``Sources``: index URLs,
+find-links and no-index, passed the same way to pip-compile, pip and uv.
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+
+LAMBDA_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
+# Packages Lambda's Python runtime already has: left out of app/vendored unless kept.
+PROVIDED_BY_LAMBDA = frozenset(("boto3", "botocore", "s3transfer", "jmespath"))
+
+
+def normalize(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return "-".join(
+        part for part in name.lower().replace("_", "-").replace(".", "-").split("-") if part
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    python: str  # "3.12"
+    architecture: str  # "x86_64" or "arm64"
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> "Target":
+        runtime = str(
+            settings.get("runtime") or f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        )
+        python = runtime.removeprefix("python")
+        if python not in LAMBDA_PYTHONS:
+            raise TightTaskError(
+                f"runtime {runtime} in tight.yml is not a Lambda Python runtime; use one of "
+                + ", ".join(f"python{v}" for v in LAMBDA_PYTHONS)
+            )
+        architecture = str(settings.get("architecture") or "x86_64")
+        if architecture not in ARCHITECTURES:
+            raise TightTaskError(
+                f"architecture {architecture} in tight.yml is not a Lambda architecture; "
+                "use x86_64 or arm64"
+            )
+        return cls(python, architecture)
+
+    @property
+    def machine(self) -> str:
+        return ARCHITECTURES[self.architecture]
+
+    @property
+    def glibc_minor(self) -> int:
+        """glibc 2.x of the runtime's OS: Amazon Linux 2 or Amazon Linux 2023."""
+        return 26 if self.python in ("3.10", "3.11") else 34
+
+    @property
+    def abi(self) -> str:
+        return "cp" + self.python.replace(".", "")
+
+    def pip_platforms(self) -> list[str]:
+        """Every manylinux tag the runtime's glibc accepts, newest first, legacy aliases too."""
+        tags = [f"manylinux_2_{minor}_{self.machine}" for minor in range(self.glibc_minor, 16, -1)]
+        tags.append(f"manylinux2014_{self.machine}")
+        if self.machine == "x86_64":
+            tags += [f"manylinux_2_{minor}_x86_64" for minor in range(16, 4, -1)]
+            tags += ["manylinux2010_x86_64", "manylinux1_x86_64"]
+        return tags
+
+    def uv_platform(self) -> str:
+        """uv's name for the newest manylinux the runtime accepts that uv knows."""
+        return f"{self.machine}-manylinux_2_{34 if self.glibc_minor >= 34 else 17}"
+
+    def matches_host(self) -> bool:
+        """True when this interpreter can compile bytecode the target's Python will load."""
+        return self.python == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+    def describe(self) -> str:
+        return (
+            f"Python {self.python} on {self.architecture} (manylinux, glibc 2.{self.glibc_minor})"
+        )
+
+
+def _as_list(value: Any, key: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise TightTaskError(f"{key} in tight.yml must be a string or a list of strings")
+
+
+@dataclass(frozen=True)
+class Sources:
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    settings: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], root: Path) -> "Sources":
+        links = []
+        for link in _as_list(settings.get("find_links"), "find_links"):
+            local = not link.startswith(("http://", "https://", "file:"))
+            links.append(str((root / link).resolve()) if local else link)
+        index_url = settings.get("index_url")
+        if index_url is not None and not isinstance(index_url, str):
+            raise TightTaskError("index_url in tight.yml must be a URL")
+        return cls(
+            index_url=index_url,
+            extra_index_urls=tuple(_as_list(settings.get("extra_index_url"), "extra_index_url")),
+            find_links=tuple(links),
+            no_index=bool(settings.get("no_index", False)),
+        )
+
+    def args(self) -> list[str]:
+        """Options in the form pip, pip-compile and uv all accept."""
+        args: list[str] = []
+        if self.no_index:
+            args.append("--no-index")
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        for link in self.find_links:
+            args += ["--find-links", link]
+        return args
+
+    def fingerprint(self) -> str:
+        return repr((self.index_url, self.extra_index_urls, self.find_links, self.no_index))

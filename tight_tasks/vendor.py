@@ -1,0 +1,284 @@
+"""``doit vendor``: the locked dependencies and the tight runtime, installed into app/vendored.
+
+pip installs the lock for the Lambda target whatever the host is: every manylinux tag the
+runtime's glibc accepts, the target's Python version and ABI, hashes required, no
+dependency resolution (the lock is complete). Packages Lambda already provides are left
+out unless tight.yml keeps them. A package with no wheel for the target is built from its
+sdist only if that yields a pure-Python wheel. When this interpreter is the target's
+version, everything is precompiled to unchecked-hash .pyc. All of it happens in a staging
+folder that replaces app/vendored only once complete: a failure leaves the old one intact.
+"""
+
+import compileall
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+from tight_tasks.resources import runtime_dir
+from tight_tasks.target import PROVIDED_BY_LAMBDA, Sources, Target, normalize
+
+VENDOR_DIR = "app/vendored"
+STAMP = ".tight-vendor.json"
+# Where Lambda unpacks the function: compiled code names its files from here, not from
+# the build machine's checkout, so the bytes are the same wherever the build ran.
+TASK_ROOT = "/var/task"
+# Test support is not shipped: it imports pytest and would only add to the cold start.
+RUNTIME_EXCLUDES = ("__pycache__", "*.pyc", "testing", "test_helpers.py")
+NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
+
+
+@dataclass
+class Requirement:
+    name: str  # normalized
+    text: str  # the lock's lines for it, hashes included
+
+
+def parse_lock(path: Path) -> list[Requirement]:
+    """The lock's requirements, each with its continuation lines (hashes)."""
+    if not path.is_file():
+        raise TightTaskError(f"no {path.name} in {path.parent}; run `doit lock` first")
+    blocks: list[list[str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1].append(line)
+        elif not stripped.startswith("-"):  # options such as --index-url live in tight.yml
+            blocks.append([line])
+    requirements = []
+    for block in blocks:
+        name = re.split(r"[=<>!~;\[ \\]", block[0].strip(), maxsplit=1)[0]
+        requirements.append(Requirement(normalize(name), "\n".join(block)))
+    if any("--hash=" not in r.text for r in requirements):
+        raise TightTaskError(f"{path.name} has pins without hashes; run `doit lock` to relock")
+    return requirements
+
+
+def runtime_fingerprint() -> str:
+    """The tight runtime as vendored: a changed runtime means a new app/vendored."""
+    digest = hashlib.sha256()
+    base = runtime_dir()
+    for path in sorted(base.rglob("*.py")):
+        relative = path.relative_to(base)
+        if "testing" in relative.parts or relative.name == "test_helpers.py":
+            continue
+        digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def vendor_inputs(root: Path, settings: dict[str, Any]) -> dict[str, str]:
+    """Everything app/vendored is built from; equal inputs, nothing to do."""
+    lock = root / "requirements.txt"
+    return {
+        "lock": hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "",
+        "target": repr(Target.from_settings(settings)),
+        "sources": Sources.from_settings(settings, root).fingerprint(),
+        "keep": ",".join(sorted(keep_provided(settings))),
+        "runtime": runtime_fingerprint(),
+        "compiler": sys.version.split()[0],
+    }
+
+
+def keep_provided(settings: dict[str, Any]) -> set[str]:
+    kept = settings.get("keep_provided") or []
+    if isinstance(kept, str):
+        kept = [kept]
+    if not isinstance(kept, list):
+        raise TightTaskError("keep_provided in tight.yml must be a list of package names")
+    return {normalize(str(name)) for name in kept}
+
+
+def _pip(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--no-input"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _last_error(completed: subprocess.CompletedProcess[str]) -> str:
+    lines = [line.strip() for line in (completed.stderr + completed.stdout).splitlines()]
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    return (errors or [line for line in lines if line] or ["no output"])[-1].removeprefix("ERROR: ")
+
+
+def _install_wheels(
+    requirements: list[Requirement], staging: Path, target: Target, sources: Sources, work: Path
+) -> list[Requirement]:
+    """Install every requirement that has a wheel for the target; returns those without."""
+    pending = list(requirements)
+    without_wheel: list[Requirement] = []
+    while pending:
+        listed = work / "wheels.txt"
+        listed.write_text("\n".join(r.text for r in pending) + "\n", encoding="utf-8")
+        platform_args = [arg for tag in target.pip_platforms() for arg in ("--platform", tag)]
+        arguments = [
+            "install", "--target", str(staging), "--no-deps", "--require-hashes",
+            "--no-compile", "--only-binary=:all:", *platform_args, "--python-version",
+            target.python, "--implementation", "cp", "--abi", target.abi, "--upgrade",
+            "--quiet", "-r", str(listed), *sources.args(),
+        ]  # fmt: skip
+        completed = _pip(arguments, work)
+        if completed.returncode == 0:
+            return without_wheel
+        missing = NO_MATCH.search(completed.stderr + completed.stdout)
+        name = normalize(re.split(r"[=<>!~]", missing.group(1))[0]) if missing else None
+        found = [r for r in pending if r.name == name]
+        if not found:
+            detail = _last_error(completed)
+            if "HASHES" in completed.stderr or "hash" in detail.lower():
+                detail = (
+                    f"{detail} (a downloaded file does not match the hash in requirements.txt: "
+                    "the index changed a file, or the lock is stale; run `doit lock` again)"
+                )
+            raise TightTaskError(
+                f"pip could not install the lock for {target.describe()}: {detail}"
+            )
+        without_wheel += found
+        pending = [r for r in pending if r.name != name]
+    return without_wheel
+
+
+def _wheel_is_pure(wheel: Path) -> bool:
+    parts = wheel.name[: -len(".whl")].split("-")
+    return len(parts) >= 5 and parts[-2] == "none" and parts[-1] == "any"
+
+
+def _build_pure_wheels(
+    requirements: list[Requirement], staging: Path, target: Target, sources: Sources, work: Path
+) -> None:
+    """Build sdist-only packages; install the result only if it is pure Python."""
+    for requirement in requirements:
+        listed = work / f"sdist-{requirement.name}.txt"
+        listed.write_text(requirement.text + "\n", encoding="utf-8")
+        wheels = work / f"built-{requirement.name}"
+        arguments = [
+            "wheel", "--no-deps", "--require-hashes", "--no-binary=:all:", "--quiet",
+            "--wheel-dir", str(wheels), "-r", str(listed), *sources.args(),
+        ]  # fmt: skip
+        completed = _pip(arguments, work)
+        if completed.returncode != 0:
+            raise TightTaskError(
+                f"{requirement.name} has no wheel for {target.describe()} and its sdist did not "
+                f"build: {_last_error(completed)}"
+            )
+        built = sorted(wheels.glob("*.whl"))
+        impure = [w.name for w in built if not _wheel_is_pure(w)]
+        if impure:
+            raise TightTaskError(
+                f"{requirement.name} has no wheel for {target.describe()}, and its sdist builds "
+                f"a platform-specific wheel ({impure[0]}) that would not run on Lambda: pin a "
+                "version that publishes manylinux wheels, or build it on Amazon Linux for "
+                f"{target.architecture} and add the wheel to find_links"
+            )
+        for wheel in built:
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(staging)
+            print(f"built {wheel.name} from its sdist (pure Python)")
+
+
+def copy_runtime(staging: Path) -> None:
+    shutil.copytree(
+        runtime_dir(), staging / "tight", ignore=shutil.ignore_patterns(*RUNTIME_EXCLUDES)
+    )
+
+
+def write_runtime_settings(root: Path, vendored: Path) -> None:
+    """app/vendored/tight.json: the part of tight.yml the runtime reads."""
+    from tight_tasks.config import load, runtime_config
+
+    data = runtime_config(load(root))
+    temporary = vendored / ".tight.json.tmp"
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, vendored / "tight.json")
+
+
+def precompile(folder: Path, display_root: str) -> None:
+    """Hash-based .pyc that Python never checks against a timestamp (the zip's are fixed),
+    named from Lambda's task root so the bytes do not depend on where the build ran."""
+    ok = compileall.compile_dir(
+        str(folder),
+        ddir=display_root,
+        quiet=2,
+        invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,  # type: ignore[attr-defined]
+    )
+    if not ok:
+        raise TightTaskError(f"some vendored code in {folder} does not compile for this Python")
+
+
+def _swap_in(staging: Path, vendored: Path) -> None:
+    retired = vendored.with_name(f".vendored-old-{os.getpid()}")
+    if vendored.exists():
+        os.replace(vendored, retired)
+    os.replace(staging, vendored)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Build app/vendored for the target in tight.yml; returns what was installed."""
+    if str(settings.get("vendor_dir") or VENDOR_DIR).strip("/") != VENDOR_DIR:
+        raise TightTaskError(
+            "vendor_dir in tight.yml must be app/vendored: app_index.py imports app.vendored.tight"
+        )
+    target = Target.from_settings(settings)
+    sources = Sources.from_settings(settings, root)
+    vendored = root / VENDOR_DIR
+    inputs = vendor_inputs(root, settings)
+    stamp = vendored / STAMP
+    previous: dict[str, Any] = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    if previous.get("inputs") == inputs:
+        write_runtime_settings(root, vendored)  # tight.yml may have changed CORS and such
+        print(f"{VENDOR_DIR} is up to date for {target.describe()}")
+        return previous
+
+    requirements = parse_lock(root / "requirements.txt")
+    kept = keep_provided(settings)
+    left_out = sorted(r.name for r in requirements if r.name in PROVIDED_BY_LAMBDA - kept)
+    wanted = [r for r in requirements if r.name not in left_out]
+    if any(r.name == "tight" for r in wanted):
+        raise TightTaskError(
+            "requirements.in lists tight: the tight on PyPI is an unrelated project; the "
+            "runtime is copied from your installed tight, so remove it from requirements.in"
+        )
+    vendored.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".vendored-new-", dir=vendored.parent))
+    print(f"installing {len(wanted)} locked package(s) for {target.describe()}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="tight-vendor-") as work:
+            without_wheel = _install_wheels(wanted, staging, target, sources, Path(work))
+            if without_wheel:
+                _build_pure_wheels(without_wheel, staging, target, sources, Path(work))
+        shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: host shebangs
+        copy_runtime(staging)
+        compiled = target.matches_host()
+        if compiled:
+            precompile(staging, f"{TASK_ROOT}/{VENDOR_DIR}")
+        summary = {
+            "inputs": inputs,
+            "target": {"python": target.python, "architecture": target.architecture},
+            "packages": [r.name for r in wanted],
+            "left_out": left_out,
+            "precompiled": compiled,
+        }
+        (staging / STAMP).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_runtime_settings(root, staging)
+        _swap_in(staging, vendored)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if left_out:
+        print(f"left out (Lambda's runtime has them): {', '.join(left_out)}")
+    how = "precompiled" if compiled else f"sources only: the target is Python {target.python}"
+    print(f"vendored {len(wanted)} package(s) and the tight runtime into {VENDOR_DIR} ({how})")
+    return summary
