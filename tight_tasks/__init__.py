@@ -223,7 +223,9 @@ def task_vendor() -> dict[str, Any]:
     if settings is None:
         return _failing(problem or "no tight.yml")
     try:
-        inputs = vendor_inputs(root, settings)
+        # The lock is a file_dep, so doit compares it itself: it may not exist yet when this
+        # runs, before `doit lock` has written it.
+        inputs = {k: v for k, v in vendor_inputs(root, settings).items() if k != "lock"}
     except TightTaskError as error:
         return _failing(str(error))
     return {

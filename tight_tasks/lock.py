@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError
-from tight_tasks.target import Sources, Target
+from tight_tasks.target import Sources, Target, explain_pip_failure
 
 REQUIREMENTS_IN = "requirements.in"
 REQUIREMENTS_TXT = "requirements.txt"
@@ -98,8 +98,7 @@ def lock(root: Path, settings: dict[str, Any]) -> Path:
             lock_command(settings, root, output), cwd=root, capture_output=True, text=True, env=env
         )
         if completed.returncode != 0:
-            detail = (completed.stderr or completed.stdout).strip().splitlines()
-            reason = next((line for line in reversed(detail) if line.strip()), "no output")
+            reason = explain_pip_failure(completed.stderr + "\n" + completed.stdout)
             raise TightTaskError(f"{resolver(settings)} could not lock {REQUIREMENTS_IN}: {reason}")
         os.replace(output, current)
     finally:
@@ -111,8 +110,10 @@ def lock_inputs(root: Path, settings: dict[str, Any]) -> dict[str, str]:
     """What the lock depends on besides requirements.in: doit re-locks when it changes."""
     sources = Sources.from_settings(settings, root)
     target = Target.from_settings(settings)
+    chosen = resolver(settings)
     return {
-        "resolver": resolver(settings),
+        "resolver": chosen,
         "sources": sources.fingerprint(),
-        "target": f"{target.python}/{target.architecture}",
+        # pip-compile resolves for this machine whatever the target; uv for the target.
+        "target": f"{target.python}/{target.architecture}" if chosen == "uv" else "host",
     }

@@ -135,3 +135,19 @@ class Sources:
 
     def fingerprint(self) -> str:
         return repr((self.index_url, self.extra_index_urls, self.find_links, self.no_index))
+
+
+def explain_pip_failure(output: str) -> str:
+    """The one line that says why pip (or pip-compile) failed, in words a user can act on."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if any("DO NOT MATCH THE HASHES" in line for line in lines):
+        start = next(i for i, line in enumerate(lines) if "DO NOT MATCH THE HASHES" in line)
+        culprit = next(
+            (line.split(" from ")[0] for line in lines[start:] if "==" in line), "a package"
+        )
+        return (
+            f"{culprit.rstrip(':')} does not match its hash in requirements.txt: the file on "
+            "the index changed, or the lock is stale; check the index, then run `doit lock`"
+        )
+    errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR:")]
+    return (errors or lines or ["no output"])[-1]

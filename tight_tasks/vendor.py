@@ -25,7 +25,13 @@ from typing import Any
 
 from tight_tasks.errors import TightTaskError
 from tight_tasks.resources import runtime_dir
-from tight_tasks.target import PROVIDED_BY_LAMBDA, Sources, Target, normalize
+from tight_tasks.target import (
+    PROVIDED_BY_LAMBDA,
+    Sources,
+    Target,
+    explain_pip_failure,
+    normalize,
+)
 
 VENDOR_DIR = "app/vendored"
 STAMP = ".tight-vendor.json"
@@ -109,9 +115,7 @@ def _pip(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _last_error(completed: subprocess.CompletedProcess[str]) -> str:
-    lines = [line.strip() for line in (completed.stderr + completed.stdout).splitlines()]
-    errors = [line for line in lines if line.startswith("ERROR:")]
-    return (errors or [line for line in lines if line] or ["no output"])[-1].removeprefix("ERROR: ")
+    return explain_pip_failure(completed.stderr + "\n" + completed.stdout)
 
 
 def _install_wheels(
@@ -138,11 +142,6 @@ def _install_wheels(
         found = [r for r in pending if r.name == name]
         if not found:
             detail = _last_error(completed)
-            if "HASHES" in completed.stderr or "hash" in detail.lower():
-                detail = (
-                    f"{detail} (a downloaded file does not match the hash in requirements.txt: "
-                    "the index changed a file, or the lock is stale; run `doit lock` again)"
-                )
             raise TightTaskError(
                 f"pip could not install the lock for {target.describe()}: {detail}"
             )

@@ -1,0 +1,391 @@
+"""doit lock / vendor / artifact on a real app against a local wheelhouse (no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from wheelhouse import build_wheelhouse, make_wheel
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture
+def hermetic(tmp_path, monkeypatch):
+    """pip sees only the test's wheelhouse: no machine-wide config, no other find-links."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_")) and key != "PIP_CONFIG_FILE":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+def run(*command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def make_app(folder: Path, wheels: Path, requirements: str, **settings: object) -> Path:
+    run("tight", "generate_app", "name=shop", f"dir={folder}", cwd=folder)
+    root = folder / "shop"
+    run("doit", "generate_function", "name=items", "methods=get,post", cwd=root)
+    (root / "requirements.in").write_text(requirements)
+    extra = {"no_index": True, "find_links": str(wheels), **settings}
+    with (root / "tight.yml").open("a") as handle:
+        for key, value in extra.items():
+            handle.write(f"{key}: {json.dumps(value)}\n")
+    return root
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def set_setting(root: Path, key: str, value: object) -> None:
+    lines = [
+        line
+        for line in (root / "tight.yml").read_text().splitlines()
+        if not line.startswith(f"{key}:")
+    ]
+    lines.append(f"{key}: {json.dumps(value)}")
+    (root / "tight.yml").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("architecture", "machine"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_lock_then_vendor_picks_the_wheel_for_the_architecture(
+    hermetic, tmp_path, wheels, architecture, machine
+):
+    root = make_app(tmp_path, wheels, "purepkg\nboto3\n", architecture=architecture)
+    vendored = run("doit", "vendor", cwd=root)
+    lock = (root / "requirements.txt").read_text()
+    assert "purepkg==1.0" in lock and "fastpkg==2.0" in lock
+    assert lock.count("--hash=sha256:") >= 4  # both fastpkg wheels, purepkg, boto3
+    assert "doit lock" in lock and str(tmp_path) not in lock
+    folder = root / "app" / "vendored"
+    assert (folder / "fastpkg" / "__init__.py").read_text() == f"MACHINE = {machine!r}\n"
+    assert (folder / "purepkg" / "__init__.py").is_file()
+    assert (folder / "tight" / "providers" / "aws" / "lambda_app" / "app.py").is_file()
+    assert not (folder / "tight" / "testing").exists(), "test support is not shipped"
+    assert not (folder / "boto3").exists(), "Lambda provides boto3"
+    assert "left out (Lambda's runtime has them): boto3" in vendored.stdout
+    assert json.loads((folder / "tight.json").read_text())["app_name"] == "shop"
+
+
+def test_vendor_precompiles_unchecked_hash_bytecode_when_versions_match(hermetic, tmp_path, wheels):
+    here = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    root = make_app(tmp_path, wheels, "purepkg\n", runtime=here)
+    run("doit", "vendor", cwd=root)
+    pycs = list((root / "app" / "vendored").rglob("*.pyc"))
+    assert pycs
+    for pyc in pycs:
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, pyc  # unchecked hash
+    assert (
+        b"/var/task/app/vendored/"
+        in (
+            root / "app/vendored/tight/__pycache__" / f"request.{sys.implementation.cache_tag}.pyc"
+        ).read_bytes()
+    )
+
+
+def test_other_python_targets_ship_sources_only(hermetic, tmp_path, wheels):
+    other = "python3.12" if sys.version_info[:2] != (3, 12) else "python3.11"
+    root = make_app(tmp_path, wheels, "purepkg\n", runtime=other)
+    result = run("doit", "vendor", cwd=root)
+    assert "sources only" in result.stdout
+    assert not list((root / "app" / "vendored").rglob("*.pyc"))
+
+
+def test_a_target_glibc_decides_which_manylinux_wheels_fit(hermetic, tmp_path, wheels):
+    (tmp_path / "new").mkdir()
+    root = make_app(tmp_path / "new", wheels, "newpkg\n", runtime="python3.12")
+    run("doit", "vendor", cwd=root)  # Amazon Linux 2023, glibc 2.34, takes manylinux_2_28
+    assert (root / "app/vendored/newpkg/__init__.py").is_file()
+    (tmp_path / "old").mkdir()
+    root = make_app(tmp_path / "old", wheels, "newpkg\n", runtime="python3.11")
+    failed = run("doit", "vendor", cwd=root, check=False)  # Amazon Linux 2, glibc 2.26
+    assert failed.returncode != 0
+    assert "newpkg" in failed.stderr and "Python 3.11 on x86_64" in failed.stderr
+    assert not (root / "app/vendored/newpkg").exists()
+
+
+def test_no_op_reruns_do_nothing(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "artifact", cwd=root)
+    before = snapshot(root / "app" / "vendored")
+    zipped = (root / "build" / "shop.zip").stat().st_mtime_ns
+    again = run("doit", "artifact", cwd=root)
+    assert "-- lock" in again.stdout and "-- vendor" in again.stdout
+    assert "-- artifact" in again.stdout
+    assert snapshot(root / "app" / "vendored") == before
+    assert (root / "build" / "shop.zip").stat().st_mtime_ns == zipped
+
+
+def test_changing_the_lock_revendors_and_builds_pure_sdists(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    (root / "requirements.in").write_text("purepkg\nsdistpkg\n")
+    result = run("doit", "vendor", cwd=root)
+    assert ".  lock" in result.stdout and ".  vendor" in result.stdout
+    assert "built sdistpkg-1.0-py3-none-any.whl from its sdist" in result.stdout
+    assert (root / "app/vendored/sdistpkg/__init__.py").read_text() == "BUILT_FROM_SDIST = True\n"
+
+
+def test_an_sdist_that_is_not_pure_python_is_a_clear_error(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    before = snapshot(root / "app" / "vendored")
+    (root / "requirements.in").write_text("purepkg\nnativepkg\n")
+    failed = run("doit", "vendor", cwd=root, check=False)
+    assert failed.returncode != 0
+    error = failed.stderr.strip().splitlines()[-1]
+    assert "nativepkg has no wheel for Python" in error
+    assert "platform-specific wheel (nativepkg-1.0-cp311-cp311-linux_x86_64.whl)" in error
+    assert "manylinux" in error
+    assert snapshot(root / "app" / "vendored") == before
+
+
+def test_a_hash_mismatch_fails_and_keeps_the_old_vendored(hermetic, tmp_path, wheels):
+    private = tmp_path / "private-wheels"
+    shutil.copytree(wheels, private)
+    root = make_app(tmp_path, private, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    before = snapshot(root / "app" / "vendored")
+    # Someone replaces a file on the index: same name, other bytes.
+    (private / "purepkg-1.0-py3-none-any.whl").unlink()
+    make_wheel(private, "purepkg", "1.0", "py3-none-any", {"purepkg/__init__.py": "EVIL = 1\n"},
+               requires=("fastpkg",))  # fmt: skip
+    set_setting(root, "architecture", "arm64")  # a reason to reinstall
+    failed = run("doit", "vendor", cwd=root, check=False)
+    assert failed.returncode != 0
+    assert "purepkg==1.0 does not match its hash in requirements.txt" in failed.stderr
+    assert snapshot(root / "app" / "vendored") == before
+    assert not [p for p in (root / "app").iterdir() if p.name.startswith(".vendored")]
+
+
+def test_tight_from_pypi_is_refused(hermetic, tmp_path, wheels):
+    make_wheel(tmp_path, "tight", "0.1.0", "py3-none-any", {"tight/__init__.py": ""})
+    shutil.copytree(wheels, tmp_path / "all", dirs_exist_ok=True)
+    shutil.copy(tmp_path / "tight-0.1.0-py3-none-any.whl", tmp_path / "all")
+    root = make_app(tmp_path, tmp_path / "all", "tight\n")
+    failed = run("doit", "vendor", cwd=root, check=False)
+    assert "unrelated project" in failed.stderr
+
+
+def test_keep_provided_vendors_boto3_anyway(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "boto3\n", keep_provided=["boto3"])
+    run("doit", "vendor", cwd=root)
+    assert (root / "app/vendored/boto3/__init__.py").read_text() == "FAKE = True\n"
+
+
+def test_lock_says_when_pip_compile_resolves_for_another_machine(hermetic, tmp_path, wheels):
+    other = "python3.12" if sys.version_info[:2] != (3, 12) else "python3.11"
+    root = make_app(tmp_path, wheels, "purepkg\n", runtime=other, architecture="arm64")
+    result = run("doit", "lock", cwd=root)
+    assert "warning: pip-compile resolves for this machine" in result.stdout
+    assert "resolver: uv" in result.stdout
+
+
+def test_a_package_the_index_lacks_is_a_clear_lock_error(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "lock", cwd=root)
+    lock = (root / "requirements.txt").read_bytes()
+    (root / "requirements.in").write_text("purepkg\nno-such-package\n")
+    failed = run("doit", "lock", cwd=root, check=False)
+    assert failed.returncode != 0
+    assert "could not lock requirements.in" in failed.stderr
+    assert (root / "requirements.txt").read_bytes() == lock
+
+
+@pytest.mark.parametrize("architecture", ["x86_64", "arm64"])
+def test_uv_locks_for_the_target_with_hashes(hermetic, tmp_path, wheels, architecture):
+    root = make_app(
+        tmp_path, wheels, "purepkg\nnewpkg\n", resolver="uv", runtime="python3.12",
+        architecture=architecture,
+    )  # fmt: skip
+    run("doit", "vendor", cwd=root)
+    lock = (root / "requirements.txt").read_text()
+    assert "purepkg==1.0" in lock and "newpkg==1.0" in lock and "--hash=sha256:" in lock
+    assert "doit lock" in lock
+    machine = "aarch64" if architecture == "arm64" else "x86_64"
+    assert (root / "app/vendored/fastpkg/__init__.py").read_text() == f"MACHINE = {machine!r}\n"
+
+
+ENTRY = (
+    "import json, sys\n"
+    "sys.path.insert(0, '.')\n"
+    "import app_index\n"
+    "event = json.load(sys.stdin)\n"
+    "print(json.dumps(app_index.items(event, None)))\n"
+)
+
+
+def invoke_unzipped(folder: Path, extra_path: list[str] | None = None) -> dict[str, object]:
+    """Call app_index.items as Lambda would: python -I, only boto3/botocore beside the zip."""
+    import boto3
+    import botocore
+
+    from tight.testing.events import make_event
+
+    provided = folder.parent / "lambda-runtime"
+    if not provided.exists():
+        provided.mkdir()
+        for module in (boto3, botocore):
+            shutil.copytree(Path(module.__file__).parent, provided / module.__name__)
+    path = [str(provided), *(extra_path or [])]
+    script = f"import sys; sys.path[1:1] = {path!r}\n" + ENTRY
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        cwd=folder,
+        input=json.dumps(make_event("GET", "/items")),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_artifact_is_self_contained(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    handler = root / "app/functions/items/handler.py"
+    handler.write_text(
+        handler.read_text().replace(
+            '"method": "GET"}}', '"method": "GET", "pure": __import__("purepkg").VALUE}}'
+        )
+    )
+    built = run("doit", "artifact", cwd=root)
+    assert "build/shop.zip  sha256 " in built.stdout and "unzipped" in built.stdout
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(root / "build/shop.zip") as archive:
+        archive.extractall(unpacked)
+    response = invoke_unzipped(unpacked)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"function": "items", "method": "GET", "pure": "pure"}
+
+
+def test_excluded_files_never_ship(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    (root / "env.yml").write_text("SECRET: 1\n")
+    (root / ".env").write_text("SECRET=1\n")
+    (root / "app" / ".env").write_text("SECRET=1\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / ".tight").mkdir()
+    (root / ".tight" / "state").write_text("x")
+    stale = root / "app/functions/items/__pycache__"
+    stale.mkdir()
+    (stale / f"handler.{sys.implementation.cache_tag}.pyc").write_bytes(b"\x00" * 32)
+    run("doit", "artifact", cwd=root)
+    names = zipfile.ZipFile(root / "build/shop.zip").namelist()
+    top = {name.split("/")[0] for name in names}
+    assert top == {"app", "app_index.py", "tight.yml", "env.dist.yml", "__pycache__"}
+    assert not [n for n in names if n.endswith((".env", "env.yml")) or "/.tight" in n]
+    assert "app/vendored/.tight-vendor.json" not in names
+    assert "app/vendored/tight.json" in names
+    for name in names:
+        if name.endswith(".pyc"):
+            data = zipfile.ZipFile(root / "build/shop.zip").read(name)
+            assert int.from_bytes(data[4:8], "little") == 0b01, name
+    compiled = zipfile.ZipFile(root / "build/shop.zip").read(
+        f"app/functions/items/__pycache__/handler.{sys.implementation.cache_tag}.pyc"
+    )
+    assert compiled != b"\x00" * 32
+
+
+def test_two_checkouts_build_byte_identical_artifacts(hermetic, tmp_path, wheels):
+    roots = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        roots.append(make_app(tmp_path / name, wheels, "purepkg\nsdistpkg\n"))
+    digests = []
+    for root in roots:
+        run("doit", "artifact", cwd=root)
+        digests.append(hashlib.sha256((root / "build/shop.zip").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+    info = zipfile.ZipFile(roots[0] / "build/shop.zip").infolist()
+    assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in info)
+    assert all(i.external_attr >> 16 == 0o100644 for i in info)
+    assert [i.filename for i in info] == sorted(i.filename for i in info)
+
+
+def test_source_date_epoch_dates_every_entry(hermetic, tmp_path, wheels, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "artifact", cwd=root)
+    info = zipfile.ZipFile(root / "build/shop.zip").infolist()
+    assert {i.date_time for i in info} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_a_handler_edit_rezips_without_revendoring(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "artifact", cwd=root)
+    first = (root / "build/shop.zip").read_bytes()
+    handler = root / "app/functions/items/handler.py"
+    handler.write_text(handler.read_text() + "\n# edited\n")
+    result = run("doit", "artifact", cwd=root)
+    assert "-- vendor" in result.stdout and ".  artifact" in result.stdout
+    assert (root / "build/shop.zip").read_bytes() != first
+
+
+def test_layer_splits_dependencies_from_the_function(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "artifact", "layer=true", cwd=root)
+    function = zipfile.ZipFile(root / "build/shop.zip").namelist()
+    layer = zipfile.ZipFile(root / "build/shop-layer.zip").namelist()
+    assert "python/purepkg/__init__.py" in layer and "python/fastpkg/__init__.py" in layer
+    assert not [n for n in layer if not n.startswith("python/")]
+    assert not [
+        n for n in function if n.startswith(("app/vendored/purepkg", "app/vendored/fastpkg"))
+    ]
+    assert "app/vendored/tight/__init__.py" in function
+    unpacked, opt = tmp_path / "task", tmp_path / "opt"
+    zipfile.ZipFile(root / "build/shop.zip").extractall(unpacked)
+    zipfile.ZipFile(root / "build/shop-layer.zip").extractall(opt)
+    assert invoke_unzipped(unpacked, [str(opt / "python")])["statusCode"] == 200
+
+
+def test_the_size_limit_is_an_error_and_writes_nothing(hermetic, tmp_path, wheels, monkeypatch):
+    from tight_tasks import artifact as artifact_module
+    from tight_tasks.config import load
+    from tight_tasks.errors import TightTaskError
+
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    monkeypatch.setattr(artifact_module, "UNZIPPED_LIMIT", 10_000)
+    with pytest.raises(
+        TightTaskError, match="past Lambda's 250 MB limit; the largest packages: tight"
+    ):
+        artifact_module.artifact(root, load(root))
+    assert not (root / "build").exists()
+
+
+def test_a_large_zip_is_warned_about(hermetic, tmp_path, wheels, monkeypatch, capsys):
+    from tight_tasks import artifact as artifact_module
+    from tight_tasks.config import load
+
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    monkeypatch.setattr(artifact_module, "ZIPPED_WARNING", 1_000)
+    artifact_module.artifact(root, load(root))
+    assert "warning: shop.zip is" in capsys.readouterr().out
