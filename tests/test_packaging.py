@@ -79,6 +79,8 @@ def test_demo_runs_end_to_end():
     assert "$ tight generate_app name=demo_app" in result.stdout
     assert "$ doit generate_function name=items methods=get,post,delete" in result.stdout
     assert "8 passed" in result.stdout  # the scaffolded app's own tests
+    assert "$ doit artifact" in result.stdout and "build/demo_app.zip  sha256 " in result.stdout
+    assert "invoked from the unzipped artifact" in result.stdout
     assert "8 requests answered" in result.stdout  # the scaffolded functions, 4 kinds each
     assert "11 requests answered" in result.stdout
     assert "Access-Control-Allow-Origin': 'https://demo.example'" in result.stdout

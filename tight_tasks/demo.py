@@ -16,12 +16,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
-import tight
 from tight_tasks import demo_recording
-from tight_tasks.config import write_runtime_config
 
 ITEMS_HANDLER = """\
 import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
@@ -68,11 +67,15 @@ from app.vendored.tight.providers.aws.lambda_app import app as app
 app.run()
 """
 
-TIGHT_YML = """\
+TIGHT_YML = f"""\
 name: demo_app
+provider: aws
+runtime: python{sys.version_info[0]}.{sys.version_info[1]}
+architecture: x86_64
 stage: dev
 cors:
   allow_origin: "https://demo.example"
+vendor_dir: app/vendored
 """
 
 # Runs in the app folder in an isolated interpreter, as Lambda imports app_index.
@@ -191,15 +194,16 @@ def command(*args: str, cwd: Path) -> str:
     return completed.stdout
 
 
-def vendor_runtime(root: Path) -> None:
-    """Put the tight runtime and tight.yml's runtime settings in app/vendored, as a build
-    does (`doit vendor` will do this with the app's locked dependencies too)."""
-    target = root / "app" / "vendored" / "tight"
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(
-        Path(tight.__file__).parent, target, ignore=shutil.ignore_patterns("__pycache__")
-    )
-    write_runtime_config(root)
+def build_and_unzip(root: Path, folder: Path) -> Path:
+    """`doit artifact` (it locks and vendors first), then the zip unpacked as Lambda would."""
+    output = command("doit", "artifact", cwd=root)
+    for line in output.splitlines():
+        if "sha256" in line or "zipped" in line:
+            print(f"    {line.strip()}")
+    shutil.rmtree(folder, ignore_errors=True)
+    with zipfile.ZipFile(root / "build" / "demo_app.zip") as archive:
+        archive.extractall(folder)
+    return folder
 
 
 def scaffold(folder: Path) -> Path:
@@ -210,7 +214,6 @@ def scaffold(folder: Path) -> Path:
     command("doit", "generate_function", "name=hello", cwd=root)
     summary = [line for line in command("doit", "test", cwd=root).splitlines() if line.strip()]
     print(f"    {summary[-1].strip('= ')}")
-    vendor_runtime(root)
     return root
 
 
@@ -219,13 +222,12 @@ def edit_app(root: Path) -> None:
     for name, source in (("items", ITEMS_HANDLER), ("hello", HELLO_HANDLER)):
         (root / "app" / "functions" / name / "handler.py").write_text(source)
     (root / "tight.yml").write_text(TIGHT_YML)
-    vendor_runtime(root)
 
 
 def invoke(root: Path, events: list[tuple[str, str, dict[str, object]]]) -> list[dict[str, object]]:
     """Each event through app_index in an isolated interpreter (-I), as Lambda would."""
     completed = subprocess.run(
-        [sys.executable, "-I", "-c", INVOKER],
+        [sys.executable, "-I", "-S", "-c", INVOKER],  # the stdlib and the unzipped app only
         cwd=root,
         input=json.dumps(events),
         capture_output=True,
@@ -278,15 +280,18 @@ def describe(kind: str, event: dict[str, object]) -> str:
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
-        print("stage 1: scaffold an app and two functions, test them, invoke them")
+        print("stage 1: scaffold an app and two functions, test, build and invoke them")
         root = scaffold(Path(folder))
+        unzipped = build_and_unzip(root, Path(folder) / "unzipped")
+        print("  invoked from the unzipped artifact in an isolated interpreter:")
         events = scaffolded_events()
-        if show(events, invoke(root, events)):
+        if show(events, invoke(unzipped, events)):
             return 1
-        print("\nstage 2: edit the handlers (errors, CORS in tight.yml, the caller)")
+        print("\nstage 2: edit the handlers (errors, CORS in tight.yml, the caller), rebuild")
         edit_app(root)
+        unzipped = build_and_unzip(root, Path(folder) / "unzipped")
         events = sample_events()
-        if show(events, invoke(root, events)):
+        if show(events, invoke(unzipped, events)):
             return 1
     print()
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
