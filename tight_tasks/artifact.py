@@ -10,13 +10,12 @@ compression. With ``layer=true`` the third-party packages go to a separate layer
 
 import hashlib
 import importlib.util
-import io
+import json
 import os
 import py_compile
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,14 +29,36 @@ ROOT_FILES = ("app_index.py", "tight.yml", "env.dist.yml")
 NEVER = frozenset(("env.yml", ".env", ".git", ".gitignore", ".tight", ".DS_Store", "__pycache__"))
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda's limit for a function with its layers
 ZIPPED_WARNING = 50 * 1024 * 1024  # above this, a direct upload is refused
-COMPRESSION = zipfile.ZIP_DEFLATED
-LEVEL = 9
+LEVEL = 9  # deflate level: fixed, so the same input gives the same bytes
 
 
 @dataclass
 class Entry:
+    """One file of a zip: from disk (read only if it must be compressed) or made in memory."""
+
     name: str  # the path inside the zip
-    data: bytes
+    size: int
+    source: Path | None = None
+    content: bytes | None = None
+    key: tuple[int, int] | None = None  # (size, mtime_ns) of the source, for the zip cache
+
+    @classmethod
+    def from_file(cls, name: str, path: Path) -> "Entry":
+        stat = path.stat()
+        return cls(name, stat.st_size, source=path, key=(stat.st_size, stat.st_mtime_ns))
+
+    @classmethod
+    def from_bytes(cls, name: str, content: bytes) -> "Entry":
+        return cls(name, len(content), content=content)
+
+    def data(self) -> bytes:
+        if self.content is not None:
+            return self.content
+        assert self.source is not None
+        return self.source.read_bytes()
+
+    def renamed(self, name: str) -> "Entry":
+        return Entry(name, self.size, self.source, self.content, self.key)
 
 
 @dataclass
@@ -78,7 +99,7 @@ def _compile_app_source(path: Path, name: str, work: Path) -> Entry:
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
     cache = importlib.util.cache_from_source(name)
-    return Entry(cache, cfile.read_bytes())
+    return Entry.from_bytes(cache, cfile.read_bytes())
 
 
 def collect(root: Path, compile_app: bool) -> list[Entry]:
@@ -90,7 +111,7 @@ def collect(root: Path, compile_app: bool) -> list[Entry]:
     with tempfile.TemporaryDirectory(prefix="tight-pyc-") as work:
         for name in ROOT_FILES:
             if (root / name).is_file():
-                entries.append(Entry(name, (root / name).read_bytes()))
+                entries.append(Entry.from_file(name, root / name))
                 if compile_app and name.endswith(".py"):
                     entries.append(_compile_app_source(root / name, name, Path(work)))
         for path in sorted((root / "app").rglob("*")):
@@ -103,14 +124,15 @@ def collect(root: Path, compile_app: bool) -> list[Entry]:
             if inside_vendored:
                 if parts[-1] == STAMP:
                     continue
-                data = path.read_bytes()
-                if path.suffix == ".pyc" and not is_unchecked_pyc(data):
-                    continue  # a stale or timestamp-based .pyc from some local run
-                entries.append(Entry(name, data))
+                if path.suffix == ".pyc":
+                    with path.open("rb") as handle:
+                        if not is_unchecked_pyc(handle.read(16)):
+                            continue  # a stale or timestamp-based .pyc from some local run
+                entries.append(Entry.from_file(name, path))
                 continue
             if path.suffix == ".pyc" or parts[-1] in NEVER:
                 continue
-            entries.append(Entry(name, path.read_bytes()))
+            entries.append(Entry.from_file(name, path))
             if compile_app and path.suffix == ".py":
                 try:
                     entries.append(_compile_app_source(path, name, Path(work)))
@@ -119,29 +141,114 @@ def collect(root: Path, compile_app: bool) -> list[Entry]:
     return sorted(entries, key=lambda e: e.name)
 
 
+def _dos_time(stamp: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = stamp
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def _cache_file(path: Path) -> Path:
+    return path.parent.parent / ".tight" / "artifact" / f"{path.name}.json"
+
+
+def _load_cache(path: Path) -> dict[str, Any]:
+    """What the previous zip at ``path`` holds, if it is still the zip that was written."""
+    try:
+        cache: dict[str, Any] = json.loads(_cache_file(path).read_text())
+        stat = path.stat()
+    except (OSError, ValueError):
+        return {}
+    if cache.get("zip") != [stat.st_size, stat.st_mtime_ns]:
+        return {}
+    return dict(cache.get("entries", {}))
+
+
 def write_zip(entries: list[Entry], path: Path) -> Built:
-    """Write entries reproducibly; the file appears complete or not at all."""
-    stamp = zip_time()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for entry in entries:
-            info = zipfile.ZipInfo(entry.name, date_time=stamp)
-            info.compress_type = COMPRESSION
-            info.create_system = 3  # unix, so the permissions below are read
-            info.external_attr = 0o100644 << 16
-            archive.writestr(info, entry.data, compress_type=COMPRESSION, compresslevel=LEVEL)
-    data = buffer.getvalue()
+    """Write entries reproducibly; the file appears complete or not at all.
+
+    The zip is written here rather than with ``zipfile`` so that an entry whose source did
+    not change since the last build is copied from the previous zip already compressed:
+    after a handler edit only the handler is compressed again. Compression is raw deflate
+    at a fixed level, so a copied entry is the same bytes a fresh build would write.
+    """
+    import struct
+    import zlib
+
+    if len(entries) >= 0xFFFF:
+        raise TightTaskError(f"{len(entries)} files is more than a zip without ZIP64 holds")
+    dos_time, dos_date = _dos_time(zip_time())
+    cached = _load_cache(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
+    digest = hashlib.sha256()
+    central: list[bytes] = []
+    index: dict[str, Any] = {}
+    unzipped = 0
+    previous = path.open("rb") if cached else None
+    try:
+        with temporary.open("wb") as out:
+
+            def emit(chunk: bytes) -> None:
+                out.write(chunk)
+                digest.update(chunk)
+
+            for entry in entries:
+                name = entry.name.encode("utf-8")
+                flags = 0x800 if not entry.name.isascii() else 0  # UTF-8 names
+                known = cached.get(entry.name) if entry.key is not None else None
+                if previous is not None and known and known["key"] == list(entry.key or ()):
+                    crc, compressed_size, size = known["crc"], known["csize"], known["size"]
+                    previous.seek(known["offset"] + 26)
+                    name_length, extra_length = struct.unpack("<HH", previous.read(4))
+                    previous.seek(known["offset"] + 30 + name_length + extra_length)
+                    raw = previous.read(compressed_size)
+                else:
+                    data = entry.data()
+                    compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+                    raw = compressor.compress(data) + compressor.flush()
+                    crc, compressed_size, size = zlib.crc32(data), len(raw), len(data)
+                offset = out.tell()
+                # Local file header, then the data; the central directory entry points back here.
+                local = struct.pack(
+                    "<IHHHHHIIIHH", 0x04034B50, 20, flags, 8, dos_time, dos_date,
+                    crc, compressed_size, size, len(name), 0,
+                )  # fmt: skip
+                emit(local + name)
+                emit(raw)
+                record = struct.pack(
+                    "<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 20, 20, flags, 8,
+                    dos_time, dos_date, crc, compressed_size, size, len(name), 0, 0, 0, 0,
+                    0o100644 << 16, offset,
+                )  # fmt: skip
+                central.append(record + name)
+                index[entry.name] = {
+                    "key": list(entry.key) if entry.key else None,
+                    "crc": crc,
+                    "csize": compressed_size,
+                    "size": size,
+                    "offset": offset,
+                }
+                unzipped += size
+            start = out.tell()
+            directory = b"".join(central)
+            emit(directory)
+            end = struct.pack(
+                "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory),
+                start, 0,
+            )  # fmt: skip
+            emit(end)
+            zipped = out.tell()
+    finally:
+        if previous is not None:
+            previous.close()
     os.replace(temporary, path)
+    stat = path.stat()
+    cache_file = _cache_file(path)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text(json.dumps({"zip": [stat.st_size, stat.st_mtime_ns], "entries": index}))
     return Built(
-        path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
-        zipped=len(data),
-        unzipped=sum(len(e.data) for e in entries),
+        path=path, sha256=digest.hexdigest(), zipped=zipped, unzipped=unzipped,
         entries=len(entries),
-    )
+    )  # fmt: skip
 
 
 def largest_packages(entries: list[Entry], prefix: str, count: int = 5) -> list[tuple[str, int]]:
@@ -151,7 +258,7 @@ def largest_packages(entries: list[Entry], prefix: str, count: int = 5) -> list[
             top = entry.name[len(prefix) :].split("/", 1)[0]
             if top.endswith(".dist-info"):
                 top = top.split("-", 1)[0]
-            sizes[top] = sizes.get(top, 0) + len(entry.data)
+            sizes[top] = sizes.get(top, 0) + entry.size
     return sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:count]
 
 
@@ -170,7 +277,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
     runtime_prefixes = (vendored_prefix + "tight/", vendored_prefix + "tight.json")
     if layer:
         dependencies = [
-            Entry("python/" + e.name[len(vendored_prefix) :], e.data)
+            e.renamed("python/" + e.name[len(vendored_prefix) :])
             for e in entries
             if e.name.startswith(vendored_prefix) and not e.name.startswith(runtime_prefixes)
         ]
@@ -185,7 +292,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
         ]
     else:
         parts = [(entries, root / BUILD_DIR / f"{name}.zip")]
-    unzipped = sum(len(e.data) for e in entries)
+    unzipped = sum(e.size for e in entries)
     if unzipped > UNZIPPED_LIMIT:
         top = ", ".join(
             f"{p} {_megabytes(s)}" for p, s in largest_packages(entries, vendored_prefix)
