@@ -25,12 +25,12 @@ def run_bench(quick):
     flags = ["--quick"] if quick else []
     return all(
         subprocess.run([PY, script, *flags], check=False).returncode == 0
-        for script in ("bench/runtime/run.py", "bench/toolkit/run.py")
+        for script in ("bench/runtime/run.py", "bench/toolkit/run.py", "bench/build/run.py")
     )
 
 
 def task_bench():
-    """Benchmark the runtime (vs raw, Powertools, Chalice) and the toolkit's commands."""
+    """Benchmark the runtime, the toolkit and the build against their peers; print ratios."""
     return {
         "actions": [(run_bench,)],
         "params": [

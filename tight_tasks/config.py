@@ -20,11 +20,22 @@ CONFIG_FILE = "tight.yml"
 RUNTIME_KEYS = ("app_name", "stage", "cors", "headers")
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+_cache: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+
+
 def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
-    """``tight.yml`` of the app at ``app_root`` as a dict; a clear error when it is not valid."""
+    """``tight.yml`` of the app at ``app_root`` as a dict; a clear error when it is not valid.
+
+    Parsed once per process while the file is unchanged: every task reads it.
+    """
     path = Path(app_root) / CONFIG_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+        cached = _cache.get(path)
+        if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
+            return dict(cached[2])
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except FileNotFoundError:
         raise ConfigError(
             f"no {CONFIG_FILE} in {Path(app_root).resolve()}; run this from an app's root "
@@ -33,10 +44,11 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     if data is None:
-        return {}
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must be a mapping of settings, not {type(data).__name__}")
-    return data
+    _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
+    return dict(data)
 
 
 def runtime_config(settings: dict[str, Any]) -> dict[str, Any]:
