@@ -12,7 +12,7 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-import tight
+from tight_tasks.vendor import copy_runtime
 
 FRAMEWORKS = ("raw", "tight", "powertools", "chalice")
 
@@ -145,11 +145,7 @@ def build(framework: str, functions: int, root: Path) -> tuple[Path, str]:
         # importing them does not scan every sys.path entry as a namespace package would.
         for package in ("app", "app/functions"):
             (folder / package / "__init__.py").write_text("")
-        shutil.copytree(
-            Path(tight.__file__).parent,
-            folder / "app" / "vendored" / "tight",
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
+        copy_runtime(folder / "app" / "vendored")  # as `doit vendor` ships it
         return folder, "app_index.items"
     if framework == "powertools":
         extra = "".join(POWERTOOLS_EXTRA.format(i=i) for i in range(1, functions))

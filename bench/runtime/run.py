@@ -28,8 +28,6 @@ sys.path.insert(0, str(HERE))
 
 from apps import FRAMEWORKS, build  # noqa: E402
 
-import tight  # noqa: E402
-
 CHILD = (HERE / "child.py").read_text()
 SIZES = (1, 50)
 METHODS = ("GET", "POST")
@@ -129,7 +127,7 @@ def main() -> int:
                     flush=True,
                 )
         sizes = {
-            "tight": zipped_size(Path(tight.__file__).parent),
+            "tight": zipped_size(folders["tight", 1][0] / "app" / "vendored" / "tight"),
             "powertools": zipped_size(folders["powertools", 1][0] / "aws_lambda_powertools"),
             "chalice": zipped_size(folders["chalice", 1][0] / "chalice"),
         }
