@@ -18,6 +18,8 @@ RUNTIME_MODULES = [
     "tight.request",
     "tight.response",
     "tight.providers.aws.clients.boto3_client",
+    "tight.providers.aws.clients.dynamo_db",
+    "tight.models",
     "tight.providers.aws.controllers.lambda_proxy_event",
     "tight.providers.aws.lambda_app.app",
 ]
