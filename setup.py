@@ -21,6 +21,8 @@ DEV = [
     "types-requests",
     # Real services on 127.0.0.1 for the test plugin's record/playback tests.
     "moto[server]>=5,<6",
+    # doit schema's templates are checked with cfn-lint in the tests.
+    "cfn-lint",
     # The opt-in resolver (resolver: uv in tight.yml); its tests need it.
     "uv>=0.5",
     # Peers measured by `doit bench` in the same run as Tight.

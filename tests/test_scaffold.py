@@ -93,7 +93,7 @@ def test_generated_functions_and_model_pass_their_tests_offline(shop):
         assert f"created app/functions/fn{index}/handler.py" in result.stdout
     assert run("doit", "generate_function", "name=plain", cwd=shop).returncode == 0
     assert run("doit", "generate_model", "name=line_item", cwd=shop).returncode == 0
-    assert "class LineItem" in (shop / "app/models/line_item.py").read_text()
+    assert "class LineItem(Model):" in (shop / "app/models/line_item.py").read_text()
     expectations = sorted(
         p.name for p in (shop / "tests/functions/integration/expectations").iterdir()
     )
@@ -101,8 +101,8 @@ def test_generated_functions_and_model_pass_their_tests_offline(shop):
 
     tested = run("doit", "test", cwd=shop)
     assert tested.returncode == 0, tested.stdout + tested.stderr
-    # 10 handlers in fn0..fn5 + plain's get, each with a unit and an integration test, + model
-    assert "23 passed" in tested.stdout
+    # 11 handlers (fn0..fn5, plain), a unit and an integration test each, + 3 model tests
+    assert "25 passed" in tested.stdout
     # Nothing was recorded or written: the generated tests need no network and no recordings.
     assert not list(shop.rglob("placebos")) and not list(shop.rglob("cassettes"))
 
@@ -291,5 +291,5 @@ def test_a_new_user_gets_green_tests_within_a_minute(workdir):
     assert run("doit", "generate_env", cwd=app).returncode == 0
     tested = run("doit", "test", cwd=app)
     assert tested.returncode == 0, tested.stdout
-    assert "7 passed" in tested.stdout
+    assert "9 passed" in tested.stdout
     assert time.monotonic() - started < 60

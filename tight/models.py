@@ -360,7 +360,12 @@ class Model:
         settings = config.settings()
         app = settings.app_name or os.environ.get("TIGHT_APP") or "app"
         stage = settings.stage or os.environ.get("TIGHT_STAGE") or "dev"
-        return f"{app}-{stage}-{_snake(cls.__name__)}"
+        return f"{app}-{stage}-{cls.model_name()}"
+
+    @classmethod
+    def model_name(cls) -> str:
+        """The model's part of the table name: ``LineItem`` -> ``line_item``."""
+        return _snake(cls.__name__)
 
     @classmethod
     def _table(cls) -> Any:

@@ -284,6 +284,38 @@ def task_artifact() -> dict[str, Any]:
     }
 
 
+def _schema() -> None:
+    from tight_tasks.config import load
+    from tight_tasks.schema import write_schemas
+
+    root = Path.cwd()
+    for path in write_schemas(root, load(root)):
+        print(f"wrote {path.as_posix()}")
+
+
+def task_schema() -> dict[str, Any]:
+    """Write CloudFormation for each model's DynamoDB table under schemas/dynamo/."""
+    from tight_tasks.schema import SCHEMA_DIR, model_files
+
+    root = Path.cwd()
+    models = [str(p.relative_to(root)) for p in model_files(root)]
+    task: dict[str, Any] = {"actions": [(as_action(_schema),)], "verbosity": 2}
+    if models and (root / "tight.yml").is_file():
+        from doit.tools import config_changed
+
+        import tight.models
+        from tight_tasks import schema
+
+        task["file_dep"] = [*models, "tight.yml"]
+        task["targets"] = [f"{SCHEMA_DIR}/template.yml"]
+        # A new Tight may write other templates from the same models.
+        code = b"".join(Path(m.__file__ or "").read_bytes() for m in (tight.models, schema))
+        task["uptodate"] = [config_changed(hashlib.sha256(code).hexdigest())]
+    else:
+        task["uptodate"] = [False]
+    return task
+
+
 __all__ = [
     "DOIT_CONFIG",
     "task_artifact",
@@ -292,6 +324,7 @@ __all__ = [
     "task_generate_function",
     "task_generate_model",
     "task_lock",
+    "task_schema",
     "task_test",
     "task_vendor",
 ]

@@ -1,0 +1,113 @@
+"""``doit schema``: CloudFormation for the app's DynamoDB tables, from its models.
+
+One template per model under ``schemas/dynamo/<module>.yml`` and a combined
+``schemas/dynamo/template.yml``, each an ``AWS::DynamoDB::Table`` with the model's keys,
+attribute definitions, indexes, billing mode, TTL and stream. Table names follow the
+runtime's ``<app>-${Stage}-<model>``, with ``Stage`` a template parameter.
+"""
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+
+SCHEMA_DIR = "schemas/dynamo"
+MODELS_DIR = "app/models"
+
+
+def model_files(root: Path) -> list[Path]:
+    folder = root / MODELS_DIR
+    return (
+        sorted(p for p in folder.glob("*.py") if p.name != "__init__.py") if folder.is_dir() else []
+    )
+
+
+def load_models(root: Path) -> list[Any]:
+    """Model subclasses defined in app/models/*.py, in file order."""
+    from tight.models import Model
+
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    found: list[Any] = []
+    for path in model_files(root):
+        module_name = f"app.models.{path.stem}"
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:
+            raise TightTaskError(f"{MODELS_DIR}/{path.name} does not import: {error}") from error
+        for value in vars(module).values():
+            defined_here = getattr(value, "__module__", None) == module.__name__
+            if isinstance(value, type) and issubclass(value, Model) and defined_here:
+                found.append(value)
+    return found
+
+
+def _logical_id(model: Any) -> str:
+    return f"{model.__name__}Table"
+
+
+def table_resource(model: Any, app: str) -> dict[str, Any]:
+    definition = model.table_definition()
+    properties: dict[str, Any] = {
+        key: value for key, value in definition.items() if key not in ("TableName",)
+    }
+    if model.table:
+        properties["TableName"] = model.table
+    else:
+        properties["TableName"] = {"Fn::Sub": f"{app}-${{Stage}}-{model.model_name()}"}
+    if model.stream:  # CloudFormation names only the view; the API also wants StreamEnabled
+        properties["StreamSpecification"] = {"StreamViewType": model.stream}
+    if model.ttl:
+        properties["TimeToLiveSpecification"] = {
+            "AttributeName": model.attributes[model.ttl].name,
+            "Enabled": True,
+        }
+    return {"Type": "AWS::DynamoDB::Table", "Properties": dict(sorted(properties.items()))}
+
+
+def template(models: list[Any], app: str, stage: str) -> dict[str, Any]:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"DynamoDB tables of {app}, written by `doit schema` from app/models",
+        "Parameters": {
+            "Stage": {"Type": "String", "Default": stage, "Description": "the deployment stage"}
+        },
+        "Resources": {_logical_id(m): table_resource(m, app) for m in models},
+        "Outputs": {f"{_logical_id(m)}Name": {"Value": {"Ref": _logical_id(m)}} for m in models},
+    }
+
+
+def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
+    import yaml
+
+    from tight import config
+
+    app = str(settings.get("name") or root.name)
+    stage = str(settings.get("stage") or "dev")
+    config.configure(app_name=app, stage=stage)
+    models = load_models(root)
+    if not models:
+        raise TightTaskError(
+            f"no models in {MODELS_DIR}; add one with `doit generate_model name=<name>`"
+        )
+    out = root / SCHEMA_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    by_module: dict[str, list[Any]] = {}
+    for model in models:
+        by_module.setdefault(model.__module__.rsplit(".", 1)[-1], []).append(model)
+    documents = {f"{name}.yml": template(group, app, stage) for name, group in by_module.items()}
+    documents["template.yml"] = template(models, app, stage)
+    for name, document in documents.items():
+        path = out / name
+        temporary = path.with_name(f".{name}.{os.getpid()}.tmp")
+        temporary.write_text(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
+        os.replace(temporary, path)
+        written.append(path.relative_to(root))
+    stale = {p.name for p in out.glob("*.yml")} - set(documents)
+    for name in stale:  # a model file that is gone leaves no template behind
+        (out / name).unlink()
+    return written
