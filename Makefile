@@ -6,12 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+PREFETCH := .cache/prefetched
+
 .PHONY: demo test bench install clean
 
 demo: $(STAMP)
 	$(BIN)/doit demo
 
-test: $(STAMP)
+test: $(STAMP) $(PREFETCH)
 	$(BIN)/doit test
 
 bench: $(STAMP)
@@ -25,5 +27,13 @@ $(STAMP): setup.py pyproject.toml requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# What the local-DynamoDB tests install offline: moto's wheels and dynalite's npm packages,
+# fetched once from the registries so that the tests themselves need no network.
+$(PREFETCH): $(STAMP)
+	mkdir -p .cache
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check -d .cache/wheels-dynamo "moto[server]>=5,<6"
+	npm install --silent --no-audit --no-fund --prefix .cache/npm-prefill --cache .cache/npm dynalite@4
+	touch $@
+
 clean:
-	rm -rf $(VENV) .doit.db* build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .cache .doit.db* build *.egg-info .mypy_cache .ruff_cache .pytest_cache

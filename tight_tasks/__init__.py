@@ -316,9 +316,106 @@ def task_schema() -> dict[str, Any]:
     return task
 
 
+def _in_app(function: Any) -> Any:
+    """Run ``function(root, settings)`` in the app at the current folder."""
+
+    @functools.wraps(function)
+    def run() -> Any:
+        from tight_tasks.config import load
+        from tight_tasks.scaffold import find_app_root
+
+        root = find_app_root()
+        return function(root, load(root))
+
+    return run
+
+
+def _dynamo_install(root: Path, settings: dict[str, Any]) -> None:
+    from tight_tasks.dynamo import install
+
+    print(install(root, settings))
+
+
+def task_dynamo_install() -> dict[str, Any]:
+    """Install the local DynamoDB backend (tight.yml dynamo.backend) into .tight/dynamo."""
+    from doit.tools import config_changed
+
+    from tight_tasks.dynamo import Backend, installed_marker
+
+    root, settings, problem = _settings_or_error()
+    if settings is None:
+        return _failing(problem or "no tight.yml")
+    try:
+        backend = Backend.from_settings(settings)
+        marker = installed_marker(root, settings)
+    except TightTaskError as error:
+        return _failing(str(error))
+    task: dict[str, Any] = {"actions": [(as_action(_in_app(_dynamo_install)),)]}
+    if backend.name == "command":
+        task["uptodate"] = [True]
+    else:
+        task["targets"] = [str(marker.relative_to(root))]
+        task["uptodate"] = [config_changed(backend.name)]
+    return task
+
+
+def _dynamo_start(root: Path, settings: dict[str, Any]) -> None:
+    from tight_tasks.dynamo import start
+
+    start(root, settings)
+
+
+def task_dynamo_start() -> dict[str, Any]:
+    """Start the local DynamoDB on 127.0.0.1 and create the models' missing tables."""
+    return {
+        "actions": [(as_action(_in_app(_dynamo_start)),)],
+        "task_dep": ["dynamo_install"],
+        "uptodate": [False],
+    }
+
+
+def _dynamo_stop(root: Path, settings: dict[str, Any]) -> None:
+    from tight_tasks.dynamo import stop
+
+    print(stop(root))
+
+
+def task_dynamo_stop() -> dict[str, Any]:
+    """Stop the local DynamoDB that dynamo_start started (and nothing else)."""
+    return {"actions": [(as_action(_in_app(_dynamo_stop)),)], "uptodate": [False]}
+
+
+def _dynamo_status(root: Path, settings: dict[str, Any]) -> None:
+    from tight_tasks.dynamo import status
+
+    print(status(root))
+
+
+def task_dynamo_status() -> dict[str, Any]:
+    """Say whether the local DynamoDB runs, answers, or was killed from outside."""
+    return {"actions": [(as_action(_in_app(_dynamo_status)),)], "uptodate": [False]}
+
+
+def _dynamo_reset(root: Path, settings: dict[str, Any]) -> None:
+    from tight_tasks.dynamo import reset
+
+    deleted = reset(root, settings)
+    print(f"deleted {len(deleted)} table(s) and their data; the models' tables are back, empty")
+
+
+def task_dynamo_reset() -> dict[str, Any]:
+    """Delete every table on the local DynamoDB (all its data), then recreate the models'."""
+    return {"actions": [(as_action(_in_app(_dynamo_reset)),)], "uptodate": [False]}
+
+
 __all__ = [
     "DOIT_CONFIG",
     "task_artifact",
+    "task_dynamo_install",
+    "task_dynamo_reset",
+    "task_dynamo_start",
+    "task_dynamo_status",
+    "task_dynamo_stop",
     "task_generate_app",
     "task_generate_env",
     "task_generate_function",

@@ -47,6 +47,11 @@ def moto_server() -> Iterator[str]:
     server.start()
     try:
         wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
+        endpoint = f"http://127.0.0.1:{port}"
+        # moto keeps its state per process, not per server: start every server empty.
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+        yield endpoint
     finally:
         server.stop()

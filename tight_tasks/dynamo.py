@@ -1,0 +1,400 @@
+"""A local DynamoDB on 127.0.0.1: install, start, stop, status and reset.
+
+Backends, chosen under ``dynamo:`` in tight.yml:
+
+- ``moto`` (default): moto's server, in memory; needs neither Java nor Docker. Installed
+  with pip into ``.tight/dynamo/moto`` (``moto[server]``), not into your environment.
+  Supports transactions, TTL and streams; data is gone when it stops.
+- ``dynalite``: persistent, in ``.tight/dynamo/data``; installed with npm into
+  ``.tight/dynamo``. It lacks transactions, TTL and streams.
+- ``command``: any server you give as ``command`` (``{port}`` is replaced), such as a
+  DynamoDB Local you installed yourself. Tight never downloads Amazon's DynamoDB Local.
+
+``start`` returns once the server answers, creates every model's missing table and never
+deletes data; ``stop`` stops only the process ``start`` started (recorded in
+``.tight/dynamo/server.json``); ``status`` reports a stale record or a server killed from
+outside; ``reset`` deletes the tables (and so the data) and creates them again.
+"""
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError
+from tight_tasks.target import Sources
+
+STATE_DIR = ".tight/dynamo"
+STATE_FILE = "server.json"
+LOG_FILE = "server.log"
+BACKENDS = ("moto", "dynalite", "command")
+MOTO_SPEC = "moto[server]>=5,<6"
+DYNALITE_SPEC = "dynalite@4"
+READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    port: int
+    command_template: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> "Backend":
+        section = settings.get("dynamo") or {}
+        if not isinstance(section, dict):
+            raise TightTaskError("dynamo in tight.yml must be a mapping (backend, port, command)")
+        name = str(section.get("backend") or "moto")
+        if name not in BACKENDS:
+            raise TightTaskError(
+                f"dynamo.backend {name} is unknown; use one of {', '.join(BACKENDS)}"
+            )
+        port = section.get("port", 8000)
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise TightTaskError(f"dynamo.port must be a TCP port number, not {port!r}")
+        command = section.get("command")
+        if name == "command" and not command:
+            raise TightTaskError(
+                "dynamo.backend command needs dynamo.command, the server to run, with {port}"
+            )
+        return cls(name, port, str(command) if command else None)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def state_dir(root: Path) -> Path:
+    return root / STATE_DIR
+
+
+# -- install ---------------------------------------------------------------------------------
+def install(root: Path, settings: dict[str, Any]) -> str:
+    """Install the backend into .tight/dynamo (atomically); returns what was done."""
+    backend = Backend.from_settings(settings)
+    folder = state_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    if backend.name == "command":
+        return "the command backend runs your own server: nothing to install"
+    if backend.name == "moto":
+        target = folder / "moto"
+        staging = folder / f".moto-{os.getpid()}"
+        sources = Sources.from_settings(settings, root)
+        arguments = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--target", str(staging), MOTO_SPEC, *sources.args(),
+        ]  # fmt: skip
+        completed = subprocess.run(
+            arguments,
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+            raise TightTaskError(f"could not install {MOTO_SPEC} into {STATE_DIR}: {reason}")
+        _swap(staging, target)
+        return f"installed {MOTO_SPEC} into {STATE_DIR}/moto"
+    npm = _which("npm")
+    arguments = [
+        npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--prefer-offline",
+        "--silent", DYNALITE_SPEC,
+    ]  # fmt: skip
+    completed = subprocess.run(
+        arguments,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TightTaskError(f"npm could not install {DYNALITE_SPEC} into {STATE_DIR}: {reason}")
+    return f"installed {DYNALITE_SPEC} into {STATE_DIR}"
+
+
+def installed_marker(root: Path, settings: dict[str, Any]) -> Path:
+    backend = Backend.from_settings(settings)
+    folder = state_dir(root)
+    if backend.name == "moto":
+        return folder / "moto" / "moto" / "__init__.py"
+    if backend.name == "dynalite":
+        return folder / "node_modules" / "dynalite" / "cli.js"
+    return folder / STATE_FILE  # nothing to install: never "missing"
+
+
+def _swap(staging: Path, target: Path) -> None:
+    import shutil
+
+    retired = target.with_name(f".{target.name}-old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, retired)
+    os.replace(staging, target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _which(program: str) -> str:
+    import shutil
+
+    found = shutil.which(program)
+    if not found:
+        raise TightTaskError(
+            f"{program} is not on PATH; the dynalite backend needs Node.js and npm"
+        )
+    return found
+
+
+# -- process ---------------------------------------------------------------------------------
+def server_command(root: Path, backend: Backend) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    folder = state_dir(root)
+    if backend.name == "moto":
+        env["PYTHONPATH"] = str(folder / "moto")
+        return [
+            sys.executable,
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(backend.port),
+        ], env
+    if backend.name == "dynalite":
+        data = folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        cli = folder / "node_modules" / "dynalite" / "cli.js"
+        return [
+            _which("node"), str(cli), "--host", "127.0.0.1", "--port", str(backend.port),
+            "--path", str(data), "--createTableMs", "0", "--deleteTableMs", "0",
+            "--updateTableMs", "0",
+        ], env  # fmt: skip
+    assert backend.command_template is not None
+    return shlex.split(backend.command_template.replace("{port}", str(backend.port))), env
+
+
+def read_state(root: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads((state_dir(root) / STATE_FILE).read_text())
+        return data
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def answers(endpoint: str) -> bool:
+    """True when a DynamoDB API answers ListTables at ``endpoint``."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        endpoint,
+        data=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "X-Amz-Date": "20200101T000000Z",  # dynalite wants a date beside the signature
+            "Authorization": (
+                "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, "
+                "SignedHeaders=host;x-amz-date, Signature=local"
+            ),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=1.0) as response:
+            return "TableNames" in json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def create_tables(root: Path, settings: dict[str, Any], endpoint: str) -> list[str]:
+    """Create every model's table that is missing on the local server."""
+    from tight_tasks.schema import load_models, model_files
+
+    if not model_files(root):
+        return []
+    from tight import config
+    from tight.providers.aws.clients import boto3_client, dynamo_db
+
+    config.configure(
+        app_name=str(settings.get("name") or root.name), stage=str(settings.get("stage") or "dev")
+    )
+    saved = {
+        k: os.environ.get(k)
+        for k in ("TIGHT_DYNAMO_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    }
+    os.environ["TIGHT_DYNAMO_ENDPOINT"] = endpoint
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    boto3_client.reset()
+    dynamo_db.reset()
+    try:
+        return [m.table_name() for m in load_models(root) if m.create_table()]
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        boto3_client.reset()
+        dynamo_db.reset()
+
+
+def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    backend = Backend.from_settings(settings)
+    state = read_state(root)
+    if state and alive(state["pid"]):
+        if answers(state["endpoint"]):
+            print(
+                f"already running: {state['backend']} on {state['endpoint']} (pid {state['pid']})"
+            )
+            created = create_tables(root, settings, state["endpoint"])
+            if created:
+                print(f"created tables: {', '.join(created)}")
+            return state
+        raise TightTaskError(
+            f"pid {state['pid']} from {STATE_DIR}/{STATE_FILE} is alive but does not answer on "
+            f"{state['endpoint']}; `doit dynamo_stop` it, or look at {STATE_DIR}/{LOG_FILE}"
+        )
+    if state:
+        print(f"removing a stale record: pid {state['pid']} is gone")
+        (state_dir(root) / STATE_FILE).unlink(missing_ok=True)
+    if port_in_use(backend.port):
+        raise TightTaskError(
+            f"port {backend.port} on 127.0.0.1 is in use by another process; stop it, or set "
+            "dynamo.port in tight.yml to a free port"
+        )
+    if backend.name != "command" and not installed_marker(root, settings).exists():
+        raise TightTaskError(
+            f"the {backend.name} backend is not installed; run `doit dynamo_install`"
+        )
+    command, env = server_command(root, backend)
+    folder = state_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(folder / LOG_FILE, "ab") as log:
+        try:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, cwd=root, start_new_session=True,
+            )  # fmt: skip
+        except OSError as error:
+            raise TightTaskError(f"could not run {command[0]}: {error}") from error
+    state = {
+        "pid": process.pid,
+        "backend": backend.name,
+        "endpoint": backend.endpoint,
+        "port": backend.port,
+        "command": command,
+    }
+    (folder / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    while not answers(backend.endpoint):
+        if process.poll() is not None or time.monotonic() - started > READY_TIMEOUT:
+            _terminate(process.pid)
+            (folder / STATE_FILE).unlink(missing_ok=True)
+            tail = (folder / LOG_FILE).read_text(errors="replace").strip().splitlines()[-3:]
+            raise TightTaskError(
+                f"the {backend.name} server did not answer on {backend.endpoint}: "
+                + (" | ".join(tail) or "no output")
+            )
+        time.sleep(0.05)
+    ready = time.monotonic() - started
+    state["ready_seconds"] = round(ready, 3)
+    (folder / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    print(
+        f"{backend.name} DynamoDB on {backend.endpoint} (pid {process.pid}), ready in {ready:.2f} s"
+    )
+    created = create_tables(root, settings, backend.endpoint)
+    if created:
+        print(f"created tables: {', '.join(created)}")
+    return state
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if not alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def stop(root: Path) -> str:
+    state = read_state(root)
+    record = state_dir(root) / STATE_FILE
+    if state is None:
+        return "not running (nothing was started by dynamo_start here)"
+    if not alive(state["pid"]):
+        record.unlink(missing_ok=True)
+        return f"not running: pid {state['pid']} was already gone; removed the stale record"
+    _terminate(state["pid"])
+    record.unlink(missing_ok=True)
+    return f"stopped {state['backend']} (pid {state['pid']})"
+
+
+def status(root: Path) -> str:
+    state = read_state(root)
+    if state is None:
+        return "not running"
+    if not alive(state["pid"]):
+        return (
+            f"stale: {STATE_DIR}/{STATE_FILE} names pid {state['pid']}, which is gone (killed "
+            "from outside?); `doit dynamo_start` starts a new one"
+        )
+    if not answers(state["endpoint"]):
+        return f"pid {state['pid']} is alive but {state['endpoint']} does not answer"
+    return f"running: {state['backend']} on {state['endpoint']} (pid {state['pid']})"
+
+
+def reset(root: Path, settings: dict[str, Any]) -> list[str]:
+    """Delete every table on the local server, then create the models' tables again."""
+    state = read_state(root)
+    if state is None or not alive(state["pid"]):
+        raise TightTaskError("no local DynamoDB is running; `doit dynamo_start` first")
+    import boto3
+
+    client = boto3.client(
+        "dynamodb", endpoint_url=state["endpoint"], region_name="us-east-1",
+        aws_access_key_id="local", aws_secret_access_key="local",
+    )  # fmt: skip
+    names: list[str] = list(client.list_tables().get("TableNames", []))
+    for name in names:
+        client.delete_table(TableName=name)
+    create_tables(root, settings, state["endpoint"])
+    return names
