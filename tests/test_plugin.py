@@ -352,3 +352,86 @@ def test_tight_record_environment_switch(pytestconfig, monkeypatch, value, expec
 
     monkeypatch.setenv("TIGHT_RECORD", value)
     assert is_recording(pytestconfig) is expected
+
+
+NOTES_HANDLER = """
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+from tight.models import Model, String
+
+
+class Note(Model):
+    hash_key = "id"
+    id = String()
+    text = String()
+
+
+@lambda_proxy.post
+def post_handler(*args, **kwargs):
+    Note(**kwargs["event"]["body"]).save()
+    return {"statusCode": 201}
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200, "body": Note.get(kwargs["request"].path_params["id"]).to_dict()}
+"""
+
+
+def test_recording_uses_the_running_local_dynamodb(pytester, monkeypatch, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from tight.testing.servers import free_port
+
+    port = free_port()
+    for key in (
+        "TIGHT_DYNAMO_ENDPOINT",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "TIGHT_RECORD",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    command = f"{sys.executable} -m moto.server -H 127.0.0.1 -p {{port}}"
+    pytester.makefile(
+        ".yml",
+        tight=f"name: notes\nstage: dev\ndynamo:\n  backend: command\n  port: {port}\n"
+        f"  command: {command}\n",
+    )
+    (pytester.path / "dodo.py").write_text("from tight_tasks import *\n")
+    (pytester.path / "app_index.py").write_text(
+        "from app.vendored.tight.providers.aws.lambda_app import app as app\napp.run()\n"
+    )
+    (pytester.path / "app/functions/notes").mkdir(parents=True)
+    (pytester.path / "app/functions/notes/handler.py").write_text(NOTES_HANDLER)
+    (pytester.path / "app/models").mkdir()
+    (pytester.path / "app/models/note.py").write_text(
+        "from tight.models import Model, String\n\n\nclass Note(Model):\n"
+        '    hash_key = "id"\n    id = String()\n    text = String()\n'
+    )
+    pytester.makepyfile(
+        test_notes="def test_note(app, event, lambda_context):\n"
+        "    note = event('POST', '/notes', body={'id': 'n1', 'text': 'hi'})\n"
+        "    created = app.notes(note, lambda_context)\n"
+        "    assert created['statusCode'] == 201, created\n"
+        "    got = app.notes(event('GET', '/notes/n1', path_params={'id': 'n1'}), lambda_context)\n"
+        "    assert got['statusCode'] == 200, got\n"
+    )
+    doit = str(Path(sys.executable).parent / "doit")
+    started = subprocess.run(
+        [doit, "dynamo_start"], cwd=pytester.path, capture_output=True, text=True
+    )
+    assert started.returncode == 0, started.stderr
+    assert "created tables: notes-dev-note" in started.stdout
+    try:
+        pytester.runpytest_subprocess("--tight-record", "-p", "no:cacheprovider").assert_outcomes(
+            passed=1
+        )
+    finally:
+        subprocess.run([doit, "dynamo_stop"], cwd=pytester.path, capture_output=True, check=True)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    calls = json.loads((pytester.path / "placebos/test_note/calls.json").read_text())["calls"]
+    assert [c["call"] for c in calls] == ["DynamoDB.PutItem", "DynamoDB.GetItem"]
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

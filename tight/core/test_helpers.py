@@ -227,6 +227,15 @@ def boto3_session(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[A
         )
         recorder = AwsRecorder(session, folder, "playback", name)
     else:
+        local = _local_dynamo(request.config)
+        if local and not os.environ.get("TIGHT_DYNAMO_ENDPOINT"):
+            # `doit dynamo_start` is running: record against it, with any credentials.
+            patch = pytest.MonkeyPatch()
+            request.addfinalizer(patch.undo)
+            patch.setenv("TIGHT_DYNAMO_ENDPOINT", local)
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                if not os.environ.get(key):
+                    patch.setenv(key, "local")
         session = boto3.session.Session(region_name=region)
         writing = folder.with_name(f".{name}.recording-{os.getpid()}")
         shutil.rmtree(writing, ignore_errors=True)
@@ -245,6 +254,21 @@ def boto3_session(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[A
                 shutil.rmtree(recorder.folder, ignore_errors=True)
                 if _passed(request.node):  # no AWS calls now: an old recording is stale
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _local_dynamo(config: pytest.Config) -> str | None:
+    """The endpoint of the local DynamoDB `doit dynamo_start` runs for this app, if any."""
+    root = find_app_root(config)
+    if root is None:
+        return None
+    try:
+        from tight_tasks.dynamo import alive, read_state
+    except ImportError:
+        return None
+    state = read_state(root)
+    if state is None or not alive(int(state["pid"])):
+        return None
+    return str(state["endpoint"])
 
 
 @pytest.fixture
