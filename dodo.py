@@ -25,7 +25,12 @@ def run_bench(quick):
     flags = ["--quick"] if quick else []
     return all(
         subprocess.run([PY, script, *flags], check=False).returncode == 0
-        for script in ("bench/runtime/run.py", "bench/toolkit/run.py", "bench/build/run.py")
+        for script in (
+            "bench/runtime/run.py",
+            "bench/toolkit/run.py",
+            "bench/build/run.py",
+            "bench/dynamo/run.py",
+        )
     )
 
 

@@ -24,16 +24,21 @@ TRUTHY = ("1", "true", "yes", "on")
 class Connection:
     """The boto3 DynamoDB ``resource`` and ``client`` for one endpoint."""
 
-    __slots__ = ("client", "endpoint", "region", "resource")
+    __slots__ = ("_tables", "client", "endpoint", "region", "resource")
 
     def __init__(self, resource: Any, client: Any, endpoint: str | None, region: str | None):
         self.resource = resource
         self.client = client
         self.endpoint = endpoint
         self.region = region
+        self._tables: dict[str, Any] = {}
 
     def table(self, name: str) -> Any:
-        return self.resource.Table(name)
+        """The boto3 Table, made once: building one costs more than a local put."""
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self.resource.Table(name)
+        return table
 
 
 def endpoint() -> str | None:
