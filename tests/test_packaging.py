@@ -86,8 +86,11 @@ def test_demo_runs_end_to_end():
     assert "Access-Control-Allow-Origin': 'https://demo.example'" in result.stdout
     assert "ERROR unhandled error while serving the request (request rest-2)" in result.stdout
     assert "hunter2" not in result.stdout
-    assert "recording run: 1 passed" in result.stdout
-    assert (
-        "wrote tests/placebos/test_write_then_read_a_note/dynamodb.PutItem_1.json" in result.stdout
-    )
-    assert "playback run: 1 passed" in result.stdout
+    assert "$ doit dynamo_start" in result.stdout
+    assert "created tables: notes_app-dev-note" in result.stdout
+    assert "app_index.notes GET /notes/s1 -> 200" in result.stdout
+    assert "app_index.notes GET /notes/n9 -> 404" in result.stdout
+    assert "recording run: 4 passed" in result.stdout
+    assert "placebos/test_write_then_read_a_note/dynamodb.PutItem_1.json" in result.stdout
+    assert "stopped moto" in result.stdout
+    assert "playback run: 4 passed" in result.stdout

@@ -6,7 +6,8 @@
    isolated interpreter).
 2. Edits the handlers as a user would (errors, CORS from tight.yml, the caller from the
    authorizer) and prints one request -> response line per event.
-3. Records a test against a local AWS and replays it offline (``demo_recording``).
+3. Starts a local DynamoDB, serves a function backed by a model through it, records
+   that function's test against it and replays it offline (``demo_recording``).
 """
 
 from __future__ import annotations
@@ -295,7 +296,7 @@ def main() -> int:
             return 1
     print()
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
-        return demo_recording.main(Path(folder) / "notes_app")
+        return demo_recording.main(Path(folder))
 
 
 if __name__ == "__main__":
