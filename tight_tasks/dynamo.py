@@ -19,6 +19,7 @@ outside; ``reset`` deletes the tables (and so the data) and creates them again.
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError
+from tight_tasks.files import swap_folder
 from tight_tasks.target import Sources
 
 STATE_DIR = ".tight/dynamo"
@@ -84,40 +86,31 @@ def install(root: Path, settings: dict[str, Any]) -> str:
     if backend.name == "command":
         return "the command backend runs your own server: nothing to install"
     if backend.name == "moto":
-        target = folder / "moto"
         staging = folder / f".moto-{os.getpid()}"
-        sources = Sources.from_settings(settings, root)
         arguments = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--target", str(staging), MOTO_SPEC, *sources.args(),
+            "--target", str(staging), MOTO_SPEC, *Sources.from_settings(settings, root).args(),
         ]  # fmt: skip
-        completed = subprocess.run(
-            arguments,
-            capture_output=True,
-            text=True,
-        )
-        if completed.returncode != 0:
-            import shutil
-
+        try:
+            _install(arguments, f"could not install {MOTO_SPEC} into {STATE_DIR}")
+        except TightTaskError:
             shutil.rmtree(staging, ignore_errors=True)
-            reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-            raise TightTaskError(f"could not install {MOTO_SPEC} into {STATE_DIR}: {reason}")
-        _swap(staging, target)
+            raise
+        swap_folder(staging, folder / "moto")
         return f"installed {MOTO_SPEC} into {STATE_DIR}/moto"
-    npm = _which("npm")
     arguments = [
-        npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--prefer-offline",
-        "--silent", DYNALITE_SPEC,
+        _which("npm"), "install", "--prefix", str(folder), "--no-audit", "--no-fund",
+        "--prefer-offline", "--silent", DYNALITE_SPEC,
     ]  # fmt: skip
-    completed = subprocess.run(
-        arguments,
-        capture_output=True,
-        text=True,
-    )
+    _install(arguments, f"npm could not install {DYNALITE_SPEC} into {STATE_DIR}")
+    return f"installed {DYNALITE_SPEC} into {STATE_DIR}"
+
+
+def _install(arguments: list[str], failure: str) -> None:
+    completed = subprocess.run(arguments, capture_output=True, text=True)
     if completed.returncode != 0:
         reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise TightTaskError(f"npm could not install {DYNALITE_SPEC} into {STATE_DIR}: {reason}")
-    return f"installed {DYNALITE_SPEC} into {STATE_DIR}"
+        raise TightTaskError(f"{failure}: {reason}")
 
 
 def installed_marker(root: Path, settings: dict[str, Any]) -> Path:
@@ -130,19 +123,7 @@ def installed_marker(root: Path, settings: dict[str, Any]) -> Path:
     return folder / STATE_FILE  # nothing to install: never "missing"
 
 
-def _swap(staging: Path, target: Path) -> None:
-    import shutil
-
-    retired = target.with_name(f".{target.name}-old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, retired)
-    os.replace(staging, target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def _which(program: str) -> str:
-    import shutil
-
     found = shutil.which(program)
     if not found:
         raise TightTaskError(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError
+from tight_tasks.files import swap_folder
 from tight_tasks.resources import runtime_dir
 from tight_tasks.target import (
     PROVIDED_BY_LAMBDA,
@@ -217,14 +218,6 @@ def precompile(folder: Path, display_root: str) -> None:
         raise TightTaskError(f"some vendored code in {folder} does not compile for this Python")
 
 
-def _swap_in(staging: Path, vendored: Path) -> None:
-    retired = vendored.with_name(f".vendored-old-{os.getpid()}")
-    if vendored.exists():
-        os.replace(vendored, retired)
-    os.replace(staging, vendored)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Build app/vendored for the target in tight.yml; returns what was installed."""
     if str(settings.get("vendor_dir") or VENDOR_DIR).strip("/") != VENDOR_DIR:
@@ -273,7 +266,7 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         }
         (staging / STAMP).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         write_runtime_settings(root, staging)
-        _swap_in(staging, vendored)
+        swap_folder(staging, vendored)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if left_out:
