@@ -397,3 +397,12 @@ def test_a_large_zip_is_warned_about(hermetic, tmp_path, wheels, monkeypatch, ca
     monkeypatch.setattr(artifact_module, "ZIPPED_WARNING", 1_000)
     artifact_module.artifact(root, load(root))
     assert "warning: shop.zip is" in capsys.readouterr().out
+
+
+def test_layer_can_be_asked_for_in_tight_yml(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n", layer=True)
+    run("doit", "artifact", cwd=root)
+    assert "python/purepkg/__init__.py" in zipfile.ZipFile(root / "build/shop-layer.zip").namelist()
+    function = zipfile.ZipFile(root / "build/shop.zip").namelist()
+    assert not [n for n in function if n.startswith("app/vendored/purepkg")]
+    assert "-- artifact" in run("doit", "artifact", cwd=root).stdout
