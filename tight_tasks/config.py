@@ -67,10 +67,18 @@ def runtime_config(settings: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def write_runtime_config(app_root: str | os.PathLike[str]) -> Path:
-    """Write ``app/vendored/tight.json`` from ``tight.yml``; atomic, so never half-written."""
+def write_runtime_config(
+    app_root: str | os.PathLike[str], vendored: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write ``tight.json`` from ``tight.yml`` into ``vendored`` (app/vendored by default,
+    or a vendor build's staging folder); atomic, so never half-written."""
     data = runtime_config(load(app_root))
-    target = Path(app_root).joinpath(*RUNTIME_CONFIG_PATH)
+    folder = (
+        Path(vendored)
+        if vendored is not None
+        else Path(app_root).joinpath(*RUNTIME_CONFIG_PATH[:-1])
+    )
+    target = folder / RUNTIME_CONFIG_PATH[-1]
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(target.name + ".tmp")
     temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -12,7 +12,6 @@ folder that replaces app/vendored only once complete: a failure leaves the old o
 import compileall
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import write_runtime_config
 from tight_tasks.errors import TightTaskError
 from tight_tasks.files import swap_folder
 from tight_tasks.resources import runtime_dir
@@ -195,16 +195,6 @@ def copy_runtime(staging: Path) -> None:
     )
 
 
-def write_runtime_settings(root: Path, vendored: Path) -> None:
-    """app/vendored/tight.json: the part of tight.yml the runtime reads."""
-    from tight_tasks.config import load, runtime_config
-
-    data = runtime_config(load(root))
-    temporary = vendored / ".tight.json.tmp"
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, vendored / "tight.json")
-
-
 def precompile(folder: Path, display_root: str) -> None:
     """Hash-based .pyc that Python never checks against a timestamp (the zip's are fixed),
     named from Lambda's task root so the bytes do not depend on where the build ran."""
@@ -231,7 +221,7 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     stamp = vendored / STAMP
     previous: dict[str, Any] = json.loads(stamp.read_text()) if stamp.is_file() else {}
     if previous.get("inputs") == inputs:
-        write_runtime_settings(root, vendored)  # tight.yml may have changed CORS and such
+        write_runtime_config(root, vendored)  # tight.yml may have changed CORS and such
         print(f"{VENDOR_DIR} is up to date for {target.describe()}")
         return previous
 
@@ -265,7 +255,7 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
             "precompiled": compiled,
         }
         (staging / STAMP).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        write_runtime_settings(root, staging)
+        write_runtime_config(root, staging)
         swap_folder(staging, vendored)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
