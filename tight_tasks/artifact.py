@@ -102,42 +102,41 @@ def _compile_app_source(path: Path, name: str, work: Path) -> Entry:
     return Entry.from_bytes(cache, cfile.read_bytes())
 
 
+def app_sources(root: Path) -> list[Path]:
+    """The app's own files under app/ (not app/vendored): no bytecode, nothing in NEVER.
+    app/vendored is not walked at all: it can hold thousands of files."""
+    vendored = root / VENDOR_DIR
+    found: list[Path] = []
+    for folder, folders, files in os.walk(root / "app"):
+        current = Path(folder)
+        folders[:] = sorted(f for f in folders if f not in NEVER and current / f != vendored)
+        found += [current / f for f in files if f not in NEVER and not f.endswith(".pyc")]
+    return sorted(found)
+
+
 def collect(root: Path, compile_app: bool) -> list[Entry]:
     """Every file the function needs, with the bytes it ships."""
     entries: list[Entry] = []
     if not (root / "app_index.py").is_file():
         raise TightTaskError(f"no app_index.py in {root}; is this an app's root folder?")
-    vendored = root / VENDOR_DIR
     with tempfile.TemporaryDirectory(prefix="tight-pyc-") as work:
-        for name in ROOT_FILES:
-            if (root / name).is_file():
-                entries.append(Entry.from_file(name, root / name))
-                if compile_app and name.endswith(".py"):
-                    entries.append(_compile_app_source(root / name, name, Path(work)))
-        for path in sorted((root / "app").rglob("*")):
-            relative = path.relative_to(root)
-            parts = relative.parts
-            inside_vendored = path == vendored or vendored in path.parents
-            if path.is_dir() or any(part in NEVER for part in parts if not inside_vendored):
-                continue
-            name = relative.as_posix()
-            if inside_vendored:
-                if parts[-1] == STAMP:
-                    continue
-                if path.suffix == ".pyc":
-                    with path.open("rb") as handle:
-                        if not is_unchecked_pyc(handle.read(16)):
-                            continue  # a stale or timestamp-based .pyc from some local run
-                entries.append(Entry.from_file(name, path))
-                continue
-            if path.suffix == ".pyc" or parts[-1] in NEVER:
-                continue
+        sources = [root / name for name in ROOT_FILES if (root / name).is_file()]
+        for path in sources + app_sources(root):
+            name = path.relative_to(root).as_posix()
             entries.append(Entry.from_file(name, path))
             if compile_app and path.suffix == ".py":
                 try:
                     entries.append(_compile_app_source(path, name, Path(work)))
                 except py_compile.PyCompileError as error:
                     raise TightTaskError(f"{name} does not compile: {error.msg.strip()}") from None
+    for path in sorted((root / VENDOR_DIR).rglob("*")):
+        if not path.is_file() or path.name == STAMP:
+            continue
+        if path.suffix == ".pyc":
+            with path.open("rb") as handle:
+                if not is_unchecked_pyc(handle.read(16)):
+                    continue  # a stale or timestamp-based .pyc from some local run
+        entries.append(Entry.from_file(path.relative_to(root).as_posix(), path))
     return sorted(entries, key=lambda e: e.name)
 
 
@@ -338,14 +337,8 @@ def artifact_inputs(root: Path, settings: dict[str, Any], layer: bool) -> str:
     for name in (*ROOT_FILES, f"{VENDOR_DIR}/{STAMP}", f"{VENDOR_DIR}/tight.json"):
         path = root / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-"))
-    vendored = root / VENDOR_DIR
-    for path in sorted((root / "app").rglob("*")):
-        if vendored == path or vendored in path.parents or not path.is_file():
-            continue
-        relative = path.relative_to(root)
-        if any(part in NEVER for part in relative.parts) or path.suffix == ".pyc":
-            continue
-        digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes())
+    for path in app_sources(root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(
         repr(
             (
