@@ -1,11 +1,10 @@
-from collections.abc import Mapping
-
 """HTTP errors a handler can raise; each becomes its status with a JSON error body.
 
 ``raise NotFound("no item 42")`` answers ``404 {"error": "Not Found", "message": "no item 42"}``.
 Anything that is not an ``HTTPError`` becomes a generic 500 (see ``response.server_error``).
 """
 
+from collections.abc import Mapping
 
 REASONS = {
     200: "OK",
@@ -134,3 +133,22 @@ class InternalServerError(HTTPError):
 
 class ServiceUnavailable(HTTPError):
     status_code = 503
+
+
+class WrongEventSource(Exception):
+    """An event from another source reached a function: an SQS batch sent to an HTTP
+    function, an API Gateway request sent to a queue consumer.
+
+    Raised, not answered: Lambda then counts the invocation as failed, so a queue or stream
+    retries the batch (or sends it to its DLQ) instead of deleting it unprocessed.
+    """
+
+    def __init__(self, function: str | None, got: str, serves: str) -> None:
+        self.function = function
+        self.got = got
+        self.serves = serves
+        name = f"function {function!r}" if function else "this function"
+        super().__init__(
+            f"{name} serves {serves} events but received a {got} event; point the {got} "
+            f"trigger at a function whose handler uses the {got} controller"
+        )
