@@ -118,6 +118,29 @@ def test_module_without_handlers_is_a_500_naming_the_fix(load_app, capsys):
     assert "@lambda_proxy.get" in capsys.readouterr().out
 
 
+SQS_EVENT = {
+    "Records": [
+        {
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "body": "test",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:my-queue",
+        }
+    ]
+}
+
+
+def test_an_sqs_batch_sent_to_an_http_function_fails_the_invocation(load_app, capsys):
+    """Lambda must see a failure, or the queue deletes the batch unprocessed."""
+    app_index = load_app({"items": ITEMS})
+    with pytest.raises(tight.errors.WrongEventSource, match="function 'items' serves HTTP"):
+        app_index.items(SQS_EVENT, FakeContext())
+    logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (logged["level"], logged["function"], logged["source"]) == ("ERROR", "items", "sqs")
+    # A malformed HTTP-like event is still answered, with a 400.
+    assert app_index.items({"Records": []}, FakeContext())["statusCode"] == 400
+
+
 def test_plain_handler_function_serves_non_http_events(load_app):
     app_index = load_app(
         {"worker": "def handler(event, context):\n    return len(event['Records'])\n"}

@@ -41,6 +41,8 @@ REASONS = {
 
 def reason(status: int) -> str:
     """The reason phrase for a status code ("Not Found"), or a generic one by class."""
+    if type(status) is not int:
+        return "Error"  # not a status at all; the response layer answers it with a 500
     phrase = REASONS.get(status)
     if phrase is None:
         phrase = {2: "Success", 3: "Redirection", 4: "Client Error"}.get(status // 100, "Error")
