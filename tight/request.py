@@ -7,9 +7,9 @@ multi-value-headers mode) and Lambda Function URL events; ``kind`` says which it
 """
 
 import json
-from collections.abc import Callable, Iterator, Mapping
 
-from tight.errors import BadRequest
+# From _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module more.
+from _collections_abc import Callable, Iterator, Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -313,6 +313,8 @@ class Request:
                 try:
                     self._body = b64decode(raw, validate=True)
                 except (binascii.Error, ValueError, TypeError) as exc:
+                    from tight.errors import BadRequest
+
                     raise BadRequest("request body is not valid base64") from exc
             elif isinstance(raw, str):
                 self._body = raw.encode("utf-8", "surrogatepass")
@@ -330,6 +332,8 @@ class Request:
         try:
             return self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
+            from tight.errors import BadRequest
+
             raise BadRequest("request body is not valid UTF-8 text") from exc
 
     @property
@@ -347,6 +351,8 @@ class Request:
                     self._json = _decode_json(raw)  # the common case, without the detours below
                 except (ValueError, RecursionError) as exc:
                     if raw.strip():
+                        from tight.errors import BadRequest
+
                         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
                     self._json = None
             elif raw is not None and not isinstance(raw, (str, bytes)):
@@ -359,6 +365,8 @@ class Request:
                     try:
                         self._json = _decode_json(text)
                     except (ValueError, RecursionError) as exc:
+                        from tight.errors import BadRequest
+
                         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
         return self._json
 

@@ -15,7 +15,6 @@ import sys
 
 from tight import config
 from tight import response as responses
-from tight.errors import BadRequest, HTTPError, MethodNotAllowed, WrongEventSource
 from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
@@ -48,6 +47,7 @@ def serve_as(function: str | None, request: Any = None, context: Any = None) -> 
 
 def reject_other_sources(event: Any, function: str | None, context: Any = None) -> None:
     """Raise ``WrongEventSource`` (and log it) if ``event`` comes from a non-HTTP service."""
+    from tight.errors import WrongEventSource
     from tight.sources import event_source
 
     source = event_source(event)
@@ -118,6 +118,8 @@ class Controller:
             settings = config.settings()
             defaults = settings.default_headers
             if request is None:
+                from tight.errors import BadRequest
+
                 kind = REST
                 raise BadRequest(
                     "the event is not an HTTP request from API Gateway, ALB or a function URL"
@@ -141,6 +143,8 @@ class Controller:
                 elif method == "OPTIONS" and cors is not None:
                     return self._preflight(request, defaults, multi_value)
                 else:
+                    from tight.errors import MethodNotAllowed
+
                     raise MethodNotAllowed(method or "(none)", self.allowed())
 
             handler_event = event
@@ -150,7 +154,7 @@ class Controller:
                 if content_type is None:
                     try:
                         decoded = request.json()
-                    except BadRequest:
+                    except Exception:  # noqa: BLE001 - not JSON: the handler gets the text
                         decoded = body
                 elif content_type == "application/json" or is_json_type(content_type):
                     decoded = request.json()
@@ -174,7 +178,12 @@ class Controller:
                 request=request,
             )
             return responses.build(result, request.kind, defaults, multi_value, head)
-        except HTTPError as error:
+        except Exception as error:  # noqa: BLE001 - a caller must never see a traceback
+            # No HTTPError can have been raised unless tight.errors was imported, so the
+            # common path never loads it.
+            errors = sys.modules.get("tight.errors")
+            if errors is None or not isinstance(error, errors.HTTPError):
+                return self._server_error(context, kind, defaults, multi_value)
             try:
                 answer = responses.error_response(error, kind or REST, defaults, multi_value)
             except Exception:  # noqa: BLE001 - an error that cannot be answered as itself
@@ -182,8 +191,6 @@ class Controller:
             if answer["statusCode"] >= 500:
                 _log_exception(f"{error.status_code} from handler", error=error.message)
             return answer
-        except Exception:  # noqa: BLE001 - a caller must never see a traceback
-            return self._server_error(context, kind, defaults, multi_value)
 
     def _server_error(
         self, context: Any, kind: str | None, defaults: dict[str, str], multi_value: bool
