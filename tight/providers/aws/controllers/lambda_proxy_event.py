@@ -163,13 +163,13 @@ class Controller:
                 if decoded is not body:
                     handler_event = dict(event)
                     handler_event["body"] = decoded
-            elif body is None and "body" in event:
-                pass
-            elif not body and (body is None or isinstance(body, (str, bytes))):
-                # The handler always finds event["body"], None when the request has none:
-                # REST sends null, HTTP APIs and function URLs leave it out, ALB sends "".
-                handler_event = dict(event)
-                handler_event["body"] = None
+            # The handler always finds event["body"], None when the request has none: REST
+            # sends null, HTTP APIs and function URLs leave it out, ALB sends "".
+            elif body is None:
+                if "body" not in event:
+                    handler_event = {**event, "body": None}
+            elif body == "" or body == b"":
+                handler_event = {**event, "body": None}
 
             result = handler(
                 event=handler_event,
