@@ -214,3 +214,32 @@ def test_app_runs_in_an_isolated_interpreter_like_lambda(tmp_path):
     ]
     assert shared[4] == ["app.functions.items.handler"]
     assert Path(tight_file).resolve() == (root / "app/vendored/tight/__init__.py").resolve()
+
+
+def test_a_successful_request_loads_only_what_it_uses(tmp_path):
+    """Cold start: errors, logging, event sources and collections.abc wait until needed."""
+    root = write_app(tmp_path / "lean", {"items": ITEMS})
+    script = (
+        "import json, sys; sys.path.insert(0, '.'); before = set(sys.modules); "
+        "import app_index; "
+        "event = json.loads(sys.stdin.read()); "
+        "ok = app_index.items(event, None)['statusCode']; "
+        "lean = sorted(set(sys.modules) - before); "
+        "bad = app_index.items({**event, 'headers': {'Content-Type': 'application/json'}, "
+        "'body': '{'}, None)['statusCode']; "
+        "print(json.dumps([ok, lean, bad, 'tight.errors' in sys.modules]))"
+    )
+    event = make_event("rest", "GET", "/items/1", path_params={"id": "1"})
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        cwd=root,
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ok, lean, bad, errors_loaded = json.loads(result.stdout)
+    assert ok == 200
+    for module in ("tight.errors", "tight.core.logger", "tight.sources", "collections.abc"):
+        assert module not in lean
+    assert (bad, errors_loaded) == (400, True)
