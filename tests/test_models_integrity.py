@@ -326,6 +326,7 @@ def test_batch_write_retries_only_what_is_left_and_sleeps_between(monkeypatch):
     Item.batch_write(put=[Item(id=str(i), name="n") for i in range(3)], sleep=sleeps.append)
     assert sent == [3, 2, 1] and len(sleeps) == 2
     assert sorted(i.id for i in Item.scan()) == ["0", "1", "2"]
+    assert sorted(i.id for i in Item.batch_get(["0", "2", "0"])) == ["0", "2"]  # asked twice
     sleeps.clear()
     with pytest.raises(Throttled, match="left 29 writes to shop-test-item not done") as caught:
         Item.batch_write(put=[Item(id=str(i), name="n") for i in range(30)], attempts=1,

@@ -747,8 +747,6 @@ class Model:
         def drop(field: str, attribute: Attribute) -> None:
             if attribute.required:
                 raise ValidationError(f"{attribute.name} is required and cannot be removed")
-            if field in cls._key_fields():
-                raise ValidationError(f"{field} is an index key: set it to a value instead")
             placeholder = f"#remove{len(clauses['REMOVE'])}"
             names[placeholder] = attribute.name
             clauses["REMOVE"].append(placeholder)
@@ -883,7 +881,11 @@ class Model:
         """Items for many keys (a hash value, or a (hash, range) pair), 100 a request,
         retrying what DynamoDB leaves unprocessed with exponential backoff and jitter;
         ``Throttled`` (503) with the count of keys left when ``attempts`` run out."""
-        wanted = [cls.key(*k) if isinstance(k, tuple) else cls.key(k) for k in keys]
+        unique = {}  # DynamoDB refuses a request that asks for one key twice
+        for k in keys:
+            key = cls.key(*k) if isinstance(k, tuple) else cls.key(k)
+            unique[tuple(sorted(key.items()))] = key
+        wanted = list(unique.values())
         found: list[Model] = []
         resource = dynamo_db.connect().resource
         name = cls.table_name()
