@@ -122,6 +122,7 @@ def test_a_garbage_or_tampered_cursor_is_a_validation_error():
         "a",
         "abc",
         "x" * 5000,
+        base64.urlsafe_b64encode(b"[" * 1500 + b"]" * 1500).decode(),  # deep JSON
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
         base64.urlsafe_b64encode(b"[1, 2]").decode(),
         tampered(good, lambda p: p["k"]["n"].__setitem__(0, "S")),  # wrong type

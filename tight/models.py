@@ -1175,7 +1175,7 @@ def _decode_cursor(model: type[Model], index: str | None, cursor: Any,
 
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):  # bad base64, bytes that are not UTF-8 or JSON
+    except (binascii.Error, ValueError, RecursionError):  # bad base64, UTF-8 or JSON
         raise invalid from None
     if not isinstance(payload, dict) or set(payload) != {"t", "i", "k"}:
         raise invalid
