@@ -80,6 +80,10 @@ def test_pages_resume_from_the_cursor_until_it_is_none():
     more = Reading.query("s1", filter=Attr("value").gte(200), limit=10, cursor=filtered.cursor)
     assert [r.n for r in filtered.items] == [20, 21]
     assert [r.n for r in more.items] == [22, 23, 24]
+    small_pages = Reading.query("s1", limit=20, page_size=3)
+    rest = Reading.query("s1", limit=20, page_size=3, cursor=small_pages.cursor)
+    assert [r.n for r in small_pages.items + rest.items] == list(range(25))
+    assert rest.cursor is None and Reading.query("s1", page_size=4).cursor is None
     every = [r.n for r in Reading.query("s1", limit=7)]  # iterating is as it was
     assert every == list(range(7))
 

@@ -1107,9 +1107,9 @@ class Results:
                         last = {n: item[n] for n in self.model._key_names(self.index)}
                     stop["key"] = last or None
                     return
+            stop["key"] = last or None
             if not last:
                 return
-            stop["key"] = last
             options["ExclusiveStartKey"] = last
 
     def _fetch(self) -> tuple[list[Model], str | None]:
