@@ -202,3 +202,14 @@ def test_expectation_files_are_scrubbed_and_still_match(tmp_path):
     changed = {**response, "body": json.dumps({"token": "t-2", "echo": "x", "name": "tea"})}
     with pytest.raises(ExpectationMismatch, match="echo"):
         Expectations(path, policy=policy).check(changed)
+
+
+def test_a_secret_masked_by_name_is_hunted_from_then_on():
+    session = ScrubPolicy()
+    recorder = session.with_values(["recording-credential"])
+    recorder.data({"SecretString": "db-password-from-aws"})
+    # Another file of the same session: the app passed the secret on under an innocent name.
+    assert session.headers({"X-Db": "db-password-from-aws"}) == {"X-Db": MARKER}
+    session.headers({"Authorization": "Bearer opaque-token-123"})
+    assert session.url("http://h/p?t=opaque-token-123") == f"http://h/p?t={MARKER}"
+    assert "recording-credential" not in session.hunted()  # only its own derived copies

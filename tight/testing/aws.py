@@ -25,8 +25,8 @@ class RecordingProblem(Exception):
 
 
 def _json_default(value: Any) -> Any:
-    """placebo's JSON encoding (datetimes and streams as tagged dicts, bytes as base64),
-    without the debug prints of its own serializer."""
+    """placebo's JSON encoding (datetimes and streams as tagged dicts), without the debug
+    prints of its own serializer; bytes are tagged too, so playback gives bytes back."""
     import base64
     import datetime
 
@@ -43,8 +43,20 @@ def _json_default(value: Any) -> Any:
         value._amount_read = 0
         return {"__class__": "StreamingBody", "body": base64.b64encode(body).decode()}
     if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode()
+        return {"__class__": "bytes", "body": base64.b64encode(value).decode()}
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _object_hook(deserialize: Any) -> Any:
+    """placebo's ``deserialize``, and the bytes ``_json_default`` tags."""
+    import base64
+
+    def hook(value: dict[str, Any]) -> Any:
+        if value.get("__class__") == "bytes" and isinstance(value.get("body"), str):
+            return base64.b64decode(value["body"])
+        return deserialize(value)
+
+    return hook
 
 
 class AwsRecorder:
@@ -161,7 +173,7 @@ class AwsRecorder:
         else:
             path = self.folder / self._recorded[position - 1]["file"]
             with open(path) as handle:
-                data = json.load(handle, object_hook=deserialize)
+                data = json.load(handle, object_hook=_object_hook(deserialize))
             return FakeHttpResponse(data["status_code"]), data["data"]
         self.problems.append(problem)
         raise RecordingProblem(problem)

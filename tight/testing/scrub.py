@@ -74,6 +74,10 @@ MIN_HUNTED_LENGTH = 8
 ORDINARY = frozenset(("true", "false", "yes", "no", "none", "null", "localhost"))
 
 
+def _huntable(value: str) -> bool:
+    return len(value) >= MIN_HUNTED_LENGTH and value.lower() not in ORDINARY and MARKER not in value
+
+
 class ScrubPolicy:
     """What to mask, and the functions that mask it in each shape a recording holds.
 
@@ -87,20 +91,40 @@ class ScrubPolicy:
         keys: Iterable[str] = (),
         patterns: Iterable[str | re.Pattern[str]] = (),
         values: Iterable[str] = (),
+        learned: set[str] | None = None,
     ) -> None:
         self.keys = frozenset(str(key).lower() for key in keys)
         self.patterns = tuple(re.compile(p) if isinstance(p, str) else p for p in patterns)
-        hunted = {
-            str(v)
-            for v in values
-            if v and len(str(v)) >= MIN_HUNTED_LENGTH and str(v).lower() not in ORDINARY
-        }
-        # Longest first, so a secret that contains another is masked whole.
-        self.values = tuple(sorted(hunted, key=lambda v: (-len(v), v)))
+        self.values = tuple(v for v in (str(v) for v in values if v) if _huntable(v))
+        # Secrets masked by name (a SecretString, an access_token) are hunted from then on,
+        # by this policy and every one derived from it: the app may pass them on under an
+        # innocent name, or echo them in a response.
+        self.learned = learned if learned is not None else set()
+        self._hunted: tuple[str, ...] = ()
+        self._hunted_from = -1
 
     def with_values(self, values: Iterable[str]) -> "ScrubPolicy":
         """This policy, also hunting ``values`` (a recording's own credentials)."""
-        return ScrubPolicy(self.keys, self.patterns, (*self.values, *values))
+        return ScrubPolicy(self.keys, self.patterns, (*self.values, *values), self.learned)
+
+    def learn(self, value: Any) -> None:
+        """Hunt ``value`` (a secret just masked by name) wherever it appears from now on."""
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if not isinstance(value, str):
+            return
+        for candidate in (value, value.split(" ", 1)[-1]):  # "Bearer <token>"
+            if _huntable(candidate):
+                self.learned.add(candidate)
+
+    def hunted(self) -> tuple[str, ...]:
+        """The exact values masked wherever they appear, longest first (so a secret that
+        contains another is masked whole)."""
+        if self._hunted_from != len(self.learned):
+            values = set(self.values) | self.learned
+            self._hunted = tuple(sorted(values, key=lambda v: (-len(v), v)))
+            self._hunted_from = len(self.learned)
+        return self._hunted
 
     def secret_values_of(self, env: dict[str, str]) -> "ScrubPolicy":
         """This policy, also hunting the values of the secret-named keys of ``env``."""
@@ -119,8 +143,9 @@ class ScrubPolicy:
     def text(self, text: str, loose: bool = False) -> str:
         """``text`` with hunted values, patterns, JWTs, key ids and secret XML elements
         masked; ``loose`` also masks ``name=value`` pairs (a body of no known format)."""
-        for value in self.values:
-            text = text.replace(value, MARKER)
+        for value in self.hunted():
+            if value in text:
+                text = text.replace(value, MARKER)
         for pattern in self.patterns:
             text = pattern.sub(MARKER, text)
         text = JWT.sub(MARKER, text)
@@ -135,11 +160,13 @@ class ScrubPolicy:
         if not self.is_secret_name(match.group("name")) or match.group("value") == MARKER:
             return match.group(0)
         name = match.group("name")
+        self.learn(match.group("value"))
         return f"<{name}>{MARKER}</{name}>"
 
     def _named_value(self, match: re.Match[str]) -> str:
         if not self.is_secret_name(match.group("name")):
             return match.group(0)
+        self.learn(match.group("value"))
         return match.group("name") + match.group("sep") + MARKER
 
     def data(self, value: Any, secret: bool = False) -> Any:
@@ -162,7 +189,7 @@ class ScrubPolicy:
                 else:
                     clean[key] = self.data(item, self.is_secret_name(key))
             if value.get("Type") == "SecureString" and isinstance(value.get("Value"), str):
-                clean["Value"] = MARKER  # an SSM parameter read WithDecryption
+                clean["Value"] = self._masked(value["Value"])  # SSM, read WithDecryption
             return clean
         if isinstance(value, list):
             return [self.data(item, secret) for item in value]
@@ -186,17 +213,28 @@ class ScrubPolicy:
         if isinstance(value, list):
             return [self._masked(item) for item in value]
         if isinstance(value, (str, bytes)) and value:
+            self.learn(value)
             return MARKER if isinstance(value, str) else MARKER.encode()
         return value
 
     def _placebo_object(self, value: dict[str, Any], secret: bool) -> dict[str, Any]:
-        if value.get("__class__") != "StreamingBody" or not isinstance(value.get("body"), str):
-            return dict(value)  # a datetime: numbers only
+        """placebo's tagged values: a datetime (numbers only) is kept; bytes and streams
+        (base64 under "body") are scrubbed inside, or masked whole under a secret name."""
+        if value.get("__class__") not in ("bytes", "StreamingBody"):
+            return dict(value)
+        encoded = value.get("body")
+        if not isinstance(encoded, str):
+            return dict(value)
         import base64
 
-        raw = base64.b64decode(value["body"])
-        body = self.body(raw, "") if not secret else MARKER.encode()
-        return {**value, "body": base64.b64encode(body).decode()}
+        raw = base64.b64decode(encoded)
+        if secret:
+            self.learn(raw)
+            self.learn(encoded)  # the app may pass the bytes on base64-encoded
+            clean = MARKER.encode()
+        else:
+            clean = self.body(raw, "")
+        return {**value, "body": base64.b64encode(clean).decode()}
 
     # -- HTTP --------------------------------------------------------------------------
     def headers(self, headers: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +242,7 @@ class ScrubPolicy:
         clean: dict[str, Any] = {}
         for name, value in headers.items():
             if self.is_secret_name(name):
-                clean[name] = [MARKER for _ in value] if isinstance(value, list) else MARKER
+                clean[name] = self._masked(value)
             elif isinstance(value, list):
                 clean[name] = [self.text(v) if isinstance(v, str) else v for v in value]
             else:
@@ -213,7 +251,7 @@ class ScrubPolicy:
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Query or form fields with secret-named ones masked."""
-        return [(k, MARKER if self.is_secret_name(k) and v else self.text(v)) for k, v in pairs]
+        return [(k, self._masked(v) if self.is_secret_name(k) else self.text(v)) for k, v in pairs]
 
     def url(self, url: str) -> str:
         """``url`` with secret query parameters and hunted values masked."""
