@@ -279,6 +279,14 @@ def read_testing_config(root: Path) -> dict[str, Any]:
     return {"scrub": rules}
 
 
+def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The app's ``testing`` settings and ``env.yml``, both checked: what a test run reads
+    first, and what `doit test` checks before it starts pytest. ``ConfigFileError``."""
+    testing = read_testing_config(root)
+    env_path = root / ENV_FILE
+    return testing, read_env_file(env_path) if env_path.is_file() else {}
+
+
 def _start_session(config: pytest.Config) -> TightSession:
     """Read the app's config files, load env.yml, build the scrubbing policy and check
     where a recording would go. Raises ``ConfigFileError`` (or ``UsageError``)."""
@@ -288,9 +296,7 @@ def _start_session(config: pytest.Config) -> TightSession:
     session = TightSession(root)
     if root is None:
         return session
-    testing = read_testing_config(root)
-    env_path = root / ENV_FILE
-    env = read_env_file(env_path) if env_path.is_file() else {}
+    testing, env = read_app_config(root)
     session.policy = ScrubPolicy(**testing["scrub"]).secret_values_of(env)
     session.set_env(env)
     if is_recording(config):
@@ -411,18 +417,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             sys.stderr.write(tight.recording_line + "\n")
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """In an app, only ``tests/`` is collected: never app/vendored, .tight or build."""
+def _outside_tests(config: pytest.Config, path: Path) -> bool:
+    """True for a path of the app that is not under its ``tests/`` folder."""
     session = config.stash.get(_SESSION, None)
     if session is None or session.root is None:
-        return None
+        return False
     try:
-        relative = collection_path.resolve().relative_to(session.root)
+        relative = Path(path).resolve().relative_to(session.root)
     except ValueError:
-        return None
-    if relative.parts and relative.parts[0] != "tests":
-        return True
-    return None
+        return False
+    return bool(relative.parts) and relative.parts[0] != "tests"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In an app, only ``tests/`` is collected: never app/vendored, .tight or build."""
+    return True if _outside_tests(config, collection_path) else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests named on the command line outside ``tests/`` (pytest collects named paths
+    whatever ``pytest_ignore_collect`` says) are deselected, so they never run."""
+    outside = [item for item in items if _outside_tests(config, item.path)]
+    if outside:
+        config.hook.pytest_deselected(items=outside)
+        items[:] = [item for item in items if item not in outside]
 
 
 @pytest.hookimpl(wrapper=True)
