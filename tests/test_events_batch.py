@@ -347,7 +347,7 @@ def test_the_decorator_returns_the_function_unchanged_for_unit_tests():
     exec("def on_message(*args, **kwargs):\n    return kwargs['record'].json()", namespace)
     function = namespace["on_message"]
     assert sqs.record(function) is function
-    from tight.records import SQSMessage
+    from tight.providers.aws.controllers.sqs import SQSMessage
 
     record = SQSMessage(events.sqs([{"a": 1}])["Records"][0])
     assert function(record=record, event={}, context=None) == {"a": 1}
@@ -398,7 +398,7 @@ controller = namespace["__tight_record_controller__"]
 event = {"Records": [{"messageId": "1", "body": "{}", "eventSource": "aws:sqs",
                       "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}]}
 assert controller.dispatch(event, None, "probe") == {"batchItemFailures": []}
-from tight.records import DynamoDBStreamRecord
+from tight.providers.aws.controllers.dynamodb_stream import DynamoDBStreamRecord
 assert DynamoDBStreamRecord({"dynamodb": {"Keys": {"a": {"B": "AA=="}}}}).keys == {"a": b"\\0"}
 print(json.dumps([loaded_by_import, sorted(set(sys.modules) - before)]))
 """

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 
 from tight import sources
-from tight.records import (
+from tight.providers.aws.controllers.dynamodb_stream import (
     DynamoDBStreamRecord,
-    EventBridgeEvent,
-    KinesisRecord,
-    S3Object,
-    SNSMessage,
-    SQSMessage,
     plain_item,
     plain_value,
 )
+from tight.providers.aws.controllers.eventbridge import EventBridgeEvent
+from tight.providers.aws.controllers.kinesis import KinesisRecord
+from tight.providers.aws.controllers.s3 import S3Object
+from tight.providers.aws.controllers.sns import SNSMessage
+from tight.providers.aws.controllers.sqs import SQSMessage
 from tight.testing.events import dynamodb_value, events
 
 DOCUMENTED = Path(__file__).parent / "aws_events"

@@ -1,6 +1,11 @@
 """Record handlers for event sources: ``@sqs.record`` and its siblings register a function
 that ``dispatch`` calls once per record, and what a failure does depends on the source.
 
+Each controller module (``sqs``, ``sns``, ``s3``, ``kinesis``, ``dynamodb_stream``,
+``eventbridge``) defines its record view on ``Record``: a lazy, read-only wrapper of the record
+dict that works a field out only when asked, kept beside its decorator so that a function
+imports the code of its own source only.
+
 - Queues and streams (SQS, Kinesis, DynamoDB streams) answer ``{"batchItemFailures": [...]}``
   so that only failed records come back. A standard queue tries every message; a FIFO queue
   (its ARN ends in ``.fifo``) and the streams stop at the first failure and report it with
@@ -39,6 +44,36 @@ RAISE = "raise"  # log it and fail the invocation
 # so a module imported afresh (a new deployment, a test) starts with a clean slate.
 REGISTRY = "__tight_record_controller__"
 LAMBDA_PROXY = "tight.providers.aws.controllers.lambda_proxy_event"
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """The value if it is a dict, else an empty one (events may carry nulls)."""
+    return value if isinstance(value, dict) else _EMPTY
+
+
+class Record:
+    """A read-only view of one record; subclasses add the fields of their source."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The record exactly as Lambda delivered it."""
+        return self._raw
+
+    @property
+    def item_id(self) -> str | None:
+        """The id Lambda knows this record by, in logs and in ``batchItemFailures``."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.item_id}>"
 
 
 class BatchFailed(Exception):
