@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.target import Target
+from tight_tasks.taskkit import failing, param, settings_or_error
 from tight_tasks.vendor import STAMP, TASK_ROOT, VENDOR_DIR
 
 BUILD_DIR = "build"
@@ -350,3 +351,52 @@ def artifact_inputs(root: Path, settings: dict[str, Any], layer: bool) -> str:
         ).encode()
     )
     return digest.hexdigest()
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _layer_wanted(layer: str, settings: dict[str, Any]) -> bool:
+    if layer:
+        return layer.strip().lower() in ("1", "true", "yes", "on")
+    return bool(settings.get("layer", False))
+
+
+def _artifact(layer: str) -> dict[str, str]:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    wanted = _layer_wanted(layer, settings)
+    artifact(root, settings, layer=wanted)
+    return {"inputs": artifact_inputs(root, settings, wanted)}
+
+
+def _artifact_unchanged(task: Any, values: dict[str, Any]) -> bool:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    wanted = _layer_wanted(task.options.get("layer", ""), settings)
+    if not all(path.is_file() for path in outputs(root, settings, wanted)):
+        return False
+    return bool(values.get("inputs") == artifact_inputs(root, settings, wanted))
+
+
+def task_artifact() -> dict[str, Any]:
+    """Zip the app and app/vendored into build/<name>.zip, byte-for-byte reproducibly."""
+    _, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    return {
+        "actions": [(as_action(_artifact),)],
+        "task_dep": ["vendor"],
+        "params": [
+            param(
+                "layer",
+                "true: dependencies in build/<name>-layer.zip (python/...), the app in "
+                "build/<name>.zip (default: layer in tight.yml, else false)",
+            )
+        ],
+        "uptodate": [_artifact_unchanged],
+    }

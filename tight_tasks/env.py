@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
+from tight_tasks.taskkit import report_created
 
 DIST_FILE = "env.dist.yml"
 ENV_FILE = "env.yml"
@@ -82,3 +83,20 @@ def write_env(root: Path, environ: dict[str, str] | None = None) -> Path:
     )
     os.replace(temporary, target)
     return target
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _generate_env() -> Any:
+    from tight_tasks.scaffold import find_app_root
+
+    return write_env(find_app_root())
+
+
+def task_generate_env() -> dict[str, Any]:
+    """Write env.yml from env.dist.yml and the environment (environment wins)."""
+    return {
+        "actions": [(as_action(report_created(_generate_env)),)],
+        "uptodate": [False],
+    }

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
+from tight_tasks.taskkit import param, report_created
 
 CONFIG_FILE = "tight.yml"
 LAMBDA_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
@@ -262,3 +263,57 @@ def generate_model(name: str | None, root: Path | None = None) -> list[Path]:
 
 def describe(paths: Iterable[Path]) -> str:
     return "\n".join(f"created {p.as_posix()}" for p in paths)
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _generate_app(name: str, dir: str) -> Any:
+    target = generate_app(name, dir or None)
+    print(f"created {target}")
+    print(f"next: cd {target} && doit generate_function name=items && doit test")
+
+
+def _generate_function(name: str, methods: str) -> Any:
+    return generate_function(name, methods)
+
+
+def _generate_model(name: str) -> Any:
+    return generate_model(name)
+
+
+def task_generate_app() -> dict[str, Any]:
+    """Create a new app folder: tight generate_app name=my_app [dir=path]."""
+    return {
+        "actions": [(as_action(_generate_app),)],
+        "params": [
+            param("name", "the app's name, a Python identifier (e.g. my_app)"),
+            param("dir", "the folder to create the app in (default: the current folder)"),
+        ],
+        "uptodate": [False],
+    }
+
+
+def task_generate_function() -> dict[str, Any]:
+    """Add a function with tests that pass: doit generate_function name=x [methods=get,post]."""
+    return {
+        "actions": [(as_action(report_created(_generate_function)),)],
+        "params": [
+            param("name", "the function's name, a Python identifier (e.g. items)"),
+            param(
+                "methods",
+                "HTTP methods to handle, comma-separated, from get,post,put,patch,delete",
+                "get",
+            ),
+        ],
+        "uptodate": [False],
+    }
+
+
+def task_generate_model() -> dict[str, Any]:
+    """Add a model in app/models with its test: doit generate_model name=x."""
+    return {
+        "actions": [(as_action(report_created(_generate_model)),)],
+        "params": [param("name", "the model's name, a Python identifier (e.g. item)")],
+        "uptodate": [False],
+    }

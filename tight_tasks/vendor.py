@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks.config import write_runtime_config
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import swap_folder
 from tight_tasks.resources import runtime_dir
 from tight_tasks.target import (
@@ -33,6 +33,7 @@ from tight_tasks.target import (
     explain_pip_failure,
     normalize,
 )
+from tight_tasks.taskkit import failing, settings_or_error
 
 VENDOR_DIR = "app/vendored"
 STAMP = ".tight-vendor.json"
@@ -264,3 +265,34 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     how = "precompiled" if compiled else f"sources only: the target is Python {target.python}"
     print(f"vendored {len(wanted)} package(s) and the tight runtime into {VENDOR_DIR} ({how})")
     return summary
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _vendor() -> None:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    vendor(root, load(root))
+
+
+def task_vendor() -> dict[str, Any]:
+    """Install the lock and the tight runtime into app/vendored for the Lambda target."""
+    from doit.tools import config_changed
+
+    root, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    try:
+        # The lock is a file_dep, so doit compares it itself: it may not exist yet when this
+        # runs, before `doit lock` has written it.
+        inputs = {k: v for k, v in vendor_inputs(root, settings).items() if k != "lock"}
+    except TightTaskError as error:
+        return failing(str(error))
+    return {
+        "actions": [(as_action(_vendor),)],
+        "file_dep": ["requirements.txt", "tight.yml"],
+        "targets": [f"{VENDOR_DIR}/{STAMP}"],
+        "uptodate": [config_changed(inputs)],
+    }
