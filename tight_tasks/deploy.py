@@ -77,7 +77,7 @@ def ensure_bucket(s3: Any, name: str, region: str, create: bool) -> None:
         if code not in ("404", "NoSuchBucket", "NotFound") or not create:
             raise TightTaskError(
                 f"cannot use bucket {name} ({code}); check its name and your permissions, or "
-                "leave deploy.bucket out of tight.yml to let Tight create one"
+                "name no bucket (bucket= or deploy.bucket in tight.yml) to let Tight create one"
             ) from None
     arguments: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
@@ -262,13 +262,14 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
     cloudformation = boto.client("cloudformation")
     configured = (settings.get("deploy") or {}).get("bucket") if settings.get("deploy") else None
     bucket = bucket or str(configured or "")
-    if not bucket:
+    named = bool(bucket)  # a bucket the user names must exist; Tight creates only its own
+    if not named:
         try:
             account = boto.client("sts").get_caller_identity()["Account"]
         except _aws_errors() as error:
             raise _aws_error(error, "cannot tell the AWS account (are credentials set?)") from None
         bucket = default_bucket(app, account, region)
-    ensure_bucket(s3, bucket, region, create=not configured or bucket != configured)
+    ensure_bucket(s3, bucket, region, create=not named)
 
     template_path = root / TEMPLATE_PATH
     document = yaml.safe_load(template_path.read_text(encoding="utf-8"))
@@ -359,7 +360,7 @@ def undeploy(root: Path, settings: dict[str, Any], stage: str, yes: bool) -> Non
     tables = [
         r.get("PhysicalResourceId") or r["LogicalResourceId"]
         for r in resources
-        if r["ResourceType"] == "AWS::DynamoDB::Table"
+        if r.get("ResourceType") == "AWS::DynamoDB::Table"
     ]
     if not yes:
         if not sys.stdin.isatty():
