@@ -45,8 +45,9 @@ def stack_name(app: str, stage: str) -> str:
 
 def _aws_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError  # an emulator's 500 page
 
-    return (BotoCoreError, ClientError)
+    return (BotoCoreError, ClientError, ResponseParserError)
 
 
 def _aws_error(error: Exception, doing: str) -> TightTaskError:
@@ -250,8 +251,6 @@ def _failures(cloudformation: Any, name: str, since: Any) -> tuple[list[str], bo
 
 def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -> str:
     """Deploy the built app; returns what happened: created, updated or unchanged."""
-    import datetime
-
     import yaml
 
     app = str(settings.get("name") or root.name)
@@ -301,19 +300,37 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
         s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
         url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
         template_argument = {"TemplateURL": url}
+    try:
+        return apply_stack(cloudformation, name, stage, template_argument, parameters, creating)
+    except _aws_errors() as error:
+        raise _aws_error(error, f"deploying {name} failed") from None
+
+
+def apply_stack(
+    cloudformation: Any,
+    name: str,
+    stage: str,
+    template_argument: dict[str, str],
+    parameters: list[dict[str, str]],
+    creating: bool,
+) -> str:
+    """Change set, its changes printed, executed and followed; created, updated or unchanged.
+
+    A failure prints each failed resource with its reason and raises; a failed creation is
+    deleted only when it never held a table (a retained table's data must not be orphaned
+    unseen)."""
+    import datetime
+
     change_set = f"tight-{int(time.time())}"
     since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
-    try:
-        cloudformation.create_change_set(
-            StackName=name,
-            ChangeSetName=change_set,
-            ChangeSetType="CREATE" if creating else "UPDATE",
-            Parameters=parameters,
-            Capabilities=CAPABILITIES,
-            **template_argument,
-        )
-    except _aws_errors() as error:
-        raise _aws_error(error, f"cannot create a change set for {name}") from None
+    cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType="CREATE" if creating else "UPDATE",
+        Parameters=parameters,
+        Capabilities=CAPABILITIES,
+        **template_argument,
+    )
     described = _wait_for_change_set(cloudformation, name, change_set)
     if described["Status"] == "FAILED":
         reason = str(described.get("StatusReason", ""))
@@ -333,7 +350,9 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
         print(f"stack {name} failed ({status}); the resources that failed:\n{lines}")
         if creating and not held_table:
             cloudformation.delete_stack(StackName=name)
-            cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)
+            cloudformation.get_waiter("stack_delete_complete").wait(
+                StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
+            )
             print(f"deleted the failed stack {name}: it never held a table")
         elif creating:
             print(
@@ -371,11 +390,14 @@ def undeploy(root: Path, settings: dict[str, Any], stage: str, yes: bool) -> Non
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return
-    cloudformation.delete_stack(StackName=name)
     print(f"deleting stack {name}...")
-    cloudformation.get_waiter("stack_delete_complete").wait(
-        StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
-    )
+    try:
+        cloudformation.delete_stack(StackName=name)
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
+        )
+    except _aws_errors() as error:
+        raise _aws_error(error, f"deleting stack {name} failed; read its events") from None
     print(f"deleted stack {name}")
     if tables:
         print(
