@@ -10,7 +10,9 @@ The runtime never reads YAML; ``tight_tasks`` turns ``tight.yml`` into that JSON
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+
+# From _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module more.
+from _collections_abc import Iterable, Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

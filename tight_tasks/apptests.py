@@ -9,9 +9,14 @@ from tight_tasks.taskkit import param
 
 
 def _run_tests(pytest_args: str) -> Any:
+    from tight.core.test_helpers import ConfigFileError, read_app_config
     from tight_tasks.scaffold import find_app_root
 
     root = find_app_root()
+    try:  # a bad env.yml or tight.yml is one line, as pytest itself would say it
+        read_app_config(root)
+    except ConfigFileError as error:
+        raise TightTaskError(str(error)) from None
     command = [sys.executable, "-m", "pytest", *pytest_args.split()]
     completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode not in (0, 5):
