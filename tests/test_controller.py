@@ -642,3 +642,15 @@ def test_log_lines_carry_lambdas_request_id_and_the_gateways_in_its_own_field(ki
     log = json.loads(capsys.readouterr().out.strip())
     assert (log["function"], log["request_id"]) == ("fn", "lambda-req-1")
     assert log.get("gateway_request_id") == (None if kind == "alb" else "gw-7")
+
+
+def test_an_http_error_whose_payload_cannot_even_be_printed_keeps_its_status():
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    def handler(**kw):
+        raise errors.NotFound(Unprintable())  # type: ignore[arg-type]
+
+    response = controller(get=handler).dispatch(make_event("rest"), None)
+    assert (response["statusCode"], response["body"]) == (404, "Not Found")

@@ -358,7 +358,10 @@ def error_response(
         text = encode_json(payload)
         content_type = JSON_TYPE
     except (TypeError, ValueError, RecursionError):
-        text = payload if isinstance(payload, str) else _as_text(payload)
+        try:
+            text = payload if isinstance(payload, str) else _as_text(payload)
+        except Exception:  # noqa: BLE001 - a payload that cannot even be printed
+            text = reason(status)
         content_type = "text/plain; charset=utf-8"
     for name in [n for n in headers if n.lower() == "content-type"]:
         del headers[name]
