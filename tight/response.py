@@ -352,7 +352,16 @@ def error_response(
             f"{type(error).__name__} has status_code {status!r}; an HTTP status is an int "
             "from 100 to 599"
         )
-    headers = _merge_headers(defaults, error.headers)
+    try:
+        headers = _merge_headers(defaults, error.headers)
+    except Exception:  # noqa: BLE001 - headers no response can carry: the status still holds
+        from tight.core import logger
+
+        logger.warn(
+            message=f"{type(error).__name__}.headers must map header names to strings; "
+            "answered without them"
+        )
+        headers = dict(defaults)
     payload = error.body()
     try:
         text = encode_json(payload)
