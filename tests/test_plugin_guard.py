@@ -258,3 +258,15 @@ def test_a_bad_config_file_under_doit_test_is_one_line(pytester):
     assert done.stderr.splitlines() == [
         "error: env.yml:2: NESTED must be a single value, not a mapping"
     ]
+
+
+def test_recording_with_a_missing_profile_is_one_error(guarded_app, monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    result = guarded_app.runpytest_subprocess("--tight-record", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines == [
+        "error: cannot record: The config profile (no-such-profile) could not be found"
+    ]

@@ -119,7 +119,11 @@ def _passed(item: pytest.Item) -> bool:
 
 
 # -- the session: config files, environment, network guard ---------------------------------
-class ConfigFileError(Exception):
+class TightRunError(Exception):
+    """The test run cannot start; the message (one line) says why and what to do."""
+
+
+class ConfigFileError(TightRunError):
     """A config file the test run cannot use: shown as ``error: <file>:<line>: <what>``."""
 
     def __init__(self, path: Path, line: int | None, problem: str) -> None:
@@ -289,7 +293,7 @@ def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
 def _start_session(config: pytest.Config) -> TightSession:
     """Read the app's config files, load env.yml, build the scrubbing policy and check
-    where a recording would go. Raises ``ConfigFileError`` (or ``UsageError``)."""
+    where a recording would go. Raises ``TightRunError`` (or ``UsageError``)."""
     from tight.testing.scrub import ScrubPolicy
 
     root = find_app_root(config)
@@ -343,16 +347,19 @@ def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
     else:
         endpoints.append("AWS" if not endpoints else "other services at AWS")
     region = recording_region()
-    credentials = boto3.session.Session(region_name=region).get_credentials()
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        credentials = boto3.session.Session(region_name=region).get_credentials()
+    except BotoCoreError as error:  # a profile that does not exist, a broken config file
+        raise TightRunError(f"cannot record: {error}") from None
     if credentials is None and not (
         os.environ.get("TIGHT_DYNAMO_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
     ):
-        raise ConfigFileError(
-            Path("--tight-record"),
-            None,
-            "recording against AWS needs credentials and none were found: set "
+        raise TightRunError(
+            "--tight-record: recording against AWS needs credentials and none were found: set "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or record against "
-            "a local server (`doit dynamo_start`, or AWS_ENDPOINT_URL)",
+            "a local server (`doit dynamo_start`, or AWS_ENDPOINT_URL)"
         )
     if credentials is None:  # a local server accepts any credentials
         session.set_env({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
@@ -378,7 +385,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         return None
     try:
         session = _start_session(config)
-    except (ConfigFileError, pytest.UsageError) as error:
+    except (TightRunError, pytest.UsageError) as error:
         sys.stderr.write(f"error: {error}\n")
         sys.stderr.flush()
         return int(pytest.ExitCode.USAGE_ERROR)

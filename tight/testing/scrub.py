@@ -38,6 +38,7 @@ SECRET_NAMES = frozenset(
         "x-amz-security-token",
         "x-amz-signature",
         "x-amz-credential",
+        "x-amz-date",  # not secret, but a presigned URL's changes with every run
         "plaintext",  # KMS Decrypt / GenerateDataKey
     )
 )
