@@ -53,9 +53,10 @@ SECRET_WORDS = re.compile(
     re.IGNORECASE,
 )
 # Pagination cursors carry "token" but are not secrets, and botocore's paginators stop
-# with an error when two pages bring the same (masked) cursor.
+# with an error when two pages bring the same (masked) cursor; a token's type is not one.
 NOT_SECRET = re.compile(
-    r"^(next|continuation|next_?continuation|pagination|next_?page|page|starting)_?token$",
+    r"^(?:(next|continuation|next_?continuation|pagination|next_?page|page|starting)_?token|"
+    r"token_?type)$",  # OAuth's token_type is "Bearer"
     re.IGNORECASE,
 )
 # Under these keys every string is a secret (STS/Cognito credentials, Cognito tokens).
