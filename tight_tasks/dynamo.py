@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import swap_folder
 from tight_tasks.target import Sources
+from tight_tasks.taskkit import failing, in_app, settings_or_error
 
 STATE_DIR = ".tight/dynamo"
 STATE_FILE = "server.json"
@@ -379,3 +380,72 @@ def reset(root: Path, settings: dict[str, Any]) -> list[str]:
         client.delete_table(TableName=name)
     create_tables(root, settings, state["endpoint"])
     return names
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _dynamo_install(root: Path, settings: dict[str, Any]) -> None:
+    print(install(root, settings))
+
+
+def task_dynamo_install() -> dict[str, Any]:
+    """Install the local DynamoDB backend (tight.yml dynamo.backend) into .tight/dynamo."""
+    from doit.tools import config_changed
+
+    root, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    try:
+        backend = Backend.from_settings(settings)
+        marker = installed_marker(root, settings)
+    except TightTaskError as error:
+        return failing(str(error))
+    task: dict[str, Any] = {"actions": [(as_action(in_app(_dynamo_install)),)]}
+    if backend.name == "command":
+        task["uptodate"] = [True]
+    else:
+        task["targets"] = [str(marker.relative_to(root))]
+        task["uptodate"] = [config_changed(backend.name)]
+    return task
+
+
+def _dynamo_start(root: Path, settings: dict[str, Any]) -> None:
+    start(root, settings)
+
+
+def task_dynamo_start() -> dict[str, Any]:
+    """Start the local DynamoDB on 127.0.0.1 and create the models' missing tables."""
+    return {
+        "actions": [(as_action(in_app(_dynamo_start)),)],
+        "task_dep": ["dynamo_install"],
+        "uptodate": [False],
+    }
+
+
+def _dynamo_stop(root: Path, settings: dict[str, Any]) -> None:
+    print(stop(root))
+
+
+def task_dynamo_stop() -> dict[str, Any]:
+    """Stop the local DynamoDB that dynamo_start started (and nothing else)."""
+    return {"actions": [(as_action(in_app(_dynamo_stop)),)], "uptodate": [False]}
+
+
+def _dynamo_status(root: Path, settings: dict[str, Any]) -> None:
+    print(status(root))
+
+
+def task_dynamo_status() -> dict[str, Any]:
+    """Say whether the local DynamoDB runs, answers, or was killed from outside."""
+    return {"actions": [(as_action(in_app(_dynamo_status)),)], "uptodate": [False]}
+
+
+def _dynamo_reset(root: Path, settings: dict[str, Any]) -> None:
+    deleted = reset(root, settings)
+    print(f"deleted {len(deleted)} table(s) and their data; the models' tables are back, empty")
+
+
+def task_dynamo_reset() -> dict[str, Any]:
+    """Delete every table on the local DynamoDB (all its data), then recreate the models'."""
+    return {"actions": [(as_action(in_app(_dynamo_reset)),)], "uptodate": [False]}

@@ -10,13 +10,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 
 DIST_FILE = "env.dist.yml"
 ENV_FILE = "env.yml"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_env_file(path: Path) -> dict[str, str | None]:
+    """An ``env.yml``-style file as environment variables: a flat mapping whose values are
+    given as the environment would hold them (``true``, not ``True``); ``None`` where the
+    file names a variable without a value. The one reader of env.yml and env.dist.yml, for
+    ``doit generate_env`` and the test plugin alike.
+    """
     import yaml
 
     try:
@@ -27,10 +32,10 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise TightTaskError(f"{path.name} must be a mapping of variable names to values")
-    nested = [str(k) for k, v in data.items() if isinstance(v, (dict, list))]
+    nested = [f"{k} ({type(v).__name__})" for k, v in data.items() if isinstance(v, (dict, list))]
     if nested:
         raise TightTaskError(f"{path.name}: {', '.join(nested)} must be single values")
-    return {str(k): v for k, v in data.items()}
+    return {str(k): None if v is None else _text(v) for k, v in data.items()}
 
 
 def _text(value: Any) -> str:
@@ -43,17 +48,17 @@ def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, st
     dist_path = root / DIST_FILE
     if not dist_path.is_file():
         raise TightTaskError(f"no {DIST_FILE} in {root}; list the app's variables there first")
-    dist = _read(dist_path)
-    current = _read(root / ENV_FILE) if (root / ENV_FILE).is_file() else {}
+    dist = read_env_file(dist_path)
+    current = read_env_file(root / ENV_FILE) if (root / ENV_FILE).is_file() else {}
     merged: dict[str, str] = {}
     missing: list[str] = []
     for key, default in dist.items():
         if key in environ:
             merged[key] = environ[key]
         elif current.get(key) not in (None, ""):
-            merged[key] = _text(current[key])
+            merged[key] = str(current[key])
         elif default not in (None, ""):
-            merged[key] = _text(default)
+            merged[key] = str(default)
         else:
             missing.append(key)
     if missing:
@@ -64,7 +69,7 @@ def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, st
         )
     for key, value in current.items():
         if key not in merged and value is not None:
-            merged[key] = _text(value)
+            merged[key] = value
     return merged
 
 
@@ -82,3 +87,27 @@ def write_env(root: Path, environ: dict[str, str] | None = None) -> Path:
     )
     os.replace(temporary, target)
     return target
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _generate_env() -> Any:
+    from tight_tasks.config import find_app_root, load
+
+    root = find_app_root()
+    load(root)  # every task checks tight.yml
+    existed = (root / ENV_FILE).is_file()
+    target = write_env(root)
+    if existed:
+        print(f"merged {DIST_FILE} and the environment into {target.name} (your values kept)")
+    else:
+        print(f"created {target.name} from {DIST_FILE} and the environment")
+
+
+def task_generate_env() -> dict[str, Any]:
+    """Write env.yml from env.dist.yml and the environment (environment wins)."""
+    return {
+        "actions": [(as_action(_generate_env),)],
+        "uptodate": [False],
+    }

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.target import Sources, Target, explain_pip_failure
+from tight_tasks.taskkit import failing, settings_or_error
 
 REQUIREMENTS_IN = "requirements.in"
 REQUIREMENTS_TXT = "requirements.txt"
@@ -116,4 +117,34 @@ def lock_inputs(root: Path, settings: dict[str, Any]) -> dict[str, str]:
         "sources": sources.fingerprint(),
         # pip-compile resolves for this machine whatever the target; uv for the target.
         "target": f"{target.python}/{target.architecture}" if chosen == "uv" else "host",
+    }
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _lock() -> None:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    path = lock(root, load(root))
+    print(f"locked {path.name} from requirements.in")
+
+
+def task_lock() -> dict[str, Any]:
+    """Pin requirements.in, with hashes, into requirements.txt (pip-compile, or uv)."""
+    from doit.tools import config_changed
+
+    root, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    try:
+        inputs = lock_inputs(root, settings)
+    except TightTaskError as error:
+        return failing(str(error))
+    return {
+        "actions": [(as_action(_lock),)],
+        "file_dep": ["requirements.in"],
+        "targets": ["requirements.txt"],
+        "uptodate": [config_changed(inputs)],
     }

@@ -6,13 +6,14 @@ attribute definitions, indexes, billing mode, TTL and stream. Table names follow
 runtime's ``<app>-${Stage}-<model>``, with ``Stage`` a template parameter.
 """
 
+import hashlib
 import importlib
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.errors import TightTaskError
+from tight_tasks.errors import TightTaskError, as_action
 
 SCHEMA_DIR = "schemas/dynamo"
 MODELS_DIR = "app/models"
@@ -111,3 +112,34 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
     for name in stale:  # a model file that is gone leaves no template behind
         (out / name).unlink()
     return written
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _schema() -> None:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    for path in write_schemas(root, load(root)):
+        print(f"wrote {path.as_posix()}")
+
+
+def task_schema() -> dict[str, Any]:
+    """Write CloudFormation for each model's DynamoDB table under schemas/dynamo/."""
+    root = Path.cwd()
+    models = [str(p.relative_to(root)) for p in model_files(root)]
+    task: dict[str, Any] = {"actions": [(as_action(_schema),)], "verbosity": 2}
+    if models and (root / "tight.yml").is_file():
+        from doit.tools import config_changed
+
+        import tight.models
+
+        task["file_dep"] = [*models, "tight.yml"]
+        task["targets"] = [f"{SCHEMA_DIR}/template.yml"]
+        # A new Tight may write other templates from the same models.
+        code = b"".join(Path(f).read_bytes() for f in (tight.models.__file__ or "", __file__))
+        task["uptodate"] = [config_changed(hashlib.sha256(code).hexdigest())]
+    else:
+        task["uptodate"] = [False]
+    return task

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tight.testing.events import LambdaContext, make_event
+from tight.testing.events import Events, LambdaContext, events
 
 CONFIG_FILE = "tight.yml"
 ENV_FILE = "env.yml"
@@ -527,11 +527,14 @@ def tight_mode(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture
-def event() -> Callable[..., dict[str, Any]]:
+def event() -> Events:
     """``event(method, path, body=None, headers=None, query=None, path_params=None,
     principal_id=None, kind="rest")``: an event as API Gateway REST ('rest'), HTTP API
-    ('http'), an ALB ('alb') or a function URL ('url') would send it."""
-    return make_event
+    ('http'), an ALB ('alb') or a function URL ('url') would send it; ``event.sqs(bodies)``,
+    ``event.sns(messages)``, ``event.s3(bucket, keys)``, ``event.kinesis(data)``,
+    ``event.dynamodb_stream(items)``, ``event.eventbridge(source, detail_type, detail)`` and
+    ``event.schedule()`` build the other sources' events (tight.testing.events)."""
+    return events
 
 
 @pytest.fixture

@@ -1,0 +1,75 @@
+"""What every group of task creators shares: parameters in doit's ``name=value`` form, the
+app's settings read once at task-creation time, and tasks that fail with a reason.
+
+A task creator (``task_*``) lives beside the work it runs (``scaffold``, ``lock``,
+``vendor``, ``artifact``, ``schema``, ``dynamo``, ``apptests``); ``tight_tasks/__init__``
+only re-exports them for an app's ``dodo.py``.
+"""
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from doit import get_var
+
+from tight_tasks.errors import TightTaskError, as_action
+
+
+def param(name: str, help_text: str, default: str = "") -> dict[str, Any]:
+    """A task parameter that also takes doit's ``name=value`` form."""
+    return {
+        "name": name,
+        "long": name,
+        "type": str,
+        "default": get_var(name, default),
+        "help": help_text,
+    }
+
+
+def report_created(function: Any) -> Any:
+    """Run a generator and print the paths it created, one per line."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> None:
+        created = function(*args, **kwargs)
+        paths = created if isinstance(created, list) else [created]
+        for path in paths:
+            print(f"created {Path(path).as_posix()}")
+
+    return run
+
+
+def settings_or_error() -> tuple[Path, dict[str, Any] | None, str | None]:
+    """The app root and its tight.yml, or the reason there is none (a task then fails
+    with it when run, and doit list still works)."""
+    from tight.config import ConfigError
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    try:
+        return root, load(root), None
+    except ConfigError as error:
+        return root, None, str(error)
+
+
+def failing(message: str) -> dict[str, Any]:
+    """A task that fails with ``message`` when run: bad configuration found while creating
+    tasks must not break ``doit list`` for every other task."""
+
+    def fail() -> None:
+        raise TightTaskError(message)
+
+    return {"actions": [(as_action(fail),)], "uptodate": [False]}
+
+
+def in_app(function: Any) -> Any:
+    """Run ``function(root, settings)`` in the app at the current folder."""
+
+    @functools.wraps(function)
+    def run() -> Any:
+        from tight_tasks.config import find_app_root, load
+
+        root = find_app_root()
+        return function(root, load(root))
+
+    return run
