@@ -231,41 +231,33 @@ def read_testing_config(root: Path) -> dict[str, Any]:
     """tight.yml checked for a test run, and its ``testing`` settings:
     ``{"scrub": {"keys": [...], "patterns": [...]}}``.
 
-    The one place the plugin reads tight.yml; a ``ConfigFileError`` names the line."""
+    The one place the plugin reads tight.yml. It is checked with the toolkit's schema
+    (``tight_tasks.config``) when the toolkit is installed; a ``ConfigFileError`` names the
+    line of the key at fault."""
     path = root / CONFIG_FILE
     data, node = read_yaml(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigFileError(path, line_of(node), "must be a mapping of settings")
     try:
-        from tight_tasks.config import runtime_config
+        from tight_tasks.config import runtime_config, validate
     except ImportError:  # the runtime alone: tight.yml is checked when the app is vendored
-        pass
+        if data is not None and not isinstance(data, dict):
+            raise ConfigFileError(path, line_of(node), "must be a mapping of settings") from None
     else:
         from tight.config import ConfigError
 
         try:
+            data = validate(data)
             runtime_config(data)
         except ConfigError as error:
-            raise ConfigFileError(path, None, str(error)) from None
-    testing = data.get("testing") or {}
-    if not isinstance(testing, dict) or set(testing) - {"scrub"}:
-        raise ConfigFileError(
-            path, line_of(node, "testing"), "testing must be a mapping with the key scrub"
-        )
+            message = str(error).removeprefix(f"{CONFIG_FILE}: ")
+            raise ConfigFileError(path, _line_of_key(node, message), message) from None
+    testing = (data or {}).get("testing") or {}
+    if not isinstance(testing, dict):
+        raise ConfigFileError(path, line_of(node, "testing"), "testing must be a mapping")
     scrub = testing.get("scrub") or {}
-    if not isinstance(scrub, dict) or set(scrub) - {"keys", "patterns"}:
-        raise ConfigFileError(
-            path,
-            line_of(node, "testing", "scrub"),
-            "testing.scrub must be a mapping with the keys keys and patterns",
-        )
     rules: dict[str, list[str]] = {}
     for field in ("keys", "patterns"):
-        values = scrub.get(field) or []
-        if not isinstance(values, list):
-            values = [values]
+        values = scrub.get(field) or [] if isinstance(scrub, dict) else []
+        values = values if isinstance(values, list) else [values]
         for index, value in enumerate(values):
             where = line_of(node, "testing", "scrub", field, index)
             if not isinstance(value, str) or not value:
@@ -281,6 +273,20 @@ def read_testing_config(root: Path) -> dict[str, Any]:
                     ) from None
         rules[field] = list(values)
     return {"scrub": rules}
+
+
+def _line_of_key(node: Any, message: str) -> int | None:
+    """The line of the first dotted key (``dynamo.port``, ``functions.x.routes[0]``) that an
+    error message names."""
+    for word in re.findall(r"[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*", message):
+        parts: list[Any] = []
+        for part in re.findall(r"[^.\[\]]+|\[\d+\]", word):
+            parts.append(int(part[1:-1]) if part.startswith("[") else part)
+        if isinstance(getattr(node, "value", None), list) and any(
+            isinstance(entry, tuple) and str(entry[0].value) == parts[0] for entry in node.value
+        ):
+            return line_of(node, *parts)
+    return line_of(node)
 
 
 def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
