@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MARKER = "REDACTED"
-REDACTED = MARKER  # the name earlier versions used
 
 # Names that are secrets whatever their words: headers (compared lowercased) ...
 SECRET_NAMES = frozenset(
