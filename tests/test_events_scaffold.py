@@ -58,6 +58,7 @@ def test_every_trigger_scaffolds_a_function_whose_tests_pass_at_once_offline(sho
     functions = yaml.safe_load(after)["functions"]
     assert functions["on_sqs"] == {"sqs": {"queue": "on_sqs", "batch_size": 10, "fifo": False}}
     assert functions["on_s3"]["s3"]["events"] == ["s3:ObjectCreated:*"]
+    assert functions["on_s3"]["s3"]["bucket"] == "on-s3"  # bucket names take no underscores
     assert functions["on_dynamodb_stream"]["dynamodb_stream"]["model"] == "item"
     assert functions["on_eventbridge"] == {"eventbridge": {"pattern": {"source": ["shop"]}}}
     assert functions["on_schedule"] == {"schedule": "rate(1 day)"}
@@ -126,6 +127,15 @@ def test_bad_trigger_input_is_one_line_and_changes_nothing(shop, args, message):
     assert snapshot(shop) == before
 
 
+def test_invalid_tight_yml_is_a_one_line_error(shop):
+    (shop / "tight.yml").write_text("name: shop\nfunctions: [unclosed\n")
+    before = snapshot(shop)
+    result = run("doit", "generate_function", "name=orders", "trigger=SQS", cwd=shop)
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and "tight.yml is not valid YAML (line 3" in errors[0], errors
+    assert snapshot(shop) == before
+
+
 def test_inline_functions_section_is_refused_and_left_as_written(shop):
     config = shop / "tight.yml"
     config.write_text(config.read_text() + "functions: {queued: {sqs: {queue: q}}}\n")
@@ -188,6 +198,7 @@ def test_the_entry_is_added_without_touching_the_rest(text, expected):
 def test_names_yaml_would_misread_are_quoted():
     assert scaffold.default_trigger("sqs", "null", "shop", None).startswith('{queue: "null"')
     assert scaffold.default_trigger("sns", "orders", "shop", None) == "{topic: orders}"
+    assert scaffold.default_trigger("s3", "up", "shop", None).startswith("{bucket: up-uploads,")
     assert scaffold.default_trigger("eventbridge", "audit", "yes", None) == (
         '{pattern: {source: ["yes"]}}'
     )
@@ -226,8 +237,10 @@ def write_function(root: Path, name: str, source: str) -> None:
         ({"orders": None}, r"functions\.orders in tight\.yml must hold one trigger"),
         ({"nightly": {"schedule": "every day"}}, r"functions\.nightly\.schedule .*rate\(1 day\)"),
         ({"nightly": {"schedule": "rate(0 days)"}}, "schedule expression"),
-        ({"uploads": {"s3": {"bucket": "b", "events": ["ObjectCreated:*"]}}},
+        ({"uploads": {"s3": {"bucket": "bucket", "events": ["ObjectCreated:*"]}}},
          "events must be a list of S3 event names"),
+        ({"uploads": {"s3": {"bucket": "My_Uploads"}}},
+         r"functions\.uploads\.s3 in tight\.yml: bucket must be a bucket name"),
         ({"clicks": {"kinesis": {"stream": "s", "starting_position": "NOW"}}},
          "starting_position must be LATEST"),
         ({"audit": {"eventbridge": {"pattern": {}}}}, "pattern must be an event pattern"),

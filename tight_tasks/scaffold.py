@@ -216,7 +216,7 @@ def generate_function(
     added to tight.yml's ``functions:``."""
     app_root = find_app_root(root)
     name = validate_name(name, "function", "items")
-    trigger = (trigger or "").strip() or None
+    trigger = (trigger or "").strip().lower() or None
     if trigger is not None:
         if methods and methods.strip():
             raise TightTaskError(
@@ -274,6 +274,9 @@ TRIGGER_KINDS = {
 
 def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str:
     """The trigger's tight.yml value, in YAML flow style, for a function called ``name``."""
+    # Bucket names are lowercase letters, digits and hyphens, at least 3 long.
+    bucket = name.lower().replace("_", "-")
+    bucket = bucket if len(bucket) >= 3 else f"{bucket}-uploads"
 
     def quoted(value: str) -> str:
         # Plain when YAML reads it back as that string (not "true", "null", "1e3"), else a
@@ -283,7 +286,7 @@ def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str
     return {
         "sqs": f"{{queue: {quoted(name)}, batch_size: 10, fifo: false}}",
         "sns": f"{{topic: {quoted(name)}}}",
-        "s3": f'{{bucket: {quoted(name)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
+        "s3": f'{{bucket: {quoted(bucket)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
         "kinesis": f"{{stream: {quoted(name)}, starting_position: LATEST}}",
         "dynamodb_stream": (
             f"{{model: {quoted(str(model))}, starting_position: LATEST, batch_size: 100}}"
@@ -389,7 +392,12 @@ def _load_yaml(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({error}); fix it first") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or "cannot be read"
+        raise TightTaskError(
+            f"{CONFIG_FILE} is not valid YAML ({where}{problem}); fix it first"
+        ) from None
     if not isinstance(data, dict):
         raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
     return data
@@ -450,7 +458,7 @@ def add_function_entry(
     if _load_yaml(updated) != expected:
         raise TightTaskError(
             f"could not add {name} to functions: in {CONFIG_FILE} without changing other "
-            f"settings; add it by hand:\nfunctions:\n  {name}:\n    {trigger}: {spec}"
+            f"settings; add it by hand: functions: {{{name}: {{{trigger}: {spec}}}}}"
         )
     return updated
 

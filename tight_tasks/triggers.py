@@ -52,6 +52,16 @@ def _s3_events(value: Any) -> bool:
     )
 
 
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _bucket(value: Any) -> bool:
+    """An S3 bucket name (lowercase letters, digits, dots, hyphens; 3 to 63) or an ARN."""
+    return isinstance(value, str) and (
+        value.startswith("arn:") or (BUCKET_NAME.match(value) is not None and ".." not in value)
+    )
+
+
 def _pattern(value: Any) -> bool:
     return isinstance(value, dict) and bool(value)
 
@@ -65,7 +75,7 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "sns": {"topic": TEXT},
     "s3": {
-        "bucket": TEXT,
+        "bucket": (_bucket, "a bucket name: 3 to 63 lowercase letters, digits, dots or hyphens"),
         "events": (_s3_events, 'a list of S3 event names such as ["s3:ObjectCreated:*"]'),
         "prefix": TEXT,
         "suffix": TEXT,
