@@ -17,12 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks import triggers
+from tight_tasks.config import (
+    CONFIG_FILE,
+    LAMBDA_RUNTIMES,
+    MODULE_NAME_WORDS,
+    find_app_root,
+    is_app_name,
+    is_module_name,
+    load,
+    suggest_app_name,
+    suggest_module_name,
+)
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
 from tight_tasks.taskkit import param, report_created
 
-CONFIG_FILE = "tight.yml"
-LAMBDA_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 DEFAULT_METHODS = ("get",)
 # Names that would shadow a package the app or Lambda depends on, or an app folder.
@@ -46,15 +55,16 @@ APP_PACKAGES = (
 
 
 def validate_name(name: str | None, what: str, example: str) -> str:
-    """The name, or a ``TightTaskError`` saying what is wrong with it and what to do."""
-    command = {"app": "tight generate_app"}.get(what, f"doit generate_{what}")
+    """A function's or a model's name (a Python module name Lambda's handler setting
+    carries: lowercase), or a ``TightTaskError`` saying what is wrong and what to do."""
+    command = f"doit generate_{what}"
     if name is None or not str(name).strip():
         raise TightTaskError(f"generate_{what} needs a name: {command} name={example}")
     name = str(name).strip()
-    if not name.isidentifier() or not name.isascii():
+    if not is_module_name(name):
         raise TightTaskError(
-            f"'{name}' is not a valid Python identifier: use lowercase letters, digits and "
-            f"underscores, not starting with a digit (e.g. {command} name={example})"
+            f"'{name}' is not a valid {what} name: use {MODULE_NAME_WORDS} "
+            f"(did you mean {command} name={suggest_module_name(name)}?)"
         )
     if keyword.iskeyword(name):
         raise TightTaskError(f"'{name}' is a Python keyword; choose another {what} name")
@@ -64,6 +74,24 @@ def validate_name(name: str | None, what: str, example: str) -> str:
             f"choose another {what} name"
         )
     return name
+
+
+def validate_app_name(name: str | None) -> tuple[str, str]:
+    """``(folder, app name)`` for ``tight generate_app name=...``: the folder is named as
+    given; tight.yml's ``name`` is the same with hyphens for underscores, because it goes
+    into zip, stack, bucket and table names, which take hyphens. Anything else is refused
+    with the name to use instead."""
+    if name is None or not str(name).strip():
+        raise TightTaskError("generate_app needs a name: tight generate_app name=my-app")
+    folder = str(name).strip()
+    app = folder.replace("_", "-")
+    if not is_app_name(app):
+        raise TightTaskError(
+            f"'{folder}' is not a valid app name: use lowercase letters, digits and hyphens, "
+            f"starting with a letter, at most 40 characters (did you mean tight generate_app "
+            f"name={suggest_app_name(folder)}?)"
+        )
+    return folder, app
 
 
 def parse_methods(methods: str | None) -> list[str]:
@@ -78,17 +106,6 @@ def parse_methods(methods: str | None) -> list[str]:
             "(OPTIONS and HEAD are answered for you)"
         )
     return [m for m in HTTP_METHODS if m in asked]
-
-
-def find_app_root(start: Path | None = None) -> Path:
-    """The app root: the current folder, which must hold tight.yml."""
-    root = (start or Path.cwd()).resolve()
-    if not (root / CONFIG_FILE).is_file():
-        raise TightTaskError(
-            f"no {CONFIG_FILE} in {root}: run this from an app's root folder, or create an "
-            "app with `tight generate_app name=<name>`"
-        )
-    return root
 
 
 def default_runtime() -> str:
@@ -174,7 +191,7 @@ def _staged(root: Path, build: Any) -> list[Path]:
 
 def generate_app(name: str | None, directory: str | None = None) -> Path:
     """Create the app folder ``<directory>/<name>``; returns its path."""
-    name = validate_name(name, "app", "my_app")
+    name, app_name = validate_app_name(name)
     parent = Path(directory or ".").resolve()
     if not parent.is_dir():
         raise TightTaskError(f"dir={directory} is not a folder; create it first or pick another")
@@ -183,7 +200,7 @@ def generate_app(name: str | None, directory: str | None = None) -> Path:
         raise TightTaskError(
             f"{target} exists already; choose another name or dir= (Tight never overwrites)"
         )
-    context = {"name": name, "runtime": default_runtime(), "architecture": "x86_64"}
+    context = {"name": app_name, "runtime": default_runtime(), "architecture": "x86_64"}
     staging = Staging(parent)
     try:
         app = Path(name)
@@ -215,6 +232,7 @@ def generate_function(
     (``methods``), or one triggered by an event source (``trigger``), whose entry is then
     added to tight.yml's ``functions:``."""
     app_root = find_app_root(root)
+    load(app_root)  # every task checks tight.yml, even one that only adds files
     name = validate_name(name, "function", "items")
     trigger = (trigger or "").strip().lower() or None
     if trigger is not None:
@@ -470,6 +488,7 @@ def class_name(name: str) -> str:
 def generate_model(name: str | None, root: Path | None = None) -> list[Path]:
     """Write app/models/<name>.py and tests/models/test_<name>.py."""
     app_root = find_app_root(root)
+    load(app_root)  # every task checks tight.yml, even one that only adds files
     name = validate_name(name, "model", "item")
     if (app_root / "app" / "models" / f"{name}.py").exists():
         raise TightTaskError(f"app/models/{name}.py exists already; choose another name")
@@ -496,6 +515,9 @@ def describe(paths: Iterable[Path]) -> str:
 def _generate_app(name: str, dir: str) -> Any:
     target = generate_app(name, dir or None)
     print(f"created {target}")
+    app_name = validate_app_name(name)[1]
+    if app_name != target.name:
+        print(f"app name in tight.yml: {app_name} (AWS resource names take hyphens)")
     print(f"next: cd {target} && doit generate_function name=items && doit test")
 
 
@@ -511,11 +533,15 @@ def _generate_model(name: str) -> Any:
 
 
 def task_generate_app() -> dict[str, Any]:
-    """Create a new app folder: tight generate_app name=my_app [dir=path]."""
+    """Create a new app folder: tight generate_app name=my-app [dir=path]."""
     return {
         "actions": [(as_action(_generate_app),)],
         "params": [
-            param("name", "the app's name, a Python identifier (e.g. my_app)"),
+            param(
+                "name",
+                "the app's folder; tight.yml's name is the same with hyphens for "
+                "underscores (lowercase letters, digits, hyphens; e.g. my-app)",
+            ),
             param("dir", "the folder to create the app in (default: the current folder)"),
         ],
         "uptodate": [False],
@@ -528,7 +554,7 @@ def task_generate_function() -> dict[str, Any]:
     return {
         "actions": [(as_action(_generate_function),)],
         "params": [
-            param("name", "the function's name, a Python identifier (e.g. items)"),
+            param("name", f"the function's name: {MODULE_NAME_WORDS} (e.g. items)"),
             param(
                 "methods",
                 "HTTP methods to handle, comma-separated, from get,post,put,patch,delete "
@@ -550,6 +576,6 @@ def task_generate_model() -> dict[str, Any]:
     """Add a model in app/models with its test: doit generate_model name=x."""
     return {
         "actions": [(as_action(report_created(_generate_model)),)],
-        "params": [param("name", "the model's name, a Python identifier (e.g. item)")],
+        "params": [param("name", f"the model's name: {MODULE_NAME_WORDS} (e.g. item)")],
         "uptodate": [False],
     }
