@@ -21,12 +21,14 @@ from tight_tasks.config import (
     CONFIG_FILE,
     LAMBDA_RUNTIMES,
     MODULE_NAME_WORDS,
+    TRIGGERS,
     find_app_root,
     is_app_name,
     is_module_name,
     load,
     suggest_app_name,
     suggest_module_name,
+    yaml_problem,
 )
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
@@ -341,9 +343,9 @@ def _stream_model(app_root: Path, model: str | None) -> str:
 def _generate_record_function(
     app_root: Path, name: str, trigger: str, model: str | None
 ) -> list[Path]:
-    if trigger not in triggers.TRIGGERS:
+    if trigger not in TRIGGERS:
         raise TightTaskError(
-            f"unknown trigger {trigger}; choose one of {', '.join(triggers.TRIGGERS)} "
+            f"unknown trigger {trigger}; choose one of {', '.join(TRIGGERS)} "
             "(or give methods= for an HTTP function)"
         )
     if model and model.strip() and trigger != "dynamodb_stream":
@@ -410,12 +412,7 @@ def _load_yaml(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or "cannot be read"
-        raise TightTaskError(
-            f"{CONFIG_FILE} is not valid YAML ({where}{problem}); fix it first"
-        ) from None
+        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({yaml_problem(error)})") from None
     if not isinstance(data, dict):
         raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
     return data
@@ -563,7 +560,7 @@ def task_generate_function() -> dict[str, Any]:
             param(
                 "trigger",
                 "instead of HTTP, the event source that calls it: "
-                + ", ".join(triggers.TRIGGERS)
+                + ", ".join(TRIGGERS)
                 + " (added to functions: in tight.yml)",
             ),
             param("model", "with trigger=dynamodb_stream: the model whose table it reads"),
