@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,15 @@ def test_lock_then_vendor_picks_the_wheel_for_the_architecture(
     assert not (folder / "tight" / "testing").exists(), "test support is not shipped"
     assert not (folder / "boto3").exists(), "Lambda provides boto3"
     assert "left out (Lambda's runtime has them): boto3" in vendored.stdout
+    # Long steps say what they do and that it happens once; their last line, what and how long.
+    lines = vendored.stdout.strip().splitlines()
+    assert "locking requirements.in with pip-tools; done again only when it" in vendored.stdout
+    assert re.search(r"^locked 3 package\(s\) from requirements.in into requirements.txt in "
+                     r"[0-9.]+ s$", vendored.stdout, re.M), vendored.stdout  # fmt: skip
+    assert "installing 2 locked package(s) for Python" in vendored.stdout
+    assert "done again only when the lock, the target or the runtime change" in vendored.stdout
+    assert re.fullmatch(r"vendored 2 package\(s\) and the tight runtime into app/vendored "
+                        r"\(.*\) in [0-9.]+ s", lines[-1]), lines[-1]  # fmt: skip
     assert json.loads((folder / "tight.json").read_text())["app_name"] == "shop"
 
 

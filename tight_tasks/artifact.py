@@ -6,7 +6,24 @@ unchecked-hash .pyc the build makes (stale or timestamp-based .pyc never ship). 
 sorted, dated SOURCE_DATE_EPOCH (or 1980-01-01), with normalised permissions and fixed
 compression. With ``layer=true`` the third-party packages go to a separate layer zip under
 ``python/`` and the function zip keeps the app and the tight runtime.
-"""
+
+
+Before the new zip replaces the old one, every function's handler is imported from it by
+the target's Python, isolated, as Lambda will (``check_imports``): a handler that cannot
+import fails the build and the previous zip stays.
+
+Three records say what is up to date, each for its own question:
+
+- doit's dep file (in the user's cache, ``tight_tasks._dep_file``): whether a task runs at
+  all. It is checked before any work, by every task, and is lost with the cache.
+- the build stamps inside the trees they describe (``app/vendored/.tight-vendor.json``,
+  ``.tight/dynamo/<backend>/.tight-install.json``): what that tree was built from. Swapped
+  in with the tree, so they stay true when doit's state is lost or the tree came from
+  elsewhere, and ``vendor()`` can skip work without doit.
+- ``.tight/artifact/<zip>.json``: not an up-to-date check but the previous zip's index
+  (where each entry sits, its CRC and sizes, the zip's digest and whether its imports
+  passed), valid only while that zip's size and mtime match, so a rebuild copies unchanged
+  entries instead of compressing them again and skips the import check for the same bytes."""
 
 import hashlib
 import importlib.util
