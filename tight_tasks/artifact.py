@@ -528,7 +528,7 @@ def _artifact_unchanged(task: Any, values: dict[str, Any]) -> bool:
 
     root = Path.cwd()
     settings = load(root)
-    wanted = _layer_wanted(task.options.get("layer", ""), settings)
+    wanted = _layer_wanted((task.options or {}).get("layer", ""), settings)
     if not all(path.is_file() for path in outputs(root, settings, wanted)):
         return False
     return bool(values.get("inputs") == artifact_inputs(root, settings, wanted))
