@@ -305,3 +305,14 @@ def test_without_proc_the_identity_comes_from_ps(foreign, monkeypatch):
     foreign.kill()
     foreign.wait()
     assert dynamo.owner(record) == "gone"
+
+
+def test_scoped_environ_puts_back_exactly_what_was_there(monkeypatch):
+    from tight_tasks.dynamo import scoped_environ
+
+    monkeypatch.setenv("TIGHT_KEPT", "before")
+    monkeypatch.delenv("TIGHT_ABSENT", raising=False)
+    with pytest.raises(RuntimeError), scoped_environ({"TIGHT_KEPT": None, "TIGHT_ABSENT": "x"}):
+        assert "TIGHT_KEPT" not in os.environ and os.environ["TIGHT_ABSENT"] == "x"
+        raise RuntimeError("a failing create_table")
+    assert os.environ["TIGHT_KEPT"] == "before" and "TIGHT_ABSENT" not in os.environ
