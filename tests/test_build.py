@@ -487,6 +487,10 @@ def test_a_handler_that_cannot_import_fails_the_build_and_keeps_the_previous_zip
 
 def test_the_import_check_runs_only_when_the_zip_changed(hermetic, tmp_path, wheels):
     root = make_app(tmp_path, wheels, "purepkg\n")
+    # A handler may read its variables when imported: env.dist.yml names them, as for Lambda.
+    (root / "env.dist.yml").write_text("GREETING: hello\nTABLE:\n")
+    handler = root / "app/functions/items/handler.py"
+    handler.write_text('import os\nTABLE = os.environ["TABLE"]\n' + handler.read_text())
     assert "imported 1 function(s)" in run("doit", "artifact", cwd=root).stdout
     run("doit", "forget", "artifact", cwd=root)
     again = run("doit", "artifact", cwd=root)

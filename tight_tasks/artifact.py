@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.env import DIST_FILE, read_env_file
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
 from tight_tasks.target import Target, compile_bytecode, interpreter_identity
@@ -359,6 +360,9 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
                 "AWS_ACCESS_KEY_ID": "import-check", "AWS_SECRET_ACCESS_KEY": "import-check",
                 "LAMBDA_TASK_ROOT": str(task), "LANG": "C.UTF-8",
             }  # fmt: skip
+            if (task / DIST_FILE).is_file():  # the function's variables, as a deploy sets them
+                for key, value in read_env_file(task / DIST_FILE).items():
+                    env.setdefault(key, value or "")
             try:
                 completed = subprocess.run(
                     [python, "-I", "-S", "-c", _IMPORT_CHECK, job], cwd=task, env=env,
