@@ -542,3 +542,23 @@ def test_zips_are_byte_identical_whatever_the_hash_seed(hermetic, tmp_path, whee
         tag = "cpython-" + version.replace(".", "")
         assert f"app/functions/items/__pycache__/kinds.{tag}.pyc" in names
     assert len(digests) == 1, f"Python {version}: the zip depends on PYTHONHASHSEED"
+
+
+def test_the_next_vendor_finishes_a_swap_a_crash_interrupted(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    vendored = root / "app/vendored"
+    built = snapshot(vendored)
+    # A run without an atomic exchange died between its two renames: the old tree retired,
+    # the new one still staged, the journal naming both.
+    staging = root / "app/.vendored-new-999999999-dead"
+    retired = root / "app/.vendored-old-999999999-dead"
+    shutil.copytree(vendored, staging)
+    vendored.rename(retired)
+    (root / "app/.vendored.swap.json").write_text(
+        json.dumps({"staging": str(staging), "retired": str(retired)})
+    )
+    result = run("doit", "vendor", cwd=root)
+    assert "app/vendored is up to date" in result.stdout and "installing" not in result.stdout
+    assert snapshot(vendored) == built
+    assert sorted(p.name for p in (root / "app").iterdir() if p.name.startswith(".")) == []
