@@ -128,7 +128,11 @@ def install(root: Path, settings: dict[str, Any]) -> str:
         return "the command backend runs your own server: nothing to install"
     folder = state_dir(root) / backend.name
     spec = MOTO_SPEC if backend.name == "moto" else DYNALITE_SPEC
-    wanted = {"spec": spec, "sources": Sources.from_settings(settings, root).fingerprint()}
+    wanted = {
+        "spec": spec,
+        "sources": Sources.from_settings(settings, root).fingerprint(),
+        "python": sys.version.split()[0],  # moto's dependencies include compiled wheels
+    }
     recover_folder(folder)
     if _installed(folder, wanted) and installed_marker(root, settings).is_file():
         return f"{spec} is already installed in {STATE_DIR}/{backend.name}; nothing to do"
