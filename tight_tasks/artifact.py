@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.target import Target
 from tight_tasks.taskkit import failing, param, settings_or_error
@@ -271,7 +272,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
     if not (root / VENDOR_DIR / STAMP).is_file():
         raise TightTaskError(f"{VENDOR_DIR} is not built; run `doit vendor` (or `doit artifact`)")
     target = Target.from_settings(settings)
-    name = str(settings.get("name") or root.name)
+    name = app_name(root, settings)
     entries = collect(root, compile_app=target.matches_host())
     vendored_prefix = VENDOR_DIR + "/"
     runtime_prefixes = (vendored_prefix + "tight/", vendored_prefix + "tight.json")
@@ -324,7 +325,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
 
 
 def outputs(root: Path, settings: dict[str, Any], layer: bool) -> list[Path]:
-    name = str(settings.get("name") or root.name)
+    name = app_name(root, settings)
     paths = [root / BUILD_DIR / f"{name}.zip"]
     if layer:
         paths.append(root / BUILD_DIR / f"{name}-layer.zip")

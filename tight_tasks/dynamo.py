@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import swap_folder
 from tight_tasks.target import Sources
@@ -223,9 +224,7 @@ def create_tables(root: Path, settings: dict[str, Any], endpoint: str) -> list[s
     from tight import config
     from tight.providers.aws.clients import boto3_client, dynamo_db
 
-    config.configure(
-        app_name=str(settings.get("name") or root.name), stage=str(settings.get("stage") or "dev")
-    )
+    config.configure(app_name=app_name(root, settings), stage=str(settings.get("stage") or "dev"))
     saved = {
         k: os.environ.get(k)
         for k in ("TIGHT_DYNAMO_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")

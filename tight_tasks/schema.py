@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 
 SCHEMA_DIR = "schemas/dynamo"
@@ -86,7 +87,7 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
 
     from tight import config
 
-    app = str(settings.get("name") or root.name)
+    app = app_name(root, settings)
     stage = str(settings.get("stage") or "dev")
     config.configure(app_name=app, stage=stage)
     models = load_models(root)
