@@ -253,6 +253,7 @@ def bench_chalice(work: Path, env: dict[str, str], runs: int) -> dict[str, list[
     (project / "app.py").write_text(CHALICE_APP)
     (project / "requirements.txt").write_text(REQUIREMENTS)
     out = work / "chalice-out"
+    env = dict(env, AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION") or "us-east-1")
     samples: dict[str, list[float]] = {"chalice package (no-op)": []}
     try:
         timed([str(chalice), "package", str(out)], project, env)  # the first, cold package
