@@ -280,7 +280,8 @@ def test_template_is_incremental(app):
         ({"function": {"timeout": 901}}, "function.timeout"),
         ({"api": "graphql"}, "api in tight.yml must be rest or http"),
         ({"functions": {"changes": {"dynamodb_stream": {"model": "nope"}}}}, "model 'nope'"),
-        ({"functions": {"nightly": {"schedule": "every day"}}}, "rate(...) or cron(...)"),
+        ({"functions": {"nightly": {"schedule": "every day"}}}, "must be a schedule expression"),
+        ({"functions": {"orders": {"sqs": {"queue": "o", "batch_size": 0}}}}, "batch_size must"),
     ],
 )
 def test_bad_settings_are_one_line_errors_and_keep_the_last_template(app, change, message):
