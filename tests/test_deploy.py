@@ -2,7 +2,8 @@
 
 moto's CloudFormation builds Lambda functions, event source mappings, tables, queues,
 topics, rules and roles from the transformed template, so the app here has event-source
-functions and a model; HTTP functions are checked on the transformed template instead
+functions and a model, and an HTTP function on an HTTP API (``api: http``), whose API moto
+skips; REST APIs are checked on the transformed template instead
 (tests/test_template.py): moto builds no REST API from an OpenAPI body.
 """
 
@@ -39,6 +40,16 @@ import tight.providers.aws.controllers.sns as sns
 @sns.record
 def on_alert(*args, **kwargs):
     print(kwargs["record"].message)
+"""
+
+ITEMS = """
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+from app.models.item import Item
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200, "body": Item.get(kwargs["request"].path_params["id"]).to_dict()}
 """
 
 NIGHTLY = """
@@ -89,12 +100,18 @@ def make_app(folder: Path) -> Path:
     assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
     root = folder / "shop"
     assert run("doit", "generate_model", "name=item", cwd=root).returncode == 0
-    for name, source in {"orders": ORDERS, "alerts": ALERTS, "nightly": NIGHTLY}.items():
+    for name, source in {
+        "orders": ORDERS,
+        "alerts": ALERTS,
+        "nightly": NIGHTLY,
+        "items": ITEMS,
+    }.items():
         (root / "app/functions" / name).mkdir(parents=True)
         (root / "app/functions" / name / "__init__.py").write_text("")
         (root / "app/functions" / name / "handler.py").write_text(source)
     settings = yaml.safe_load((root / "tight.yml").read_text())
     settings["no_index"] = True  # the app has no dependencies: no network for the lock
+    settings["api"] = "http"
     settings["functions"] = {
         "orders": {"sqs": {"queue": "orders", "batch_size": 10}},
         "alerts": {"sns": {"topic": "alerts"}},
@@ -136,6 +153,8 @@ def test_deploy_no_op_update_and_undeploy(aws, tmp_path):
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["EventSourceArn"].endswith(":shop-qa-orders")
     assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+    items = lambda_.get_function(FunctionName="shop-qa-items")["Configuration"]
+    assert items["Handler"] == "app_index.items" and items["CodeSha256"] == code_sha(zip_path)
     assert aws.client("sns").list_topics()["Topics"][0]["TopicArn"].endswith(":shop-qa-alerts")
     assert aws.client("events").list_rules()["Rules"]
     events_before = cloudformation.describe_stack_events(StackName="shop-qa")["StackEvents"]
