@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ import boto3
 import pytest
 import yaml
 from servers import moto_server
+
+from tight_tasks.deploy import default_bucket
 
 BIN = Path(sys.executable).parent
 
@@ -200,8 +203,18 @@ def test_a_configured_bucket_is_used_and_never_created(aws, tmp_path):
     settings = yaml.safe_load((root / "tight.yml").read_text())
     settings["deploy"] = {"bucket": "team-deploys"}
     (root / "tight.yml").write_text(yaml.safe_dump(settings))
-    result = run("doit", "deploy", cwd=root)
+    with (root / "env.dist.yml").open("a") as dist:
+        dist.write("GREETING: hello\n")
+    os.environ["GREETING"] = "bonjour"  # the environment's value is deployed
+    try:
+        result = run("doit", "deploy", cwd=root)
+    finally:
+        del os.environ["GREETING"]
     assert result.returncode == 0, result.stdout + result.stderr
+    variables = aws.client("lambda").get_function(FunctionName="shop-dev-alerts")["Configuration"][
+        "Environment"
+    ]["Variables"]
+    assert variables["GREETING"] == "bonjour" and variables["TIGHT_STAGE"] == "dev"
     keys = aws.client("s3").list_objects_v2(Bucket="team-deploys")["Contents"]
     assert all(k["Key"].startswith("shop/") for k in keys)
     assert "created bucket" not in result.stdout
@@ -214,3 +227,15 @@ def test_a_missing_region_is_a_clear_error(aws, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     result = run("doit", "deploy", cwd=root)
     assert result.returncode != 0 and "no AWS region; set AWS_DEFAULT_REGION" in result.stderr
+
+
+def test_the_default_bucket_name_is_valid_for_s3_whatever_the_app_name():
+    assert (
+        default_bucket("shop", "123456789012", "eu-west-1") == "shop-123456789012-eu-west-1-tight"
+    )
+    long = default_bucket("My_Very_Long_Application_Name_" * 3, "123456789012", "ap-southeast-2")
+    other = default_bucket("My_Very_Long_Application_Name_" * 4, "123456789012", "ap-southeast-2")
+    for name in (long, other):
+        assert len(name) <= 63 and name == name.lower() and "_" not in name
+        assert name.endswith("-123456789012-ap-southeast-2-tight")
+    assert long != other

@@ -224,6 +224,11 @@ def _function_settings(settings: dict[str, Any], name: str) -> dict[str, Any]:
     return entry
 
 
+def env_parameter_id(key: str) -> str:
+    """The template parameter of an env.dist.yml variable: ``LOG_LEVEL`` -> ``EnvLogLevel``."""
+    return "Env" + camel(key.lower())
+
+
 def env_parameters(root: Path) -> dict[str, str]:
     """env.dist.yml's keys (those Lambda accepts) and their defaults."""
     import yaml
@@ -423,6 +428,12 @@ class Builder:
                 resources += [arn, {"Fn::Sub": ["${Arn}/index/*", {"Arn": arn}]}]
             statements.insert(
                 0, {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+            )
+        physical = f"{self.app}-{self.stage}-{name}"
+        if len(physical) > 64:
+            raise TightTaskError(
+                f"the function name {physical} is longer than Lambda's 64 characters; "
+                "shorten the function's folder name, the app's name or the stage"
             )
         function_name = {"Fn::Sub": f"{self.prefix}-{name}"}
         role = self.role(logical, name, statements)
@@ -712,7 +723,7 @@ class Builder:
         env = env_parameters(self.root)
         variables: dict[str, Any] = {"TIGHT_STAGE": {"Ref": "Stage"}, "TIGHT_APP": self.app}
         for key, default in env.items():
-            logical = "Env" + camel(key.lower())
+            logical = env_parameter_id(key)
             parameter: dict[str, Any] = {
                 "Type": "String",
                 "Default": default,
