@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import TRIGGERS
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
 from tight_tasks.taskkit import failing, param, settings_or_error
-from tight_tasks.triggers import TRIGGERS
 
 TEMPLATE_PATH = "build/template.yml"
 OVERLAY_FILE = "template.overlay.yml"
