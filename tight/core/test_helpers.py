@@ -334,6 +334,7 @@ CREDENTIAL_SOURCES = {
 
 
 def recording_region() -> str:
+    """The region AWS calls are recorded in (and played back as)."""
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
@@ -341,6 +342,7 @@ def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
     """Point a recording at the local DynamoDB when one runs, find credentials, and say
     in one line where the recording goes."""
     import boto3
+    from botocore.exceptions import BotoCoreError
 
     local = _local_dynamo(config)
     if local and not os.environ.get("TIGHT_DYNAMO_ENDPOINT"):
@@ -353,8 +355,6 @@ def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
     else:
         endpoints.append("AWS" if not endpoints else "other services at AWS")
     region = recording_region()
-    from botocore.exceptions import BotoCoreError
-
     try:
         credentials = boto3.session.Session(region_name=region).get_credentials()
     except BotoCoreError as error:  # a profile that does not exist, a broken config file
