@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from tight.config import RUNTIME_CONFIG_PATH, ConfigError, Cors
+from tight_tasks.files import write_atomic
 
 CONFIG_FILE = "tight.yml"
 RUNTIME_KEYS = ("app_name", "stage", "cors", "headers")
@@ -455,8 +456,4 @@ def write_runtime_config(
         else Path(app_root).joinpath(*RUNTIME_CONFIG_PATH[:-1])
     )
     target = folder / RUNTIME_CONFIG_PATH[-1]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
-    return target
+    return write_atomic(target, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError, as_action
+from tight_tasks.files import write_atomic
 
 DIST_FILE = "env.dist.yml"
 ENV_FILE = "env.yml"
@@ -78,15 +79,9 @@ def write_env(root: Path, environ: dict[str, str] | None = None) -> Path:
     import yaml
 
     merged = merge_env(root, environ)
-    target = root / ENV_FILE
-    temporary = target.with_name(f".{ENV_FILE}.{os.getpid()}.tmp")
     header = f"# Written by `doit generate_env` from {DIST_FILE} and the environment.\n"
-    temporary.write_text(
-        header + yaml.safe_dump(merged, sort_keys=False, default_flow_style=False),
-        encoding="utf-8",
-    )
-    os.replace(temporary, target)
-    return target
+    text = header + yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
+    return write_atomic(root / ENV_FILE, text)
 
 
 # Task creators: `doit list` shows each docstring; the work is the functions above.
