@@ -112,8 +112,8 @@ def check_trigger(function: str, trigger: str, spec: Any) -> None:
     if trigger == "schedule":
         if not isinstance(spec, str) or not SCHEDULE_PATTERN.match(spec.strip()):
             raise ConfigError(
-                f'{where} must be rate(...) or cron(...), for example "rate(1 day)", '
-                f'"rate(5 minutes)" or "cron(0 3 * * ? *)", not {spec!r}'
+                f"{where} must be a schedule expression, rate(...) or cron(...), for example "
+                f'"rate(1 day)", "rate(5 minutes)" or "cron(0 3 * * ? *)", not {spec!r}'
             )
         return
     keys = KEYS[trigger]
