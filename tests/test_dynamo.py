@@ -237,9 +237,16 @@ def foreign():
     """A process dynamo_start did not start, leading its own session and process group
     (as the server does), so a killpg on its PID would take it down."""
     setsid = shutil.which("setsid")
+    from tight_tasks.dynamo import process_identity
+
     process = subprocess.Popen(
         [setsid, "sleep", "300"] if setsid else ["sleep", "300"], start_new_session=not setsid
     )
+    for _ in range(200):  # setsid execs sleep: wait until the command line is sleep's
+        identity = process_identity(process.pid)
+        if identity and "setsid" not in str(identity["cmdline"]):
+            break
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()

@@ -3,7 +3,10 @@
 ``Target``: the Python version and architecture of the function, with the pip and uv
 platform names that match the runtime's glibc (Amazon Linux 2, glibc 2.26, for Python
 3.10/3.11; Amazon Linux 2023, glibc 2.34, for 3.12 and later). ``Sources``: index URLs,
-find-links and no-index, passed the same way to pip-compile, pip and uv.
+find-links and no-index, passed the same way to pip-compile, pip and uv. And the
+machine's own Python of the target's version, if any: ``compile_bytecode`` compiles with
+it, in a fresh process whose hash seed and environment are pinned, so a .pyc is the same
+bytes on every run, and the artifact's import check runs with it.
 """
 
 import functools

@@ -4,9 +4,11 @@ pip installs the lock for the Lambda target whatever the host is: every manylinu
 runtime's glibc accepts, the target's Python version and ABI, hashes required, no
 dependency resolution (the lock is complete). Packages Lambda already provides are left
 out unless tight.yml keeps them. A package with no wheel for the target is built from its
-sdist only if that yields a pure-Python wheel. When this interpreter is the target's
-version, everything is precompiled to unchecked-hash .pyc. All of it happens in a staging
-folder that replaces app/vendored only once complete: a failure leaves the old one intact.
+sdist only if that yields a pure-Python wheel. When this machine has a Python of the
+target's version (this one, pyenv's, or on PATH), everything is precompiled by it to
+unchecked-hash .pyc, the same bytes on every run (``target.compile_bytecode``). All of it
+happens in a staging folder swapped in whole for app/vendored once complete
+(``files.building_folder``): a failure or a crash leaves the old tree or the new one.
 """
 
 import hashlib
