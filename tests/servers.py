@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tight.testing.servers import moto_server
 
-__all__ = ["moto_server", "quote_server"]
+__all__ = ["moto_server", "oauth_server", "quote_server"]
 
 
 class QuoteHandler(BaseHTTPRequestHandler):
@@ -45,6 +45,94 @@ def quote_server(token: str, cookie: str) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/quote"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class OAuthHandler(BaseHTTPRequestHandler):
+    """An OAuth provider and the API behind it, checking every secret it is sent.
+
+    POST /oauth/token (form: code, client_secret) answers tokens and sets a cookie;
+    GET /api/profile wants the bearer token, X-Auth-Token, an api_key query parameter and
+    whatever else ``expected_headers`` names, and answers a profile holding a password.
+    """
+
+    secrets: dict[str, str] = {}
+    expected_headers: dict[str, str] = {}
+    seen: list[str] = []
+
+    def _answer(self, status: int, body: dict[str, object], cookie: str = "") -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if cookie:
+            self.send_header("Set-Cookie", f"sid={cookie}; HttpOnly; Path=/")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        from urllib.parse import parse_qs
+
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        self.seen.append(f"POST {self.path}")
+        secrets = self.secrets
+        if (
+            self.path != "/oauth/token"
+            or form.get("client_secret") != secrets["client_secret"]
+            or form.get("code") != secrets["code"]
+        ):
+            self._answer(401, {"error": "invalid_client"})
+            return
+        tokens = {
+            "access_token": secrets["access_token"],
+            "refresh_token": secrets["refresh_token"],
+            "id_token": secrets["id_token"],
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        }
+        self._answer(200, tokens, cookie=secrets["cookie"])
+
+    def do_GET(self) -> None:
+        from urllib.parse import parse_qs, urlsplit
+
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        self.seen.append(f"GET {url.path}")
+        secrets = self.secrets
+        wanted = {
+            "Authorization": f"Bearer {secrets['access_token']}",
+            "X-Auth-Token": secrets["header_token"],
+            **self.expected_headers,
+        }
+        wrong = [name for name, value in wanted.items() if self.headers.get(name) != value]
+        if url.path != "/api/profile" or query.get("api_key") != secrets["api_key"] or wrong:
+            self._answer(401, {"error": "unauthorized", "wrong": wrong})
+            return
+        profile = {
+            "user": "ann",
+            "account": query.get("ref"),
+            "settings": {"theme": "dark", "credentials": {"password": secrets["password"]}},
+        }
+        self._answer(200, profile, cookie=secrets["cookie"])
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def oauth_server(secrets: dict[str, str], expected_headers: dict[str, str]) -> Iterator[str]:
+    """The OAuth provider on 127.0.0.1; yields its base URL."""
+    OAuthHandler.secrets = dict(secrets)
+    OAuthHandler.expected_headers = dict(expected_headers)
+    OAuthHandler.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OAuthHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

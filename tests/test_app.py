@@ -118,6 +118,29 @@ def test_module_without_handlers_is_a_500_naming_the_fix(load_app, capsys):
     assert "@lambda_proxy.get" in capsys.readouterr().out
 
 
+SQS_EVENT = {
+    "Records": [
+        {
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "body": "test",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:my-queue",
+        }
+    ]
+}
+
+
+def test_an_sqs_batch_sent_to_an_http_function_fails_the_invocation(load_app, capsys):
+    """Lambda must see a failure, or the queue deletes the batch unprocessed."""
+    app_index = load_app({"items": ITEMS})
+    with pytest.raises(tight.errors.WrongEventSource, match="function 'items' serves HTTP"):
+        app_index.items(SQS_EVENT, FakeContext())
+    logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (logged["level"], logged["function"], logged["source"]) == ("ERROR", "items", "sqs")
+    # A malformed HTTP-like event is still answered, with a 400.
+    assert app_index.items({"Records": []}, FakeContext())["statusCode"] == 400
+
+
 def test_plain_handler_function_serves_non_http_events(load_app):
     app_index = load_app(
         {"worker": "def handler(event, context):\n    return len(event['Records'])\n"}
@@ -191,3 +214,32 @@ def test_app_runs_in_an_isolated_interpreter_like_lambda(tmp_path):
     ]
     assert shared[4] == ["app.functions.items.handler"]
     assert Path(tight_file).resolve() == (root / "app/vendored/tight/__init__.py").resolve()
+
+
+def test_a_successful_request_loads_only_what_it_uses(tmp_path):
+    """Cold start: errors, logging, event sources and collections.abc wait until needed."""
+    root = write_app(tmp_path / "lean", {"items": ITEMS})
+    script = (
+        "import json, sys; sys.path.insert(0, '.'); before = set(sys.modules); "
+        "import app_index; "
+        "event = json.loads(sys.stdin.read()); "
+        "ok = app_index.items(event, None)['statusCode']; "
+        "lean = sorted(set(sys.modules) - before); "
+        "bad = app_index.items({**event, 'headers': {'Content-Type': 'application/json'}, "
+        "'body': '{'}, None)['statusCode']; "
+        "print(json.dumps([ok, lean, bad, 'tight.errors' in sys.modules]))"
+    )
+    event = make_event("rest", "GET", "/items/1", path_params={"id": "1"})
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        cwd=root,
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ok, lean, bad, errors_loaded = json.loads(result.stdout)
+    assert ok == 200
+    for module in ("tight.errors", "tight.core.logger", "tight.sources", "collections.abc"):
+        assert module not in lean
+    assert (bad, errors_loaded) == (400, True)

@@ -109,12 +109,47 @@ def test_vendor_precompiles_unchecked_hash_bytecode_when_versions_match(hermetic
     )
 
 
-def test_other_python_targets_ship_sources_only(hermetic, tmp_path, wheels):
-    other = "python3.12" if sys.version_info[:2] != (3, 12) else "python3.11"
-    root = make_app(tmp_path, wheels, "purepkg\n", runtime=other)
-    result = run("doit", "vendor", cwd=root)
-    assert "sources only" in result.stdout
+def without_other_pythons(monkeypatch, tmp_path, version: str) -> None:
+    """Hide every python<version> from the toolkit: no pyenv, no such program on PATH."""
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    kept = [
+        folder
+        for folder in os.environ["PATH"].split(os.pathsep)
+        if folder and not shutil.which(f"python{version}", path=folder)
+    ]
+    monkeypatch.setenv("PATH", os.pathsep.join(kept))
+
+
+def test_other_python_targets_ship_sources_only_when_that_python_is_absent(
+    hermetic, tmp_path, wheels, monkeypatch
+):
+    other = "3.12" if sys.version_info[:2] != (3, 12) else "3.11"
+    without_other_pythons(monkeypatch, tmp_path, other)
+    root = make_app(tmp_path, wheels, "purepkg\n", runtime=f"python{other}")
+    result = run("doit", "artifact", cwd=root)
+    assert f"sources only: no Python {other} here to compile with" in result.stdout
+    assert f"import check skipped: there is no Python {other} here" in result.stdout
     assert not list((root / "app" / "vendored").rglob("*.pyc"))
+    assert not [
+        n for n in zipfile.ZipFile(root / "build/shop.zip").namelist() if n.endswith(".pyc")
+    ]
+
+
+def test_another_python_target_is_compiled_by_that_python_when_present(hermetic, tmp_path, wheels):
+    from test_python_versions import interpreter
+
+    other = "3.12" if sys.version_info[:2] != (3, 12) else "3.11"
+    python = interpreter(other)
+    if python is None:
+        pytest.skip(f"no Python {other} on this machine")
+    root = make_app(tmp_path, wheels, "purepkg\n", runtime=f"python{other}")
+    result = run("doit", "artifact", cwd=root)
+    assert "precompiled by" in result.stdout and "imported 1 function(s)" in result.stdout
+    tag = "cpython-" + other.replace(".", "")
+    names = zipfile.ZipFile(root / "build/shop.zip").namelist()
+    assert f"app/functions/items/__pycache__/handler.{tag}.pyc" in names
+    assert f"app/vendored/purepkg/__pycache__/__init__.{tag}.pyc" in names
+    assert not [n for n in names if n.endswith(".pyc") and tag not in n]
 
 
 def test_a_target_glibc_decides_which_manylinux_wheels_fit(hermetic, tmp_path, wheels):

@@ -21,7 +21,7 @@ import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
 
 @lambda_proxy.get
 def get_handler(*args, **kwargs):
-    return {"body": "ok"}
+    return {"statusCode": 200, "body": "ok"}
 """
 
 

@@ -168,9 +168,8 @@ def test_none_is_204_with_an_empty_body(kind):
 
 
 def test_str_body_is_sent_as_is_and_bytes_as_base64():
-    assert (
-        call({"body": "<p>hi</p>", "headers": {"Content-Type": "text/html"}})["body"] == "<p>hi</p>"
-    )
+    html = call({"statusCode": 200, "body": "<p>hi</p>", "headers": {"Content-Type": "text/html"}})
+    assert html["body"] == "<p>hi</p>"
     response = call({"statusCode": 200, "body": b"\x89PNG"})
     assert response["isBase64Encoded"] is True
     assert base64.b64decode(response["body"]) == b"\x89PNG"
@@ -178,7 +177,6 @@ def test_str_body_is_sent_as_is_and_bytes_as_base64():
 
 
 def test_default_status_is_200_and_other_values_are_bodies():
-    assert call({"body": {"a": 1}})["statusCode"] == 200
     listed = call([1, 2, 3])
     assert (listed["statusCode"], json.loads(listed["body"])) == (200, [1, 2, 3])
     plain = call({"hello": "world"})
@@ -217,7 +215,7 @@ def test_cookies_are_shaped_per_kind():
 
 
 def test_multi_value_headers_from_a_v2_handler_are_joined():
-    result = {"multiValueHeaders": {"X-Many": ["1", "2"], "Set-Cookie": ["c=3"]}}
+    result = {"statusCode": 200, "multiValueHeaders": {"X-Many": ["1", "2"], "Set-Cookie": ["c=3"]}}
     response = call(result, "http")
     assert response["headers"]["X-Many"] == "1,2"
     assert response["cookies"] == ["c=3"]
@@ -271,11 +269,12 @@ def test_unexpected_exception_is_a_generic_500_and_logged(kind, capsys):
     assert "hunter2" not in json.dumps(response)
     assert "Traceback" not in json.dumps(response)
     body = json.loads(response["body"])
-    expected_id = "lambda-req-1" if kind == "alb" else "rid-9"
-    assert body["request_id"] == expected_id
+    # Lambda's id, the one CloudWatch shows, for every kind; the gateway's in its own field.
+    assert body["request_id"] == "lambda-req-1"
     log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert log["level"] == "ERROR"
-    assert log["request_id"] == expected_id
+    assert log["request_id"] == "lambda-req-1"
+    assert log.get("gateway_request_id") == (None if kind == "alb" else "rid-9")
     assert log["function"] == "fn"
     assert "hunter2" in log["traceback"]
 
@@ -291,8 +290,8 @@ def test_method_without_handler_is_405_with_allow(kind):
 
 
 def test_head_runs_get_without_a_body():
-    response = call({"body": {"big": "x" * 100}}, method="GET")
-    head = controller(get=lambda **kw: {"body": {"big": "x" * 100}}).dispatch(
+    response = call({"statusCode": 200, "body": {"big": "x" * 100}}, method="GET")
+    head = controller(get=lambda **kw: {"statusCode": 200, "body": {"big": "x" * 100}}).dispatch(
         make_event("rest", "HEAD"), None
     )
     assert head["statusCode"] == 200
@@ -307,7 +306,7 @@ def test_non_http_event_is_a_400_not_an_exception():
 
 def test_cors_headers_and_preflight():
     config.configure(cors={"allow_origin": "*", "allow_headers": ["Content-Type"], "max_age": 30})
-    c = controller(get=lambda **kw: {"body": "ok"}, post=lambda **kw: None)
+    c = controller(get=lambda **kw: {"statusCode": 200, "body": "ok"}, post=lambda **kw: None)
     got = c.dispatch(make_event("rest"), None)
     assert got["headers"]["Access-Control-Allow-Origin"] == "*"
     preflight = c.dispatch(
@@ -345,7 +344,7 @@ def test_cors_with_a_list_of_origins_echoes_an_allowed_origin():
 
 def test_handler_headers_override_defaults_case_insensitively():
     config.configure(headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
-    response = call({"headers": {"cache-control": "max-age=60"}})
+    response = call({"statusCode": 200, "headers": {"cache-control": "max-age=60"}})
     assert response["headers"]["cache-control"] == "max-age=60"
     assert "Cache-Control" not in response["headers"]
     assert response["headers"]["X-Frame-Options"] == "DENY"
@@ -355,3 +354,291 @@ def test_an_explicit_options_handler_wins_over_the_preflight():
     config.configure(cors="*")
     c = controller(options=lambda **kw: {"statusCode": 200, "body": "mine"})
     assert c.dispatch(make_event("rest", "OPTIONS"), None)["body"] == "mine"
+
+
+# -- issue 11 ------------------------------------------------------------------------------
+# Non-HTTP events, trimmed to the keys that say where they come from (AWS's documented shapes).
+OTHER_SOURCES = {
+    "sqs": {
+        "Records": [
+            {
+                "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a...",
+                "body": "test",
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "098f6bcd4621d373cade4e832627b4f6",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:my-queue",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    },
+    "sns": {
+        "Records": [
+            {
+                "EventVersion": "1.0",
+                "EventSource": "aws:sns",
+                "Sns": {"Type": "Notification", "Message": "Hello from SNS!"},
+            }
+        ]
+    },
+    "s3": {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": "my-bucket"}, "object": {"key": "test/key"}},
+            }
+        ]
+    },
+    "kinesis": {
+        "Records": [
+            {
+                "kinesis": {"partitionKey": "1", "data": "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg=="},
+                "eventSource": "aws:kinesis",
+                "eventName": "aws:kinesis:record",
+            }
+        ]
+    },
+    "dynamodb_stream": {
+        "Records": [
+            {
+                "eventID": "1",
+                "eventName": "INSERT",
+                "eventSource": "aws:dynamodb",
+                "dynamodb": {"Keys": {"Id": {"N": "101"}}},
+            }
+        ]
+    },
+    "eventbridge": {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "detail": {"state": "running"},
+    },
+    "cloudwatch_logs": {"awslogs": {"data": "H4sIAAAAAAAAAHWPwQqCMBYGX2XsbEiJ..."}},
+}
+
+
+@pytest.mark.parametrize("source", sorted(OTHER_SOURCES))
+def test_an_event_from_another_source_fails_the_invocation(source, capsys):
+    called = []
+    c = controller(get=lambda **kw: called.append(kw), post=lambda **kw: called.append(kw))
+    with pytest.raises(errors.WrongEventSource) as raised:
+        c.dispatch(OTHER_SOURCES[source], FakeContext(), "items")
+    assert called == []
+    assert (raised.value.function, raised.value.got, raised.value.serves) == (
+        "items",
+        source,
+        "HTTP",
+    )
+    message = str(raised.value)
+    assert f"function 'items' serves HTTP events but received a {source} event" in message
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert log["level"] == "ERROR"
+    assert log["message"] == message
+    assert (log["function"], log["request_id"], log["source"]) == ("items", "lambda-req-1", source)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"Records": []},
+        {"Records": [{"body": "no source"}]},
+        {"Records": "x"},
+        {"path": "/x", "headers": {}},
+        [],
+        "GET /",
+        None,
+    ],
+)
+def test_a_malformed_http_like_event_is_still_a_400(event):
+    response = controller(get=lambda **kw: None).dispatch(event, FakeContext(), "fn")
+    assert response["statusCode"] == 400
+    assert "not an HTTP request" in json.loads(response["body"])["message"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_handler_event_always_has_a_body(kind):
+    seen = []
+    c = controller(get=lambda **kw: seen.append(kw["event"]), delete=lambda **kw: None)
+    event = make_event(kind, "GET")
+    event.pop("body", None)
+    c.dispatch(event, None)
+    assert seen[-1]["body"] is None
+    assert "body" not in event, "the caller's event is not modified"
+    for empty in (None, ""):
+        c.dispatch({**make_event(kind, "GET"), "body": empty}, None)
+        assert seen[-1]["body"] is None
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"headers": ["id", "name"], "rows": [[1, "a"]]},
+        {"title": "post", "body": "hello"},
+        {"body": {"a": 1}},
+        {"cookies": "yes please", "isBase64Encoded": "maybe"},
+        {"multiValueHeaders": 3},
+        {},
+    ],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_dict_without_status_code_is_the_body(kind, result):
+    response = call(result, kind)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == result
+    headers = response.get("headers") or {
+        k: v[-1] for k, v in response["multiValueHeaders"].items()
+    }
+    assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("kind", ["http", "url"])
+def test_a_string_is_one_header_value_and_one_cookie_in_v2_responses(kind):
+    response = call(
+        {
+            "statusCode": 200,
+            "headers": {"X-Both": "first"},
+            "multiValueHeaders": {"X-One": "abc", "X-Both": ["second"], "Set-Cookie": "s=1"},
+            "cookies": "a=1",
+        },
+        kind,
+    )
+    assert response["headers"]["X-One"] == "abc"
+    assert response["headers"]["X-Both"] == "first,second"
+    assert response["cookies"] == ["a=1", "s=1"]
+    assert call(Response(cookies="a=1; Path=/"), kind)["cookies"] == ["a=1; Path=/"]
+
+
+@pytest.mark.parametrize("kind", ["rest", "alb"])
+def test_a_string_is_one_value_in_v1_multi_value_responses(kind):
+    response = call(
+        {"statusCode": 200, "multiValueHeaders": {"X-One": "abc"}, "cookies": "a=1"},
+        kind,
+        multi_value=True,
+    )
+    assert response["multiValueHeaders"]["X-One"] == ["abc"]
+    assert response["multiValueHeaders"]["Set-Cookie"] == ["a=1"]
+
+
+def test_a_single_value_alb_response_logs_what_it_drops(capsys):
+    response = call(
+        {
+            "statusCode": 200,
+            "headers": {"X-Many": "0"},
+            "multiValueHeaders": {"X-Many": ["1", "2"], "X-One": ["only"]},
+            "cookies": ["session=secret-token; HttpOnly", "theme=dark", "lang=en"],
+        },
+        "alb",
+    )
+    assert response["headers"]["Set-Cookie"] == "lang=en"
+    assert response["headers"]["X-Many"] == "2"
+    assert response["headers"]["X-One"] == "only"
+    out = capsys.readouterr().out
+    assert "secret-token" not in out, "cookie values may be secrets; only names are logged"
+    log = json.loads(out.strip().splitlines()[-1])
+    assert log["level"] == "WARNING"
+    assert "dropped 2 of X-Many, 2 of Set-Cookie" in log["message"]
+    assert "lambda.multi_value_headers.enabled" in log["message"]
+    assert log["dropped_headers"] == {"X-Many": 2, "Set-Cookie": 2}
+    assert log["dropped_cookies"] == ["session", "theme"]
+    # Nothing is dropped, nothing is logged.
+    call({"statusCode": 200, "cookies": ["a=1"], "headers": {"X": "1"}}, "alb")
+    assert capsys.readouterr().out == ""
+
+
+class Unencodable(errors.HTTPError):
+    status_code = 422
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_http_error_whose_payload_json_cannot_encode_is_answered_as_text(kind):
+    def handler(**kw):
+        raise Unencodable(object())  # type: ignore[arg-type]
+
+    response = controller(get=handler).dispatch(make_event(kind), None)
+    assert response["statusCode"] == 422
+    assert response["body"].startswith("Unprocessable Entity: <object object at")
+    headers = response.get("headers") or {
+        k: v[-1] for k, v in response["multiValueHeaders"].items()
+    }
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize("status", [999, 0, 99, 600, -1, "404", 404.0])
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_http_error_with_an_invalid_status_is_a_logged_500(kind, status, capsys):
+    def handler(**kw):
+        raise errors.HTTPError("odd", status_code=status)
+
+    response = controller(get=handler).dispatch(make_event(kind), FakeContext(), "fn")
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["request_id"] == "lambda-req-1"
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert log["level"] == "ERROR"
+    assert log["error_type"] == "ResponseError"
+    assert f"status_code {status!r}" in log["traceback"]
+
+
+def test_an_http_error_that_breaks_while_answering_is_a_500():
+    class Broken(errors.HTTPError):
+        def body(self):
+            raise RuntimeError("no body today")
+
+    class BadHeaders(errors.HTTPError):
+        status_code = 400
+
+        def __init__(self):
+            super().__init__("bad")
+            self.headers = "Retry-After: 5"  # type: ignore[assignment]
+
+    for error in (Broken, BadHeaders):
+
+        def handler(error=error, **kw):
+            raise error()
+
+        response = controller(get=handler).dispatch(make_event("rest"), FakeContext())
+        assert response["statusCode"] == 500
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_json_body_with_nan_or_infinity_is_a_400(kind, constant):
+    called = []
+    response = controller(post=lambda **kw: called.append(kw)).dispatch(
+        make_event(
+            kind,
+            "POST",
+            body=f'{{"price": {constant}}}',
+            headers={"Content-Type": "application/json"},
+        ),
+        None,
+    )
+    assert response["statusCode"] == 400
+    assert called == []
+    assert "is not a JSON number" in json.loads(response["body"])["message"]
+
+
+def test_without_a_content_type_a_nan_body_stays_text_and_echoes_back():
+    echo = controller(post=lambda **kw: {"statusCode": 200, "body": kw["event"]["body"]})
+    response = echo.dispatch(make_event("rest", "POST", body='{"price": NaN}'), None)
+    assert (response["statusCode"], response["body"]) == (200, '{"price": NaN}')
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_log_lines_carry_lambdas_request_id_and_the_gateways_in_its_own_field(kind, capsys):
+    from tight.core import logger
+
+    def handler(**kw):
+        logger.info(message="working", step=1)
+        return None
+
+    controller(get=handler).dispatch(make_event(kind, request_id="gw-7"), FakeContext(), "fn")
+    log = json.loads(capsys.readouterr().out.strip())
+    assert (log["function"], log["request_id"]) == ("fn", "lambda-req-1")
+    assert log.get("gateway_request_id") == (None if kind == "alb" else "gw-7")

@@ -79,3 +79,43 @@ def test_reason_phrases(status):
     from tight.errors import reason
 
     assert reason(status)
+
+
+def test_a_plain_function_logs_with_its_name_and_lambdas_request_id(capsys):
+    """``serve_as(name, None, context)`` is all a non-HTTP function needs to do."""
+    from tight.providers.aws.controllers import lambda_proxy_event
+
+    class Context:
+        aws_request_id = "8f5a2e3c-lambda"
+
+    lambda_proxy_event.serve_as("worker", None, Context())
+    try:
+        logger.info(message="batch done", records=3)
+        assert logger.current_request_id() == "8f5a2e3c-lambda"
+    finally:
+        lambda_proxy_event.serve_as(None)
+    line = json.loads(capsys.readouterr().out)
+    assert (line["function"], line["request_id"]) == ("worker", "8f5a2e3c-lambda")
+    assert "gateway_request_id" not in line
+    logger.info(message="between invocations")
+    idle = json.loads(capsys.readouterr().out)
+    assert (idle["function"], idle["request_id"]) == (None, None)
+
+
+def test_a_context_without_a_string_request_id_logs_null(capsys):
+    class Odd:
+        aws_request_id = 12345
+
+    logger.set_invocation("fn", None, Odd())
+    try:
+        logger.info(message="x")
+    finally:
+        logger.set_invocation(None)
+    assert json.loads(capsys.readouterr().out)["request_id"] is None
+
+
+def test_errors_module_says_what_it_is_for():
+    from tight import errors
+
+    assert errors.__doc__ is not None
+    assert errors.__doc__.startswith("HTTP errors a handler can raise")

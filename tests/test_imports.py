@@ -32,7 +32,7 @@ for name in {modules!r}:
 from tight.providers.aws.controllers.lambda_proxy_event import Controller
 from tight.core import logger
 c = Controller("probe")
-c.register("POST", lambda **kw: {{"body": kw["request"].json()}})
+c.register("POST", lambda **kw: {{"statusCode": 200, "body": kw["request"].json()}})
 event = {{"httpMethod": "POST", "path": "/", "headers": {{"Content-Type": "application/json"}},
          "body": '{{"a": 1}}', "requestContext": {{"requestId": "r"}}}}
 assert c.dispatch(event, None)["statusCode"] == 200

@@ -324,8 +324,8 @@ def test_env_yml_is_loaded_for_the_session_and_restored(pytester, monkeypatch):
     monkeypatch.setenv("TIGHT_TEST_SHAPE", "round")
     pytester.makefile(".yml", tight="name: envy\n")
     (pytester.path / "env.yml").write_text("TIGHT_TEST_COLOUR: blue\nTIGHT_TEST_SHAPE: square\n")
-    pytester.makepyfile(
-        test_env="import os\n"
+    pytester.mkdir("tests").joinpath("test_env.py").write_text(
+        "import os\n"
         "def test_sees_env():\n"
         "    assert os.environ['TIGHT_TEST_COLOUR'] == 'blue'\n"
         "    assert os.environ['TIGHT_TEST_SHAPE'] == 'square'\n"
@@ -337,11 +337,12 @@ def test_env_yml_is_loaded_for_the_session_and_restored(pytester, monkeypatch):
 
 def test_env_yml_that_is_not_a_flat_mapping_is_a_clear_error(pytester):
     pytester.makefile(".yml", tight="name: envy\n")
-    (pytester.path / "env.yml").write_text("NESTED:\n  a: 1\n")
-    pytester.makepyfile(test_env="def test_x():\n    pass\n")
+    (pytester.path / "env.yml").write_text("COLOUR: blue\nNESTED:\n  a: 1\n")
+    pytester.mkdir("tests").joinpath("test_env.py").write_text("def test_x():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    assert result.ret != 0
-    assert "NESTED must be a single value" in result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines == ["error: env.yml:2: NESTED must be a single value, not a mapping"]
+    assert not result.outlines
 
 
 @pytest.mark.parametrize(
@@ -393,6 +394,9 @@ def test_recording_uses_the_running_local_dynamodb(pytester, monkeypatch, tmp_pa
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no credentials anywhere
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     command = f"{sys.executable} -m moto.server -H 127.0.0.1 -p {{port}}"
     pytester.makefile(
         ".yml",
@@ -410,8 +414,8 @@ def test_recording_uses_the_running_local_dynamodb(pytester, monkeypatch, tmp_pa
         "from tight.models import Model, String\n\n\nclass Note(Model):\n"
         '    hash_key = "id"\n    id = String()\n    text = String()\n'
     )
-    pytester.makepyfile(
-        test_notes="def test_note(app, event, lambda_context):\n"
+    pytester.mkdir("tests").joinpath("test_notes.py").write_text(
+        "def test_note(app, event, lambda_context):\n"
         "    note = event('POST', '/notes', body={'id': 'n1', 'text': 'hi'})\n"
         "    created = app.notes(note, lambda_context)\n"
         "    assert created['statusCode'] == 201, created\n"
@@ -425,13 +429,20 @@ def test_recording_uses_the_running_local_dynamodb(pytester, monkeypatch, tmp_pa
     assert started.returncode == 0, started.stderr
     assert "created tables: notes-dev-note" in started.stdout
     try:
-        pytester.runpytest_subprocess("--tight-record", "-p", "no:cacheprovider").assert_outcomes(
-            passed=1
+        recorded = pytester.runpytest_subprocess("--tight-record", "-p", "no:cacheprovider")
+        recorded.assert_outcomes(passed=1)
+        # One line says where the recording went and with which credentials.
+        recorded.stdout.fnmatch_lines(
+            [
+                f"tight: recording against DynamoDB at http://127.0.0.1:{port}, other services "
+                "at AWS; region us-east-1; credentials from none found, using placeholders*"
+            ]
         )
     finally:
         subprocess.run([doit, "dynamo_stop"], cwd=pytester.path, capture_output=True, check=True)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
-    calls = json.loads((pytester.path / "placebos/test_note/calls.json").read_text())["calls"]
+    calls = json.loads((pytester.path / "tests/placebos/test_note/calls.json").read_text())
+    calls = calls["calls"]
     assert [c["call"] for c in calls] == ["DynamoDB.PutItem", "DynamoDB.GetItem"]
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

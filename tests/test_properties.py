@@ -1,4 +1,6 @@
-"""Property test: whatever the event, a well-formed response comes back and nothing escapes."""
+"""Property tests: whatever the event, whatever the handler returns or raises, dispatch answers
+a well-formed response and raises nothing (but ``WrongEventSource`` for another service's
+event)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from events import KINDS, make_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tight import errors
 from tight.providers.aws.controllers.lambda_proxy_event import METHODS, Controller
+from tight.response import Response
+from tight.sources import event_source
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
@@ -98,7 +103,7 @@ def nosy_handler(*args: Any, **kwargs: Any) -> Any:
             "path": request.path,
             "route": request.route,
             "query": request.query,
-            "headers": dict(request.headers.items()),
+            "headers": dict(request.headers),
             "cookies": request.cookies,
             "principal": request.principal_id,
             "ip": request.source_ip,
@@ -130,16 +135,122 @@ def assert_well_formed(response: Any) -> None:
         assert "Traceback" not in response["body"]
 
 
+def serve(controller: Controller, event: Any) -> None:
+    """Dispatch ``event``: a well-formed answer, or WrongEventSource for another service's."""
+    source = event_source(event)
+    try:
+        response = controller.dispatch(event, None, "fn")
+    except errors.WrongEventSource as raised:
+        assert source is not None and raised.got == source
+        return
+    assert source is None, f"a {source} event was answered instead of failing the invocation"
+    assert_well_formed(response)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events())
 def test_any_event_gets_a_well_formed_response(event: Any) -> None:
-    assert_well_formed(CONTROLLER.dispatch(event, None, "fn"))
+    serve(CONTROLLER, event)
 
 
 @settings(max_examples=100, deadline=None)
-@given(json_values)
-def test_any_handler_result_gets_a_well_formed_response(result: Any) -> None:
+@given(
+    st.fixed_dictionaries(
+        {"eventSource": st.sampled_from(["aws:sqs", "aws:s3", "aws:kinesis", "aws:dynamodb"])},
+        optional={"body": json_values},
+    ),
+    st.sampled_from(["Records", "detail-type", "awslogs"]),
+)
+def test_another_services_event_always_fails_the_invocation(record: Any, key: str) -> None:
+    event = {"Records": [record]} if key == "Records" else {key: record}
+    try:
+        CONTROLLER.dispatch(event, None, "fn")
+    except errors.WrongEventSource:
+        return
+    raise AssertionError(f"{event!r} was answered")
+
+
+class Weird:
+    """A value no encoder knows, whose str() works."""
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+    __repr__ = __str__
+
+
+odd_values = st.one_of(
+    st.floats(),  # NaN and infinities included: JSON cannot carry them
+    st.builds(Weird),
+    st.builds(Unprintable),
+    st.binary(max_size=20),
+    st.sets(st.integers(), max_size=3),
+    st.text(max_size=10).map(lambda t: t + "\udcff"),  # a lone surrogate
+)
+any_values = st.recursive(
+    json_scalars | odd_values,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+header_maps = st.none() | any_values | st.dictionaries(st.text(max_size=10), any_values, max_size=3)
+envelopes = st.fixed_dictionaries(
+    {"statusCode": st.one_of(st.integers(-10, 1000), st.sampled_from([200, 404, 500]), any_values)},
+    optional={
+        "body": any_values,
+        "headers": header_maps,
+        "multiValueHeaders": header_maps,
+        "cookies": st.none() | st.text(max_size=10) | st.lists(any_values, max_size=3) | any_values,
+        "isBase64Encoded": any_values,
+    },
+)
+responses = st.builds(
+    Response,
+    body=any_values,
+    status=st.integers(0, 700) | any_values,
+    headers=st.none() | st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+    cookies=st.none() | st.text(max_size=10) | st.lists(st.text(max_size=10), max_size=3),
+)
+results = st.one_of(st.none(), any_values, envelopes, responses)
+
+error_classes = st.sampled_from(
+    [
+        errors.HTTPError,
+        errors.BadRequest,
+        errors.NotFound,
+        errors.Conflict,
+        errors.TooManyRequests,
+        errors.ServiceUnavailable,
+    ]
+)
+http_errors = st.builds(
+    lambda cls, message, status, headers: cls(message, status_code=status, headers=headers),
+    error_classes,
+    st.none() | any_values,
+    st.none() | st.integers(-5, 1200) | any_values,
+    st.none() | st.dictionaries(st.text(max_size=8), any_values, max_size=2),
+)
+other_errors = st.sampled_from(
+    [ValueError("bad"), KeyError("body"), TypeError("x"), RecursionError(), ZeroDivisionError()]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(KINDS), st.booleans(), results | http_errors | other_errors)
+def test_any_handler_result_or_error_gets_a_well_formed_response(
+    kind: str, multi_value: bool, outcome: Any
+) -> None:
+    def handler(**kwargs: Any) -> Any:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
     controller = Controller("tests.properties.results")
-    controller.register("GET", lambda **kw: result)
-    for kind in KINDS:
-        assert_well_formed(controller.dispatch(make_event(kind), None))
+    controller.register("GET", handler)
+    response = controller.dispatch(make_event(kind, multi_value=multi_value), None, "fn")
+    assert_well_formed(response)
+    if isinstance(outcome, errors.HTTPError) and outcome.status_code in range(100, 600):
+        assert response["statusCode"] == outcome.status_code

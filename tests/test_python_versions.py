@@ -30,7 +30,7 @@ def get_handler(*args, **kwargs):
     request = kwargs["request"]
     if request.path_params.get("id") == "missing":
         raise NotFound("no such item")
-    return {"body": {"n": Decimal("2"), "when": datetime.date(2024, 1, 2),
+    return {"statusCode": 200, "body": {"n": Decimal("2"), "when": datetime.date(2024, 1, 2),
                      "q": request.query.get("q")}}
 
 @lambda_proxy.post

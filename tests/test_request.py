@@ -133,18 +133,36 @@ def test_principal_id(kind, authorizer, expected):
     assert Request(make_event(kind, authorizer=authorizer)).principal_id == expected
 
 
-def test_request_id_prefers_the_gateway_then_lambda():
-    assert (
-        Request(make_event("rest", request_id="gw-1"), context=FakeContext()).request_id == "gw-1"
-    )
-    assert Request(make_event("alb"), context=FakeContext()).request_id == "lambda-req-1"
+def test_request_id_is_lambdas_and_the_gateway_id_has_its_own_name():
+    request = Request(make_event("rest", request_id="gw-1"), context=FakeContext())
+    assert request.request_id == "lambda-req-1"
+    assert request.gateway_request_id == "gw-1"
+    alb = Request(make_event("alb"), context=FakeContext())
+    assert (alb.request_id, alb.gateway_request_id) == ("lambda-req-1", None)
+    assert Request(make_event("http", request_id="gw-2")).request_id is None
 
 
 def test_source_ip():
     assert Request(make_event("rest")).source_ip == "203.0.113.9"
     assert Request(make_event("http")).source_ip == "203.0.113.9"
-    alb = make_event("alb", headers={"X-Forwarded-For": "198.51.100.1, 10.0.0.1"})
-    assert Request(alb).source_ip == "198.51.100.1"
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        # The client sent the first entry; the load balancer appended the last one.
+        ("6.6.6.6, 198.51.100.7", "198.51.100.7"),
+        ("6.6.6.6,198.51.100.7 ", "198.51.100.7"),
+        ("", None),
+    ],
+)
+def test_alb_source_ip_is_the_entry_the_load_balancer_appended(forwarded, expected):
+    alb = make_event("alb", headers={"X-Forwarded-For": forwarded})
+    assert Request(alb).source_ip == expected
+    multi = make_event("alb", multi_value=True)
+    multi["multiValueHeaders"] = {"X-Forwarded-For": ["1.2.3.4", forwarded]}
+    assert Request(multi).source_ip == expected
 
 
 def test_nulls_in_the_event_are_tolerated():
@@ -173,3 +191,38 @@ def test_headers_ignore_junk_entries():
     assert list(headers) == ["a", "c"]
     with pytest.raises(KeyError):
         headers["b"]
+
+
+def test_headers_are_a_read_only_case_insensitive_mapping():
+    from collections.abc import Mapping
+
+    request = Request(make_event("rest", headers={"X-Trace-Id": "abc", "Accept": "text/html"}))
+    headers = request.headers
+    assert isinstance(headers, Mapping)
+    assert dict(headers) == {"x-trace-id": "abc", "accept": "text/html"}
+    assert {**headers}["accept"] == "text/html"
+    assert headers["X-TRACE-ID"] == headers["x-trace-id"] == "abc"
+    assert sorted(headers.keys()) == ["accept", "x-trace-id"]
+    assert "text/html" in headers.values()
+    assert headers == {"x-trace-id": "abc", "accept": "text/html"}
+    with pytest.raises(TypeError):
+        headers["accept"] = "x"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del headers["accept"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_json_with_nan_or_infinity_is_a_bad_request(kind, constant):
+    body = f'{{"price": {constant}}}'
+    request = Request(
+        make_event(kind, "POST", body=body, headers={"Content-Type": "application/json"})
+    )
+    with pytest.raises(BadRequest, match=f"{constant.lstrip('-')} is not a JSON number"):
+        request.json()
+
+
+def test_deeply_nested_json_is_a_bad_request_not_a_crash():
+    request = Request(make_event("rest", "POST", body="[" * 100_000 + "]" * 100_000))
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        request.json()

@@ -1,14 +1,18 @@
 """The runtime's configuration, read in one place: CORS and default response headers.
 
-Values come from, in order of precedence: ``configure(...)`` called in Python, then the
-JSON file the toolkit writes from ``tight.yml`` when it vendors
-(``app/vendored/tight.json``, read lazily on the first request), then the defaults here.
+Values come from, in order of precedence: ``configure(...)`` called in Python, then (for
+the stage only) the ``TIGHT_STAGE`` environment variable, which the deployment template
+sets so that one zip serves every stage, then the JSON file the toolkit writes from
+``tight.yml`` when it vendors (``app/vendored/tight.json``, read lazily on the first
+request), then the defaults here.
 The runtime never reads YAML; ``tight_tasks`` turns ``tight.yml`` into that JSON.
 """
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+
+# From _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module more.
+from _collections_abc import Iterable, Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,7 +204,7 @@ def reload() -> Settings:
         raise ConfigError("headers must map header names to string values")
     _settings = Settings(
         app_name=values.get("app_name"),
-        stage=values.get("stage") or os.environ.get("TIGHT_STAGE"),
+        stage=_overrides.get("stage") or os.environ.get("TIGHT_STAGE") or values.get("stage"),
         cors=cors if isinstance(cors, Cors) else Cors.from_value(cors),
         headers=headers,
     )

@@ -7,9 +7,9 @@ multi-value-headers mode) and Lambda Function URL events; ``kind`` says which it
 """
 
 import json
-from collections.abc import Callable, Iterator
 
-from tight.errors import BadRequest
+# From _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module more.
+from _collections_abc import Callable, Iterator, Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,14 +48,24 @@ def event_kind(event: Any) -> str | None:
     return None
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259 has no NaN or Infinity)")
+
+
+# Python's json accepts NaN and Infinity, which no other JSON parser does and no response
+# can encode back; this decoder refuses them, so such a body is a 400 like any other bad JSON.
+_decode_json = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
 def is_json_type(content_type: str) -> bool:
     """True for ``application/json`` and ``application/<anything>+json``, with parameters."""
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
 
 
-class Headers:
-    """Case-insensitive, read-only headers; ``get_all`` returns every value of a name."""
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only headers, a real ``Mapping`` of lower-cased names to the
+    last value of each (``dict(request.headers)`` works); ``get_all`` returns every value."""
 
     __slots__ = ("_values",)
 
@@ -67,10 +77,12 @@ class Headers:
                 if not isinstance(name, str) or value is None:
                     continue
                 items = value if isinstance(value, list) else [value]
-                values.setdefault(name.lower(), []).extend(str(v) for v in items if v is not None)
+                kept = [str(v) for v in items if v is not None]
+                if kept:
+                    values.setdefault(name.lower(), []).extend(kept)
         self._values = values
 
-    def get(self, name: str, default: str | None = None) -> str | None:
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
         found = self._values.get(name.lower())
         return found[-1] if found else default
 
@@ -84,16 +96,13 @@ class Headers:
         return found[-1]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and bool(self._values.get(name.lower()))
+        return isinstance(name, str) and name.lower() in self._values
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
     def __len__(self) -> int:
         return len(self._values)
-
-    def items(self) -> list[tuple[str, str]]:
-        return [(k, v[-1]) for k, v in self._values.items() if v]
 
     def __repr__(self) -> str:
         return f"Headers({dict(self.items())!r})"
@@ -161,10 +170,15 @@ class Request:
 
     @property
     def request_id(self) -> str | None:
+        """Lambda's ``context.aws_request_id``: the id CloudWatch shows for the invocation."""
+        request_id = getattr(self.context, "aws_request_id", None)
+        return request_id if isinstance(request_id, str) else None
+
+    @property
+    def gateway_request_id(self) -> str | None:
+        """The HTTP source's own id (``requestContext.requestId``; ALB events have none)."""
         request_id = self.request_context.get("requestId")
-        if isinstance(request_id, str):
-            return request_id
-        return getattr(self.context, "aws_request_id", None)
+        return request_id if isinstance(request_id, str) else None
 
     @property
     def source_ip(self) -> str | None:
@@ -172,8 +186,10 @@ class Request:
         if self.kind == REST:
             ip = _mapping(context.get("identity")).get("sourceIp")
         elif self.kind == ALB:
+            # The load balancer appends the address it saw; entries left of it are whatever
+            # the client sent, so only the right-most one can be trusted.
             forwarded = self.headers.get("x-forwarded-for") or ""
-            ip = forwarded.split(",")[0].strip() or None
+            ip = forwarded.rpartition(",")[2].strip() or None
         else:
             ip = _mapping(context.get("http")).get("sourceIp")
         return ip if isinstance(ip, str) else None
@@ -297,6 +313,8 @@ class Request:
                 try:
                     self._body = b64decode(raw, validate=True)
                 except (binascii.Error, ValueError, TypeError) as exc:
+                    from tight.errors import BadRequest
+
                     raise BadRequest("request body is not valid base64") from exc
             elif isinstance(raw, str):
                 self._body = raw.encode("utf-8", "surrogatepass")
@@ -314,6 +332,8 @@ class Request:
         try:
             return self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
+            from tight.errors import BadRequest
+
             raise BadRequest("request body is not valid UTF-8 text") from exc
 
     @property
@@ -328,9 +348,11 @@ class Request:
             raw = self.event.get("body")
             if type(raw) is str and raw and self.event.get("isBase64Encoded") is not True:
                 try:
-                    self._json = json.loads(raw)  # the common case, without the detours below
-                except ValueError as exc:
+                    self._json = _decode_json(raw)  # the common case, without the detours below
+                except (ValueError, RecursionError) as exc:
                     if raw.strip():
+                        from tight.errors import BadRequest
+
                         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
                     self._json = None
             elif raw is not None and not isinstance(raw, (str, bytes)):
@@ -341,8 +363,10 @@ class Request:
                     self._json = None
                 else:
                     try:
-                        self._json = json.loads(text)
-                    except ValueError as exc:
+                        self._json = _decode_json(text)
+                    except (ValueError, RecursionError) as exc:
+                        from tight.errors import BadRequest
+
                         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
         return self._json
 

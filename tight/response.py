@@ -1,8 +1,9 @@
 """Turns what a handler returns into the response dict Lambda's HTTP source expects.
 
-A handler returns a dict (``statusCode``, ``body``, ``headers``, ``multiValueHeaders``,
-``cookies``, ``isBase64Encoded``), a ``Response``, any other value (taken as the body, 200)
-or None (204). Bodies are encoded here: dict/list to JSON (``Decimal`` as an integer when
+A handler returns a response envelope (a dict with ``statusCode``, and optionally ``body``,
+``headers``, ``multiValueHeaders``, ``cookies``, ``isBase64Encoded``), a ``Response``, None
+(204) or any other value, which is the body of a 200: a dict without ``statusCode`` is data,
+whatever its keys. Bodies are encoded here: dict/list to JSON (``Decimal`` as an integer when
 integral, ``datetime`` as ISO 8601), str as is, bytes as base64. The result is then shaped
 for the event kind it answers: ALB gets ``statusDescription``, multi-value mode gets
 ``multiValueHeaders``, HTTP API and Function URLs get ``cookies``.
@@ -10,23 +11,65 @@ for the event kind it answers: ALB gets ``statusDescription``, multi-value mode 
 
 import json
 import sys
-from collections.abc import Callable, Mapping
 
-from tight.errors import HTTPError, reason
+# From _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module more.
+from _collections_abc import Callable, Mapping
+
 from tight.request import ALB, HTTP, URL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from tight.errors import HTTPError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
     # cold start more than this whole module does.
     Any = object
 
-RESPONSE_KEYS = frozenset(
-    ("statusCode", "body", "headers", "multiValueHeaders", "cookies", "isBase64Encoded")
-)
 JSON_TYPE = "application/json"
+
+REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    206: "Partial Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    304: "Not Modified",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def reason(status: int) -> str:
+    """The reason phrase for a status code ("Not Found"), or a generic one by class."""
+    if type(status) is not int:
+        return "Error"  # not a status at all; answered with a 500 by the caller
+    phrase = REASONS.get(status)
+    if phrase is None:
+        phrase = {2: "Success", 3: "Redirection", 4: "Client Error"}.get(status // 100, "Error")
+    return phrase
 
 
 class Response:
@@ -44,7 +87,14 @@ class Response:
         self.body = body
         self.status = status
         self.headers = dict(headers) if headers else {}
-        self.cookies = list(cookies) if cookies else []
+        self.cookies = _values(cookies) if cookies else []
+
+
+def _values(value: Any) -> list[str]:
+    """The values of a header or of ``cookies``: a list, or one string (never its letters)."""
+    if isinstance(value, (list, tuple)):
+        return [v if type(v) is str else str(v) for v in value if v is not None]
+    return [] if value is None else [value if type(value) is str else str(value)]
 
 
 class ResponseError(TypeError):
@@ -158,9 +208,7 @@ def build(
     given: Any = None
     if result is None:
         status, body = 204, None
-    elif isinstance(result, dict) and (
-        "statusCode" in result or not result or not RESPONSE_KEYS.isdisjoint(result)
-    ):
+    elif isinstance(result, dict) and "statusCode" in result:
         status = result.get("statusCode", 200)
         body = result.get("body")
         given = result.get("headers")
@@ -216,32 +264,34 @@ def shape(
 ) -> dict[str, Any]:
     """Lay out an encoded response the way the event's source expects it."""
     response: dict[str, Any] = {"statusCode": status}
-    if cookies is not None and not isinstance(cookies, list):
+    if cookies is not None and not isinstance(cookies, (list, tuple, str)):
         raise ResponseError("cookies must be a list of Set-Cookie strings")
     if multi is not None and not isinstance(multi, dict):
         raise ResponseError("multiValueHeaders must be a dict of header names to lists")
+    cookie_values = _values(cookies)
 
     if kind in (HTTP, URL):
         if multi:
             for name, values in multi.items():
-                if str(name).lower() == "set-cookie":
-                    cookies = [*(cookies or ()), *values]
-                else:
-                    headers[str(name)] = ",".join(str(v) for v in values)
+                name, listed = str(name), _values(values)
+                if name.lower() == "set-cookie":
+                    cookie_values.extend(listed)
+                elif listed:
+                    if name in headers:
+                        listed.insert(0, headers[name])
+                    headers[name] = ",".join(listed)
         response["headers"] = headers
-        if cookies:
-            response["cookies"] = [str(c) for c in cookies]
+        if cookie_values:
+            response["cookies"] = cookie_values
     else:
         if kind == ALB:
             response["statusDescription"] = f"{status} {reason(status)}"
         lists: dict[str, list[str]] = {}
         if multi:
             for name, values in multi.items():
-                lists[str(name)] = [
-                    str(v) for v in (values if isinstance(values, list) else [values])
-                ]
-        if cookies:
-            lists.setdefault("Set-Cookie", []).extend(str(c) for c in cookies)
+                lists.setdefault(str(name), []).extend(_values(values))
+        if cookie_values:
+            lists.setdefault("Set-Cookie", []).extend(cookie_values)
         if kind != ALB:
             # API Gateway merges the two maps, so each list is sent once, in multiValueHeaders.
             response["headers"] = headers
@@ -252,36 +302,86 @@ def shape(
                 lists.setdefault(name, []).insert(0, value)
             response["multiValueHeaders"] = lists
         else:
-            # ALB in single-value mode: one value per name, the last one given wins.
-            for name, values in lists.items():
-                if values:
-                    headers[name] = values[-1]
+            _single_values(headers, lists)
             response["headers"] = headers
     response["body"] = body
     response["isBase64Encoded"] = base64
     return response
 
 
+def _single_values(headers: dict[str, str], lists: dict[str, list[str]]) -> None:
+    """ALB in single-value mode sends one value per header name: keep the last one given
+    and log what had to be dropped (cookie names only: their values may be secrets)."""
+    dropped: dict[str, int] = {}
+    dropped_cookies: list[str] = []
+    for name, values in lists.items():
+        if not values:
+            continue
+        given = [headers.pop(key) for key in [k for k in headers if k.lower() == name.lower()]]
+        given.extend(values)
+        headers[name] = given[-1]
+        if len(given) > 1:
+            dropped[name] = dropped.get(name, 0) + len(given) - 1
+            if name.lower() == "set-cookie":
+                dropped_cookies.extend(c.split("=", 1)[0].strip() for c in given[:-1])
+    if dropped:
+        from tight.core import logger
+
+        logger.warn(
+            message=(
+                "an ALB target group without multi-value headers takes one value per header; "
+                f"dropped {', '.join(f'{n} of {name}' for name, n in dropped.items())}. "
+                "Turn on lambda.multi_value_headers.enabled on the target group to send them all"
+            ),
+            dropped_headers=dropped,
+            dropped_cookies=dropped_cookies,
+        )
+
+
 def error_response(
-    error: HTTPError, kind: str, defaults: Mapping[str, str], multi_value: bool = False
+    error: "HTTPError", kind: str, defaults: Mapping[str, str], multi_value: bool = False
 ) -> dict[str, Any]:
-    """The response for an ``HTTPError`` raised by a handler or by request parsing."""
+    """The response for an ``HTTPError`` raised by a handler or by request parsing.
+
+    A payload JSON cannot encode is sent as text with the error's status; a status outside
+    100-599 raises ``ResponseError`` (the caller answers 500 and logs it).
+    """
+    status = error.status_code
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ResponseError(
+            f"{type(error).__name__} has status_code {status!r}; an HTTP status is an int "
+            "from 100 to 599"
+        )
     headers = _merge_headers(defaults, error.headers)
-    headers["Content-Type"] = JSON_TYPE
-    return shape(
-        error.status_code, headers, encode_json(error.body()), False, kind, multi_value=multi_value
-    )
+    payload = error.body()
+    try:
+        text = encode_json(payload)
+        content_type = JSON_TYPE
+    except (TypeError, ValueError, RecursionError):
+        text = payload if isinstance(payload, str) else _as_text(payload)
+        content_type = "text/plain; charset=utf-8"
+    for name in [n for n in headers if n.lower() == "content-type"]:
+        del headers[name]
+    headers["Content-Type"] = content_type
+    return shape(status, headers, text, False, kind, multi_value=multi_value)
+
+
+def _as_text(payload: Any) -> str:
+    """``{"error": "Conflict", "message": x}`` as ``Conflict: x``; anything else by ``str``."""
+    if isinstance(payload, dict) and set(payload) == {"error", "message"}:
+        return f"{payload['error']}: {payload['message']}"
+    return str(payload)
 
 
 def server_error(
     request_id: str | None, kind: str, defaults: Mapping[str, str], multi_value: bool = False
 ) -> dict[str, Any]:
-    """A 500 that tells the caller nothing but where to look: the request id."""
+    """A 500 that tells the caller nothing but where to look: Lambda's request id."""
     headers = dict(defaults)
     headers["Content-Type"] = JSON_TYPE
     body = {
         "error": reason(500),
         "message": "the server could not complete the request",
-        "request_id": request_id,
+        "request_id": request_id if isinstance(request_id, str) else None,
     }
     return shape(500, headers, encode_json(body), False, kind, multi_value=multi_value)

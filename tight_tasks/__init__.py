@@ -11,6 +11,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``apptests`` | test |
 | ``lock``, ``vendor``, ``artifact`` | lock, vendor, artifact |
 | ``schema`` | schema |
+| ``template``, ``deploy`` | template, deploy, undeploy |
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
 
 This module only gathers them, with doit's configuration.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from tight_tasks.apptests import task_test
 from tight_tasks.artifact import task_artifact
+from tight_tasks.deploy import task_deploy, task_undeploy
 from tight_tasks.dynamo import (
     task_dynamo_install,
     task_dynamo_reset,
@@ -38,6 +40,7 @@ from tight_tasks.scaffold import (
     task_generate_model,
 )
 from tight_tasks.schema import task_schema
+from tight_tasks.template import task_template
 from tight_tasks.vendor import task_vendor
 
 
@@ -61,6 +64,7 @@ DOIT_CONFIG = {
 __all__ = [
     "DOIT_CONFIG",
     "task_artifact",
+    "task_deploy",
     "task_dynamo_install",
     "task_dynamo_reset",
     "task_dynamo_start",
@@ -72,6 +76,8 @@ __all__ = [
     "task_generate_model",
     "task_lock",
     "task_schema",
+    "task_template",
     "task_test",
+    "task_undeploy",
     "task_vendor",
 ]

@@ -18,10 +18,15 @@ def _split(pytest_args: str) -> list[str]:
 
 
 def _run_tests(pytest_args: str) -> Any:
+    from tight.core.test_helpers import ConfigFileError, read_app_config
     from tight_tasks.config import find_app_root, load
 
     root = find_app_root()
     load(root)  # a bad tight.yml is one line here, not an error in every test
+    try:  # and so is a bad env.yml, as pytest itself would say it
+        read_app_config(root)
+    except ConfigFileError as error:
+        raise TightTaskError(str(error)) from None
     command = [sys.executable, "-m", "pytest", *_split(pytest_args)]
     completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode not in (0, 5):

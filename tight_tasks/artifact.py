@@ -12,17 +12,18 @@ import hashlib
 import importlib.util
 import json
 import os
-import py_compile
-import sys
+import subprocess
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.target import Target
+from tight_tasks.files import write_atomic
+from tight_tasks.target import Target, compile_bytecode, interpreter_identity
 from tight_tasks.taskkit import failing, param, settings_or_error
 from tight_tasks.vendor import STAMP, TASK_ROOT, VENDOR_DIR
 
@@ -71,6 +72,27 @@ class Built:
     unzipped: int
     entries: int
     largest: list[tuple[str, int]] = field(default_factory=list)
+    temporary: Path | None = None  # where it was written, until published
+    index: dict[str, Any] = field(default_factory=dict)  # entry -> where, for the next build
+    unchanged: bool = False  # the same bytes as the zip at ``path``, whose imports passed
+    checked: bool = False  # its handlers were imported from it
+
+    def discard(self) -> None:
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+
+    def publish(self) -> None:
+        """Move the checked zip into place, then record what it holds for the next build."""
+        if self.temporary is not None:
+            os.replace(self.temporary, self.path)
+            self.temporary = None
+        stat = self.path.stat()
+        record = {
+            "zip": [stat.st_size, stat.st_mtime_ns],
+            "sha256": self.sha256,
+            "checked": self.checked,
+        }
+        write_atomic(_cache_file(self.path), json.dumps({**record, "entries": self.index}))
 
 
 def zip_time() -> tuple[int, int, int, int, int, int]:
@@ -90,20 +112,6 @@ def is_unchecked_pyc(data: bytes) -> bool:
     return len(data) >= 16 and int.from_bytes(data[4:8], "little") == 0b01
 
 
-def _compile_app_source(path: Path, name: str, work: Path) -> Entry:
-    """An unchecked-hash .pyc for an app module, named from Lambda's task root."""
-    cfile = work / (hashlib.sha256(name.encode()).hexdigest() + ".pyc")
-    py_compile.compile(
-        str(path),
-        cfile=str(cfile),
-        dfile=f"{TASK_ROOT}/{name}",
-        doraise=True,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
-    cache = importlib.util.cache_from_source(name)
-    return Entry.from_bytes(cache, cfile.read_bytes())
-
-
 def app_sources(root: Path) -> list[Path]:
     """The app's own files under app/ (not app/vendored): no bytecode, nothing in NEVER.
     app/vendored is not walked at all: it can hold thousands of files."""
@@ -116,21 +124,35 @@ def app_sources(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def collect(root: Path, compile_app: bool) -> list[Entry]:
-    """Every file the function needs, with the bytes it ships."""
+def collect(root: Path, target: Target, python: str | None) -> list[Entry]:
+    """Every file the function needs, with the bytes it ships; the app's modules compiled
+    by ``python`` (of the target's version) when there is one."""
     entries: list[Entry] = []
     if not (root / "app_index.py").is_file():
         raise TightTaskError(f"no app_index.py in {root}; is this an app's root folder?")
-    with tempfile.TemporaryDirectory(prefix="tight-pyc-") as work:
-        sources = [root / name for name in ROOT_FILES if (root / name).is_file()]
-        for path in sources + app_sources(root):
-            name = path.relative_to(root).as_posix()
-            entries.append(Entry.from_file(name, path))
-            if compile_app and path.suffix == ".py":
-                try:
-                    entries.append(_compile_app_source(path, name, Path(work)))
-                except py_compile.PyCompileError as error:
-                    raise TightTaskError(f"{name} does not compile: {error.msg.strip()}") from None
+    sources = [root / name for name in ROOT_FILES if (root / name).is_file()]
+    modules: list[tuple[str, Path]] = []
+    for path in sources + app_sources(root):
+        name = path.relative_to(root).as_posix()
+        entries.append(Entry.from_file(name, path))
+        if path.suffix == ".py":
+            modules.append((name, path))
+    if python is not None and modules:
+        with tempfile.TemporaryDirectory(prefix="tight-pyc-") as work:
+            jobs = [
+                (path, Path(work) / f"{index}.pyc", f"{TASK_ROOT}/{name}")
+                for index, (name, path) in enumerate(modules)
+            ]
+            errors = compile_bytecode(python, files=jobs)
+            if errors:
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                shown = errors[0].removeprefix(TASK_ROOT + "/")
+                raise TightTaskError(f"{shown.replace(': ', ' does not compile: ', 1)}{more}")
+            for (name, _path), (_source, cfile, _dfile) in zip(modules, jobs, strict=True):
+                folder, _, file_name = name.rpartition("/")
+                cache = f"{folder + '/' if folder else ''}__pycache__/"
+                cache += f"{file_name[: -len('.py')]}.{target.cache_tag}.pyc"
+                entries.append(Entry.from_bytes(cache, cfile.read_bytes()))
     for path in sorted((root / VENDOR_DIR).rglob("*")):
         if not path.is_file() or path.name == STAMP:
             continue
@@ -152,19 +174,20 @@ def _cache_file(path: Path) -> Path:
 
 
 def _load_cache(path: Path) -> dict[str, Any]:
-    """What the previous zip at ``path`` holds, if it is still the zip that was written."""
+    """What the previous zip at ``path`` holds (``entries``, ``sha256``), if it is still the
+    zip that was written and checked."""
     try:
         cache: dict[str, Any] = json.loads(_cache_file(path).read_text())
         stat = path.stat()
     except (OSError, ValueError):
         return {}
-    if cache.get("zip") != [stat.st_size, stat.st_mtime_ns]:
+    if not isinstance(cache, dict) or cache.get("zip") != [stat.st_size, stat.st_mtime_ns]:
         return {}
-    return dict(cache.get("entries", {}))
+    return cache
 
 
 def write_zip(entries: list[Entry], path: Path) -> Built:
-    """Write entries reproducibly; the file appears complete or not at all.
+    """Write entries reproducibly beside ``path``; ``Built.publish`` puts it in place.
 
     The zip is written here rather than with ``zipfile`` so that an entry whose source did
     not change since the last build is copied from the previous zip already compressed:
@@ -177,7 +200,8 @@ def write_zip(entries: list[Entry], path: Path) -> Built:
     if len(entries) >= 0xFFFF:
         raise TightTaskError(f"{len(entries)} files is more than a zip without ZIP64 holds")
     dos_time, dos_date = _dos_time(zip_time())
-    cached = _load_cache(path)
+    previous_zip = _load_cache(path)
+    cached: dict[str, Any] = previous_zip.get("entries") or {}
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     digest = hashlib.sha256()
@@ -238,18 +262,114 @@ def write_zip(entries: list[Entry], path: Path) -> Built:
             )  # fmt: skip
             emit(end)
             zipped = out.tell()
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     finally:
         if previous is not None:
             previous.close()
-    os.replace(temporary, path)
-    stat = path.stat()
-    cache_file = _cache_file(path)
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    cache_file.write_text(json.dumps({"zip": [stat.st_size, stat.st_mtime_ns], "entries": index}))
+    sha256 = digest.hexdigest()
+    unchanged = previous_zip.get("sha256") == sha256 and bool(previous_zip.get("checked"))
     return Built(
-        path=path, sha256=digest.hexdigest(), zipped=zipped, unzipped=unzipped,
-        entries=len(entries),
+        path=path, sha256=sha256, zipped=zipped, unzipped=unzipped, entries=len(entries),
+        temporary=temporary, index=index, unchanged=unchanged,
     )  # fmt: skip
+
+
+# Lambda's Python runtime has these; a function may import them without shipping them.
+LAMBDA_PROVIDES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+IMPORT_TIMEOUT = 120.0
+_IMPORT_CHECK = """
+import importlib, json, os, sys
+task, layer, provided, names = json.loads(sys.argv[1])
+sys.path[:0] = [task, layer]  # Lambda's order: the function, the layer, the runtime's own
+sys.path.append(provided)
+os.chdir(task)
+failures = {}
+try:
+    import app_index
+except BaseException as error:
+    failures["app_index.py"] = f"{type(error).__name__}: {error}"
+else:
+    for name in names:
+        try:
+            importlib.import_module(f"app.functions.{name}.handler")
+        except BaseException as error:
+            failures[name] = f"{type(error).__name__}: {error}"
+print(json.dumps(failures))
+"""
+
+
+def _lambda_provided(folder: Path) -> None:
+    """Links to this machine's copies of what Lambda's runtime provides (boto3 and its
+    dependencies), and nothing else of this environment."""
+    folder.mkdir()
+    for name in LAMBDA_PROVIDES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source, target_is_directory=source.is_dir())
+
+
+def check_imports(built: list[Built], target: Target, python: str | None) -> bool:
+    """Import every function's handler from the zips just written, as Lambda will: the
+    target's Python, isolated (-I -S), its path only the unzipped function, the layer and
+    what Lambda's runtime provides. A failure is a ``TightTaskError`` naming the function."""
+    reason = target.cannot_run_here()
+    if reason is not None or python is None:
+        print(f"import check skipped: {reason}")
+        return False
+    function = built[0]
+    assert function.temporary is not None
+    with zipfile.ZipFile(function.temporary) as archive:
+        names = sorted(
+            parts[2]
+            for parts in (n.split("/") for n in archive.namelist())
+            if len(parts) == 4 and parts[:2] == ["app", "functions"] and parts[3] == "handler.py"
+        )
+        with tempfile.TemporaryDirectory(prefix="tight-import-check-") as work:
+            task, opt = Path(work) / "task", Path(work) / "opt"
+            archive.extractall(task)
+            for layer in built[1:]:
+                assert layer.temporary is not None
+                with zipfile.ZipFile(layer.temporary) as layer_archive:
+                    layer_archive.extractall(opt)
+            _lambda_provided(Path(work) / "runtime")
+            job = json.dumps([str(task), str(opt / "python"), str(Path(work) / "runtime"), names])
+            env = {
+                "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "import-check", "AWS_SECRET_ACCESS_KEY": "import-check",
+                "LAMBDA_TASK_ROOT": str(task), "LANG": "C.UTF-8",
+            }  # fmt: skip
+            try:
+                completed = subprocess.run(
+                    [python, "-I", "-S", "-c", _IMPORT_CHECK, job], cwd=task, env=env,
+                    capture_output=True, text=True, timeout=IMPORT_TIMEOUT,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise TightTaskError(
+                    f"importing the handlers from {function.path.name} took more than "
+                    f"{IMPORT_TIMEOUT:.0f} s; does a handler module do slow work when imported?"
+                ) from None
+    try:
+        failures: dict[str, str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TightTaskError(
+            f"the import check of {function.path.name} crashed: {reason}"
+        ) from None
+    if failures:
+        name, error = next(iter(failures.items()))
+        what = "app_index.py" if name == "app_index.py" else f"function {name}"
+        more = f" ({len(failures) - 1} more function(s) fail too)" if len(failures) > 1 else ""
+        raise TightTaskError(
+            f"{what} cannot be imported from {function.path.name}: {error}{more}; the "
+            f"previous zip is kept. Add what it needs to requirements.in, then `doit artifact`"
+        )
+    print(f"imported {len(names)} function(s) from {function.path.name} with {python}")
+    return True
 
 
 def largest_packages(entries: list[Entry], prefix: str, count: int = 5) -> list[tuple[str, int]]:
@@ -273,7 +393,8 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
         raise TightTaskError(f"{VENDOR_DIR} is not built; run `doit vendor` (or `doit artifact`)")
     target = Target.from_settings(settings)
     name = app_name(root, settings)
-    entries = collect(root, compile_app=target.matches_host())
+    python = target.interpreter()
+    entries = collect(root, target, python)
     vendored_prefix = VENDOR_DIR + "/"
     runtime_prefixes = (vendored_prefix + "tight/", vendored_prefix + "tight.json")
     if layer:
@@ -302,12 +423,25 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
             f"the function unzips to {_megabytes(unzipped)}, past Lambda's 250 MB limit; "
             f"the largest packages: {top}. Drop or slim dependencies, or deploy a container image"
         )
-    built = []
-    for part_entries, path in parts:
-        result = write_zip(part_entries, path)
-        prefix = "python/" if path.name.endswith("-layer.zip") else vendored_prefix
-        result.largest = largest_packages(part_entries, prefix)
-        built.append(result)
+    built: list[Built] = []
+    try:
+        for part_entries, path in parts:
+            result = write_zip(part_entries, path)
+            built.append(result)
+            prefix = "python/" if path.name.endswith("-layer.zip") else vendored_prefix
+            result.largest = largest_packages(part_entries, prefix)
+        if all(result.unchanged for result in built):
+            print("the zip has the bytes it had: its imports were checked then")
+            checked = True
+        else:
+            checked = check_imports(built, target, python)
+        for result in built:
+            result.checked = checked
+        for result in built:
+            result.publish()
+    finally:
+        for result in built:
+            result.discard()  # a zip that failed its check: the previous one stays
     for result in built:
         print(f"{result.path.relative_to(root)}  sha256 {result.sha256}")
         print(
@@ -347,7 +481,7 @@ def artifact_inputs(root: Path, settings: dict[str, Any], layer: bool) -> str:
                 layer,
                 os.environ.get("SOURCE_DATE_EPOCH"),
                 Target.from_settings(settings),
-                sys.version,
+                interpreter_identity(Target.from_settings(settings).interpreter()),
             )
         ).encode()
     )
@@ -378,7 +512,7 @@ def _artifact_unchanged(task: Any, values: dict[str, Any]) -> bool:
 
     root = Path.cwd()
     settings = load(root)
-    wanted = _layer_wanted(task.options.get("layer", ""), settings)
+    wanted = _layer_wanted((task.options or {}).get("layer", ""), settings)
     if not all(path.is_file() for path in outputs(root, settings, wanted)):
         return False
     return bool(values.get("inputs") == artifact_inputs(root, settings, wanted))

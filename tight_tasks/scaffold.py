@@ -5,8 +5,10 @@ before anything is moved into place, so bad input or a failed render leaves the 
 byte-for-byte as it was, and no existing file is ever overwritten.
 """
 
+import json
 import keyword
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -14,7 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tight_tasks import triggers
 from tight_tasks.config import (
+    CONFIG_FILE,
     LAMBDA_RUNTIMES,
     MODULE_NAME_WORDS,
     find_app_root,
@@ -218,12 +222,28 @@ def generate_app(name: str | None, directory: str | None = None) -> Path:
 
 
 def generate_function(
-    name: str | None, methods: str | None = None, root: Path | None = None
+    name: str | None,
+    methods: str | None = None,
+    root: Path | None = None,
+    trigger: str | None = None,
+    model: str | None = None,
 ) -> list[Path]:
-    """Write app/functions/<name>/ with its unit and integration tests and expectations."""
+    """Write app/functions/<name>/ with its unit and integration tests: an HTTP function
+    (``methods``), or one triggered by an event source (``trigger``), whose entry is then
+    added to tight.yml's ``functions:``."""
     app_root = find_app_root(root)
     load(app_root)  # every task checks tight.yml, even one that only adds files
     name = validate_name(name, "function", "items")
+    trigger = (trigger or "").strip() or None
+    if trigger is not None:
+        if methods and methods.strip():
+            raise TightTaskError(
+                "trigger= and methods= cannot be combined: a function serves HTTP requests "
+                "(methods=) or one event source (trigger=); drop one of them"
+            )
+        return _generate_record_function(app_root, name, trigger, model)
+    if model and model.strip():
+        raise TightTaskError("model= goes with trigger=dynamodb_stream")
     chosen = parse_methods(methods)
     function_dir = app_root / "app" / "functions" / name
     if function_dir.exists():
@@ -253,6 +273,204 @@ def generate_function(
             )
 
     return _staged(app_root, build)
+
+
+# What each trigger's scaffold says and registers: (description, record view class).
+TRIGGER_KINDS = {
+    "sqs": ("called once per message of an SQS queue", "SQSMessage"),
+    "sns": ("called once per notification of an SNS topic", "SNSMessage"),
+    "s3": ("called once per S3 object event", "S3Object"),
+    "kinesis": ("called once per record of a Kinesis data stream", "KinesisRecord"),
+    "dynamodb_stream": (
+        "called once per change of a DynamoDB table's items",
+        "DynamoDBStreamRecord",
+    ),
+    "eventbridge": ("called once per EventBridge event its rule matches", "EventBridgeEvent"),
+    "schedule": ("run on a schedule by EventBridge", "EventBridgeEvent"),
+}
+
+
+def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str:
+    """The trigger's tight.yml value, in YAML flow style, for a function called ``name``."""
+
+    def quoted(value: str) -> str:
+        # Plain when YAML reads it back as that string (not "true", "null", "1e3"), else a
+        # JSON string, which is a YAML string too, whatever it holds.
+        return value if _load_yaml(f"v: {value}").get("v") == value else json.dumps(value)
+
+    return {
+        "sqs": f"{{queue: {quoted(name)}, batch_size: 10, fifo: false}}",
+        "sns": f"{{topic: {quoted(name)}}}",
+        "s3": f'{{bucket: {quoted(name)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
+        "kinesis": f"{{stream: {quoted(name)}, starting_position: LATEST}}",
+        "dynamodb_stream": (
+            f"{{model: {quoted(str(model))}, starting_position: LATEST, batch_size: 100}}"
+        ),
+        "eventbridge": f"{{pattern: {{source: [{quoted(app)}]}}}}",
+        "schedule": '"rate(1 day)"',
+    }[trigger]
+
+
+def _stream_model(app_root: Path, model: str | None) -> str:
+    models = sorted(
+        p.stem for p in (app_root / "app" / "models").glob("*.py") if p.stem != "__init__"
+    )
+    if model and model.strip():
+        model = model.strip()
+        if model not in models:
+            raise TightTaskError(
+                f"model={model} is not in app/models; create it first with "
+                f"`doit generate_model name={model}`"
+            )
+        return model
+    if len(models) == 1:
+        return models[0]
+    if not models:
+        raise TightTaskError(
+            "trigger=dynamodb_stream reads a model's table; create one first with "
+            "`doit generate_model name=item`, then add model=item"
+        )
+    raise TightTaskError(
+        f"trigger=dynamodb_stream needs model=<name>: one of {', '.join(models)} in app/models"
+    )
+
+
+def _generate_record_function(
+    app_root: Path, name: str, trigger: str, model: str | None
+) -> list[Path]:
+    if trigger not in triggers.TRIGGERS:
+        raise TightTaskError(
+            f"unknown trigger {trigger}; choose one of {', '.join(triggers.TRIGGERS)} "
+            "(or give methods= for an HTTP function)"
+        )
+    if model and model.strip() and trigger != "dynamodb_stream":
+        raise TightTaskError("model= goes with trigger=dynamodb_stream")
+    if (app_root / "app" / "functions" / name).exists():
+        raise TightTaskError(
+            f"app/functions/{name} exists already; edit app/functions/{name}/handler.py or "
+            "choose another name"
+        )
+    if trigger == "dynamodb_stream":
+        model = _stream_model(app_root, model)
+    config_path = app_root / CONFIG_FILE
+    original = config_path.read_text(encoding="utf-8")
+    settings = _load_yaml(original)
+    spec = default_trigger(trigger, name, str(settings.get("name") or "my.app"), model)
+    updated = add_function_entry(original, settings, name, trigger, spec)
+    description, view = TRIGGER_KINDS[trigger]
+    context = {
+        "name": name,
+        "trigger": trigger,
+        "module": triggers.CONTROLLER[trigger],
+        "view": view,
+        "description": description,
+        "model": model,
+        "model_class": class_name(model) if model else None,
+        "app": str(settings.get("name") or "my.app"),
+    }
+
+    def build(staging: Staging) -> None:
+        staging.write(f"app/functions/{name}/__init__.py", "")
+        staging.render(
+            "function/record_handler.py.j2", f"app/functions/{name}/handler.py", **context
+        )
+        staging.render(
+            "function/record_test_unit.py.j2", f"tests/functions/unit/test_{name}.py", **context
+        )
+        staging.render(
+            "function/record_test_integration.py.j2",
+            f"tests/functions/integration/test_{name}.py",
+            **context,
+        )
+
+    # tight.yml is replaced (atomically) only once every new file is in place; if that
+    # fails, the new files are taken back out.
+    pending = config_path.with_name(f".{config_path.name}.{os.getpid()}.tmp")
+    pending.write_text(updated, encoding="utf-8")
+    try:
+        created = _staged(app_root, build)
+        try:
+            os.replace(pending, config_path)
+        except OSError:
+            for path in created:
+                (app_root / path).unlink(missing_ok=True)
+            shutil.rmtree(app_root / "app" / "functions" / name, ignore_errors=True)
+            raise
+    finally:
+        pending.unlink(missing_ok=True)
+    return created
+
+
+def _load_yaml(text: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({error}); fix it first") from None
+    if not isinstance(data, dict):
+        raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
+    return data
+
+
+_FUNCTIONS_KEY = re.compile(r"^functions\s*:(?P<rest>.*)$")
+
+
+def add_function_entry(
+    text: str, settings: dict[str, Any], name: str, trigger: str, spec: str
+) -> str:
+    """``tight.yml``'s text with ``functions.<name>.<trigger>: <spec>`` added, every other
+    line (comments, blank lines, order) kept as the user wrote it."""
+    functions = settings.get("functions")
+    if functions is not None and not isinstance(functions, dict):
+        raise TightTaskError(
+            f"functions in {CONFIG_FILE} must be a mapping of function names; fix it first"
+        )
+    if functions and name in functions:
+        raise TightTaskError(
+            f"functions.{name} is in {CONFIG_FILE} already; remove it or choose another name"
+        )
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n"
+    start = next((i for i, line in enumerate(lines) if _FUNCTIONS_KEY.match(line)), None)
+    if start is None:
+        block = ["\n"] if lines and lines[-1].strip() else []
+        lines += [*block, "functions:\n", f"  {name}:\n", f"    {trigger}: {spec}\n"]
+    else:
+        rest = _FUNCTIONS_KEY.match(lines[start])["rest"]  # type: ignore[index]
+        value = rest.split("#", 1)[0].strip()
+        if value in ("{}", "null", "~"):  # an empty section: becomes the block's head
+            comment = f"  #{rest.split('#', 1)[1].rstrip()}" if "#" in rest else ""
+            lines[start] = f"functions:{comment}\n"
+            value = ""
+        if value:
+            raise TightTaskError(
+                f"functions: in {CONFIG_FILE} is written on one line; write it as a block "
+                "(one function per line) so that generate_function can add to it"
+            )
+        end = start + 1  # just after the block's last indented line
+        indent = ""
+        for index in range(start + 1, len(lines)):
+            line = lines[index]
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if not line[0].isspace():
+                break
+            indent = indent or line[: len(line) - len(line.lstrip())]
+            end = index + 1
+        unit = indent or "  "
+        lines[end:end] = [f"{unit}{name}:\n", f"{unit}{unit}{trigger}: {spec}\n"]
+    updated = "".join(lines)
+    # The edit is checked by reading it back: the new entry, and nothing else changed.
+    expected = dict(settings)
+    expected["functions"] = {**(functions or {}), name: {trigger: _load_yaml(f"v: {spec}")["v"]}}
+    if _load_yaml(updated) != expected:
+        raise TightTaskError(
+            f"could not add {name} to functions: in {CONFIG_FILE} without changing other "
+            f"settings; add it by hand:\nfunctions:\n  {name}:\n    {trigger}: {spec}"
+        )
+    return updated
 
 
 def class_name(name: str) -> str:
@@ -295,8 +513,11 @@ def _generate_app(name: str, dir: str) -> Any:
     print(f"next: cd {target} && doit generate_function name=items && doit test")
 
 
-def _generate_function(name: str, methods: str) -> Any:
-    return generate_function(name, methods)
+def _generate_function(name: str, methods: str, trigger: str, model: str) -> Any:
+    for path in generate_function(name, methods, trigger=trigger, model=model):
+        print(f"created {path.as_posix()}")
+    if trigger:
+        print(f"added functions.{name} ({trigger}) to {CONFIG_FILE}")
 
 
 def _generate_model(name: str) -> Any:
@@ -320,16 +541,24 @@ def task_generate_app() -> dict[str, Any]:
 
 
 def task_generate_function() -> dict[str, Any]:
-    """Add a function with tests that pass: doit generate_function name=x [methods=get,post]."""
+    """Add a function with tests that pass: doit generate_function name=x [methods=get,post
+    | trigger=sqs]."""
     return {
-        "actions": [(as_action(report_created(_generate_function)),)],
+        "actions": [(as_action(_generate_function),)],
         "params": [
             param("name", f"the function's name: {MODULE_NAME_WORDS} (e.g. items)"),
             param(
                 "methods",
-                "HTTP methods to handle, comma-separated, from get,post,put,patch,delete",
-                "get",
+                "HTTP methods to handle, comma-separated, from get,post,put,patch,delete "
+                "(default get)",
             ),
+            param(
+                "trigger",
+                "instead of HTTP, the event source that calls it: "
+                + ", ".join(triggers.TRIGGERS)
+                + " (added to functions: in tight.yml)",
+            ),
+            param("model", "with trigger=dynamodb_stream: the model whose table it reads"),
         ],
         "uptodate": [False],
     }

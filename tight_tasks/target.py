@@ -6,7 +6,16 @@ platform names that match the runtime's glibc (Amazon Linux 2, glibc 2.26, for P
 find-links and no-index, passed the same way to pip-compile, pip and uv.
 """
 
+import functools
+import glob
+import json
+import os
+import platform
+import shutil
+import subprocess
 import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,13 +86,107 @@ class Target:
         return f"{self.machine}-manylinux_2_{34 if self.glibc_minor >= 34 else 17}"
 
     def matches_host(self) -> bool:
-        """True when this interpreter can compile bytecode the target's Python will load."""
+        """True when this interpreter is the target's Python version."""
         return self.python == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+    @property
+    def cache_tag(self) -> str:
+        """The name part of the target's .pyc files (``cpython-312``)."""
+        return "cpython-" + self.python.replace(".", "")
+
+    def interpreter(self) -> str | None:
+        """A Python of the target's version on this machine (it compiles the bytecode and
+        imports the artifact), or None."""
+        return find_interpreter(self.python)
+
+    def cannot_run_here(self) -> str | None:
+        """Why this machine cannot run the target's code, or None when it can."""
+        machine = platform.machine().lower().replace("arm64", "aarch64").replace("amd64", "x86_64")
+        if not sys.platform.startswith("linux") or machine != self.machine:
+            return f"this machine is {sys.platform} {machine}, not Linux {self.machine}"
+        if self.interpreter() is None:
+            return f"there is no Python {self.python} here (pyenv or python{self.python} on PATH)"
+        return None
 
     def describe(self) -> str:
         return (
             f"Python {self.python} on {self.architecture} (manylinux, glibc 2.{self.glibc_minor})"
         )
+
+
+@functools.cache
+def find_interpreter(version: str) -> str | None:
+    """``python<version>``: this interpreter when it is that version, else pyenv's newest
+    install of it, else one on PATH (not a pyenv shim, which may refuse to run it)."""
+    if version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return sys.executable
+    pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    installed = glob.glob(
+        os.path.join(pyenv, "versions", f"{version}.*", "bin", f"python{version}")
+    )
+    releases = [p for p in installed if p.split(os.sep)[-3].replace(".", "").isdigit()]
+
+    def release(path: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in path.split(os.sep)[-3].split("."))
+
+    candidates = sorted(releases, key=release, reverse=True)
+    on_path = shutil.which(f"python{version}")
+    if on_path and f"{os.sep}shims{os.sep}" not in on_path:
+        candidates.append(on_path)
+    return next((c for c in candidates if os.access(c, os.X_OK)), None)
+
+
+def interpreter_identity(python: str | None) -> str:
+    """What compiled bytecode depends on besides the sources: which interpreter, which build."""
+    if python is None:
+        return "none"
+    stat = os.stat(python)
+    return f"{python}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+# Compiled by a fresh interpreter: on 3.10 the bytes of a set constant depend on the string
+# hash seed (-E or -I would ignore PYTHONHASHSEED, hence -S -s and an emptied environment),
+# and marshal's back-references on what else the process has loaded.
+_COMPILE = """
+import compileall, json, py_compile, sys
+job = json.load(sys.stdin)
+mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+errors = []
+for folder, ddir in job["folders"]:
+    if not compileall.compile_dir(folder, ddir=ddir, quiet=2, invalidation_mode=mode):
+        errors.append(folder + " has code that does not compile")
+for source, cfile, dfile in job["files"]:
+    try:
+        py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True, invalidation_mode=mode)
+    except py_compile.PyCompileError as error:
+        line = getattr(error.exc_value, "lineno", None)
+        where = f" (line {line})" if line else ""
+        errors.append(f"{dfile}: {error.msg.strip().splitlines()[-1]}{where}")
+print(json.dumps(errors))
+"""
+
+
+def compile_bytecode(
+    python: str,
+    folders: Sequence[tuple[Path, str]] = (),
+    files: Sequence[tuple[Path, Path, str]] = (),
+) -> list[str]:
+    """Unchecked-hash .pyc for whole ``folders`` (folder, name shown in tracebacks) and single
+    ``files`` (source, .pyc, name shown), the same bytes on every run; returns the errors."""
+    job = {
+        "folders": [[str(folder), ddir] for folder, ddir in folders],
+        "files": [[str(source), str(cfile), dfile] for source, cfile, dfile in files],
+    }
+    with tempfile.TemporaryDirectory(prefix="tight-compile-") as empty:
+        completed = subprocess.run(
+            [python, "-S", "-s", "-c", _COMPILE], input=json.dumps(job), capture_output=True,
+            text=True, cwd=empty, env={"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"},
+        )  # fmt: skip
+    if completed.returncode != 0:
+        reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TightTaskError(f"Python at {python} could not compile the app: {reason}")
+    errors: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return errors
 
 
 def _as_list(value: Any, key: str) -> list[str]:

@@ -9,7 +9,6 @@ version, everything is precompiled to unchecked-hash .pyc. All of it happens in 
 folder that replaces app/vendored only once complete: a failure leaves the old one intact.
 """
 
-import compileall
 import hashlib
 import json
 import re
@@ -24,13 +23,15 @@ from typing import Any
 
 from tight_tasks.config import write_runtime_config
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.files import swap_folder
+from tight_tasks.files import building_folder, recover_folder
 from tight_tasks.resources import runtime_dir
 from tight_tasks.target import (
     PROVIDED_BY_LAMBDA,
     Sources,
     Target,
+    compile_bytecode,
     explain_pip_failure,
+    interpreter_identity,
     normalize,
 )
 from tight_tasks.taskkit import failing, settings_or_error
@@ -94,7 +95,7 @@ def vendor_inputs(root: Path, settings: dict[str, Any]) -> dict[str, str]:
         "sources": Sources.from_settings(settings, root).fingerprint(),
         "keep": ",".join(sorted(keep_provided(settings))),
         "runtime": runtime_fingerprint(),
-        "compiler": sys.version.split()[0],
+        "compiler": interpreter_identity(Target.from_settings(settings).interpreter()),
     }
 
 
@@ -196,17 +197,15 @@ def copy_runtime(staging: Path) -> None:
     )
 
 
-def precompile(folder: Path, display_root: str) -> None:
+def precompile(folder: Path, display_root: str, python: str) -> None:
     """Hash-based .pyc that Python never checks against a timestamp (the zip's are fixed),
-    named from Lambda's task root so the bytes do not depend on where the build ran."""
-    ok = compileall.compile_dir(
-        str(folder),
-        ddir=display_root,
-        quiet=2,
-        invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,  # type: ignore[attr-defined]
-    )
-    if not ok:
-        raise TightTaskError(f"some vendored code in {folder} does not compile for this Python")
+    compiled by the target's Python and named from Lambda's task root, so the bytes do not
+    depend on where or how often the build ran."""
+    if compile_bytecode(python, folders=[(folder, display_root)]):
+        raise TightTaskError(
+            f"some vendored code does not compile for Python {python}; check the packages "
+            "in requirements.txt support that version"
+        )
 
 
 def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
@@ -219,6 +218,7 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     sources = Sources.from_settings(settings, root)
     vendored = root / VENDOR_DIR
     inputs = vendor_inputs(root, settings)
+    recover_folder(vendored)  # a swap an earlier run could not finish
     stamp = vendored / STAMP
     previous: dict[str, Any] = json.loads(stamp.read_text()) if stamp.is_file() else {}
     if previous.get("inputs") == inputs:
@@ -235,19 +235,20 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
             "requirements.in lists tight: the tight on PyPI is an unrelated project; the "
             "runtime is copied from your installed tight, so remove it from requirements.in"
         )
-    vendored.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".vendored-new-", dir=vendored.parent))
     print(f"installing {len(wanted)} locked package(s) for {target.describe()}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="tight-vendor-") as work:
-            without_wheel = _install_wheels(wanted, staging, target, sources, Path(work))
-            if without_wheel:
-                _build_pure_wheels(without_wheel, staging, target, sources, Path(work))
+    with (
+        building_folder(vendored) as staging,
+        tempfile.TemporaryDirectory(prefix="tight-vendor-") as work,
+    ):
+        without_wheel = _install_wheels(wanted, staging, target, sources, Path(work))
+        if without_wheel:
+            _build_pure_wheels(without_wheel, staging, target, sources, Path(work))
         shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: host shebangs
         copy_runtime(staging)
-        compiled = target.matches_host()
-        if compiled:
-            precompile(staging, f"{TASK_ROOT}/{VENDOR_DIR}")
+        python = target.interpreter()
+        compiled = python is not None
+        if python is not None:
+            precompile(staging, f"{TASK_ROOT}/{VENDOR_DIR}", python)
         summary = {
             "inputs": inputs,
             "target": {"python": target.python, "architecture": target.architecture},
@@ -257,12 +258,13 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         }
         (staging / STAMP).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         write_runtime_config(root, staging)
-        swap_folder(staging, vendored)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     if left_out:
         print(f"left out (Lambda's runtime has them): {', '.join(left_out)}")
-    how = "precompiled" if compiled else f"sources only: the target is Python {target.python}"
+    how = (
+        f"precompiled by {python}"
+        if compiled
+        else f"sources only: no Python {target.python} here to compile with"
+    )
     print(f"vendored {len(wanted)} package(s) and the tight runtime into {VENDOR_DIR} ({how})")
     return summary
 

@@ -2,8 +2,10 @@
 
 ``info(message=..., **fields)``, ``warn(...)``, ``error(...)`` and ``exception(...)`` write
 ``{"level", "message", "timestamp", "function", "request_id", ...fields}``. The function and
-request id come from the invocation the runtime is serving (set by the controller), so every
-line a handler logs can be found by request id. The level comes from ``LOG_LEVEL``
+the Lambda context come from the invocation the runtime is serving (``serve_as`` in the
+controller module), so ``request_id`` is Lambda's ``aws_request_id``, the id CloudWatch shows;
+an HTTP request's own id (API Gateway's, a function URL's) is added as
+``gateway_request_id``. The level comes from ``LOG_LEVEL``
 (default ``INFO``); handlers are attached on first use, not at import.
 """
 
@@ -48,24 +50,28 @@ def set_invocation(function: str | None, request: Any = None, context: Any = Non
 
 
 def current_request_id() -> str | None:
-    """The id of the request being served: API Gateway's, else Lambda's."""
-    _, request, context = invocation()
-    request_id = getattr(request, "request_id", None) if request is not None else None
-    return request_id or getattr(context, "aws_request_id", None)
+    """Lambda's ``aws_request_id`` for the invocation being served, if any."""
+    request_id = getattr(invocation()[2], "aws_request_id", None)
+    return request_id if isinstance(request_id, str) else None
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one line of JSON; fields given as ``extra`` are merged in."""
 
     def format(self, record: logging.LogRecord) -> str:
+        function, request, context = invocation()
+        request_id = getattr(context, "aws_request_id", None)
         entry: dict[str, Any] = {
             "level": record.levelname,
             "message": record.getMessage(),
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
-            "function": invocation()[0] or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
-            "request_id": current_request_id(),
+            "function": function or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+            "request_id": request_id if isinstance(request_id, str) else None,
         }
+        gateway_request_id = getattr(request, "gateway_request_id", None)
+        if gateway_request_id is not None:
+            entry["gateway_request_id"] = gateway_request_id
         fields = getattr(record, "tight_fields", None)
         if fields:
             entry.update(fields)

@@ -2,8 +2,11 @@
 
 Registered through the ``pytest11`` entry point, so every project with tight installed
 has it; in a project without ``tight.yml`` it does nothing until one of its fixtures is
-used. By default tests play back recordings and make no network calls; ``pytest
---tight-record`` (or ``TIGHT_RECORD=1``) records instead:
+used. In an app, from the plugin's start: ``env.yml`` and ``tight.yml`` are read (a bad
+one ends the run with one ``error:`` line), only ``tests/`` is collected, and the network
+is refused for the whole session (``tight.testing.network``). By default tests play back
+recordings; ``pytest --tight-record`` (or ``TIGHT_RECORD=1``) records instead, through the
+one scrubbing policy of ``tight.testing.scrub``:
 
 - AWS SDK calls made through ``tight.providers.aws.clients.boto3_client.session()``:
   placebo JSON under ``<test dir>/placebos/<test name>/``;
@@ -11,8 +14,7 @@ used. By default tests play back recordings and make no network calls; ``pytest
 
 Fixtures: ``app`` (the app's ``app_index``, fresh per test), ``event`` (an event factory),
 ``lambda_context``, ``boto3_session`` (alias ``dynamo_db_session``), ``http_recorder`` and
-``expect_response``. ``env.yml`` at the app root is loaded into the environment for the
-session. Test-only dependencies (boto3, placebo, vcrpy, PyYAML) are imported only when a
+``expect_response``. Test-only dependencies (boto3, placebo, vcrpy, PyYAML) are imported only when a
 fixture needs them.
 """
 
@@ -28,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tight.testing.events import LambdaContext, make_event
+from tight.testing.events import Events, LambdaContext, events
 
 CONFIG_FILE = "tight.yml"
 ENV_FILE = "env.yml"
@@ -59,6 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the app folder that holds tight.yml (default: found from pytest's rootdir)",
     )
+    parser.addini(
+        "tight_allow_network",
+        "host:port (or host:*) every test may reach in playback, one per line",
+        type="linelist",
+        default=[],
+    )
 
 
 def is_recording(config: pytest.Config) -> bool:
@@ -70,6 +78,9 @@ def is_recording(config: pytest.Config) -> bool:
 
 def find_app_root(config: pytest.Config) -> Path | None:
     """The folder holding tight.yml: ``--tight-app-root``, else rootdir or a parent of it."""
+    session = config.stash.get(_SESSION, None)
+    if session is not None:
+        return session.root
     option = config.getoption("--tight-app-root")
     if option:
         root = Path(option).resolve()
@@ -96,7 +107,10 @@ def _problems(item: pytest.Item) -> list[str]:
     found: list[str] = []
     for recorder in item.stash.get(_RECORDERS, []):
         found.extend(getattr(recorder, "problems", []))
-    return found
+    session = item.config.stash.get(_SESSION, None)
+    if session is not None and session.guard is not None:
+        found.extend(session.guard.attempts)
+    return list(dict.fromkeys(found))
 
 
 def _passed(item: pytest.Item) -> bool:
@@ -104,12 +118,357 @@ def _passed(item: pytest.Item) -> bool:
     return all(report.passed for report in reports.values()) and "call" in reports
 
 
+# -- the session: config files, environment, network guard ---------------------------------
+class ConfigFileError(Exception):
+    """A config file the test run cannot use: shown as ``error: <file>:<line>: <what>``."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        try:
+            shown = os.path.relpath(path)
+        except ValueError:
+            shown = str(path)
+        shown = str(path) if shown.startswith("..") else shown
+        where = f"{shown}:{line}" if line else shown
+        super().__init__(f"{where}: {problem}")
+
+
+class TightSession:
+    """What the plugin knows about the app for the whole run, found at its start."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.policy: Any = None  # tight.testing.scrub.ScrubPolicy
+        self.guard: Any = None  # tight.testing.network.NetworkGuard, in playback
+        self.saved_env: dict[str, str | None] = {}
+        self.recording_line = ""
+
+    def set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self.saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def restore_env(self) -> None:
+        for key, old in self.saved_env.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        self.saved_env = {}
+
+
+_SESSION = pytest.StashKey[TightSession]()
+
+
+def read_yaml(path: Path) -> tuple[Any, Any]:
+    """A YAML file's data and its node tree (for line numbers); ``ConfigFileError`` naming
+    the line when it is not valid YAML."""
+    import yaml
+
+    try:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError as error:
+        raise ConfigFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "unreadable"
+        raise ConfigFileError(
+            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigFileError(path, None, f"not valid YAML: {error}") from None
+    return data, node
+
+
+def line_of(node: Any, *keys: Any) -> int | None:
+    """The line of ``keys`` (mapping keys, sequence indexes) in a YAML node tree."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in keys:
+        found = None
+        if isinstance(getattr(node, "value", None), list):
+            for index, entry in enumerate(node.value):
+                if isinstance(entry, tuple) and str(entry[0].value) == str(key):
+                    found, line = entry[1], entry[0].start_mark.line + 1
+                    break
+                if not isinstance(entry, tuple) and index == key:
+                    found, line = entry, entry.start_mark.line + 1
+                    break
+        if found is None:
+            return line
+        node = found
+    return line
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``env.yml`` as environment variables; ``ConfigFileError`` when it is not a flat
+    mapping of names to single values."""
+    data, node = read_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(path, line_of(node), "must be a mapping of variable names to values")
+    env: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            kind = "mapping" if isinstance(value, dict) else "list"
+            raise ConfigFileError(
+                path, line_of(node, key), f"{key} must be a single value, not a {kind}"
+            )
+        if value is not None:
+            env[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+def read_testing_config(root: Path) -> dict[str, Any]:
+    """tight.yml checked for a test run, and its ``testing`` settings:
+    ``{"scrub": {"keys": [...], "patterns": [...]}}``.
+
+    The one place the plugin reads tight.yml; a ``ConfigFileError`` names the line."""
+    path = root / CONFIG_FILE
+    data, node = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(path, line_of(node), "must be a mapping of settings")
+    try:
+        from tight_tasks.config import runtime_config
+    except ImportError:  # the runtime alone: tight.yml is checked when the app is vendored
+        pass
+    else:
+        from tight.config import ConfigError
+
+        try:
+            runtime_config(data)
+        except ConfigError as error:
+            raise ConfigFileError(path, None, str(error)) from None
+    testing = data.get("testing") or {}
+    if not isinstance(testing, dict) or set(testing) - {"scrub"}:
+        raise ConfigFileError(
+            path, line_of(node, "testing"), "testing must be a mapping with the key scrub"
+        )
+    scrub = testing.get("scrub") or {}
+    if not isinstance(scrub, dict) or set(scrub) - {"keys", "patterns"}:
+        raise ConfigFileError(
+            path,
+            line_of(node, "testing", "scrub"),
+            "testing.scrub must be a mapping with the keys keys and patterns",
+        )
+    rules: dict[str, list[str]] = {}
+    for field in ("keys", "patterns"):
+        values = scrub.get(field) or []
+        if not isinstance(values, list):
+            values = [values]
+        for index, value in enumerate(values):
+            where = line_of(node, "testing", "scrub", field, index)
+            if not isinstance(value, str) or not value:
+                raise ConfigFileError(
+                    path, where, f"testing.scrub.{field} must be a list of non-empty strings"
+                )
+            if field == "patterns":
+                try:
+                    re.compile(value)
+                except re.error as error:
+                    raise ConfigFileError(
+                        path, where, f"testing.scrub.patterns: {value!r} is not a regex: {error}"
+                    ) from None
+        rules[field] = list(values)
+    return {"scrub": rules}
+
+
+def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The app's ``testing`` settings and ``env.yml``, both checked: what a test run reads
+    first, and what `doit test` checks before it starts pytest. ``ConfigFileError``."""
+    testing = read_testing_config(root)
+    env_path = root / ENV_FILE
+    return testing, read_env_file(env_path) if env_path.is_file() else {}
+
+
+def _start_session(config: pytest.Config) -> TightSession:
+    """Read the app's config files, load env.yml, build the scrubbing policy and check
+    where a recording would go. Raises ``ConfigFileError`` (or ``UsageError``)."""
+    from tight.testing.scrub import ScrubPolicy
+
+    root = find_app_root(config)
+    session = TightSession(root)
+    if root is None:
+        return session
+    testing, env = read_app_config(root)
+    session.policy = ScrubPolicy(**testing["scrub"]).secret_values_of(env)
+    session.set_env(env)
+    if is_recording(config):
+        try:
+            _prepare_recording(config, session)
+        except BaseException:
+            session.restore_env()
+            raise
+    else:
+        from tight.testing.network import NetworkGuard
+
+        session.guard = NetworkGuard(config.getini("tight_allow_network"))
+    return session
+
+
+CREDENTIAL_SOURCES = {
+    "env": "environment variables",
+    "shared-credentials-file": "the shared credentials file",
+    "config-file": "the AWS config file",
+    "iam-role": "the instance role",
+    "container-role": "the container role",
+    "assume-role": "an assumed role",
+    "sso": "AWS SSO",
+}
+
+
+def recording_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
+    """Point a recording at the local DynamoDB when one runs, find credentials, and say
+    in one line where the recording goes."""
+    import boto3
+
+    local = _local_dynamo(config)
+    if local and not os.environ.get("TIGHT_DYNAMO_ENDPOINT"):
+        session.set_env({"TIGHT_DYNAMO_ENDPOINT": local})  # `doit dynamo_start` runs
+    endpoints = []
+    if os.environ.get("TIGHT_DYNAMO_ENDPOINT"):
+        endpoints.append(f"DynamoDB at {os.environ['TIGHT_DYNAMO_ENDPOINT']}")
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        endpoints.append(f"AWS_ENDPOINT_URL {os.environ['AWS_ENDPOINT_URL']}")
+    else:
+        endpoints.append("AWS" if not endpoints else "other services at AWS")
+    region = recording_region()
+    credentials = boto3.session.Session(region_name=region).get_credentials()
+    if credentials is None and not (
+        os.environ.get("TIGHT_DYNAMO_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
+    ):
+        raise ConfigFileError(
+            Path("--tight-record"),
+            None,
+            "recording against AWS needs credentials and none were found: set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or record against "
+            "a local server (`doit dynamo_start`, or AWS_ENDPOINT_URL)",
+        )
+    if credentials is None:  # a local server accepts any credentials
+        session.set_env({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+        source = "none found, using placeholders (local endpoint)"
+    else:
+        source = CREDENTIAL_SOURCES.get(credentials.method, credentials.method)
+        if os.environ.get("AWS_PROFILE") and credentials.method != "env":
+            source += f" (profile {os.environ['AWS_PROFILE']})"
+        frozen = credentials.get_frozen_credentials()
+        session.policy = session.policy.with_values(
+            v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v
+        )
+    session.recording_line = (
+        f"tight: recording against {', '.join(endpoints)}; region {region}; "
+        f"credentials from {source}"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """The plugin's start: a bad env.yml or tight.yml ends the run here with one line."""
+    if config.getoption("help", False) or config.getoption("version", False):
+        return None
+    try:
+        session = _start_session(config)
+    except (ConfigFileError, pytest.UsageError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.flush()
+        return int(pytest.ExitCode.USAGE_ERROR)
+    config.stash[_SESSION] = session
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "tight_allow_network(*addresses): let this test reach the network in playback "
+        "(only host:port addresses, when given)",
+    )
+    session = config.stash.get(_SESSION, None)
+    if session is not None and session.guard is not None:
+        session.guard.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(_SESSION, None)
+    if session is None:
+        return
+    if session.guard is not None:
+        session.guard.stop()
+    session.restore_env()
+    del config.stash[_SESSION]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    tight = session.config.stash.get(_SESSION, None)
+    if tight is not None and tight.recording_line:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(tight.recording_line)
+        else:
+            sys.stderr.write(tight.recording_line + "\n")
+
+
+def _outside_tests(config: pytest.Config, path: Path) -> bool:
+    """True for a path of the app that is not under its ``tests/`` folder."""
+    session = config.stash.get(_SESSION, None)
+    if session is None or session.root is None:
+        return False
+    try:
+        relative = Path(path).resolve().relative_to(session.root)
+    except ValueError:
+        return False
+    return bool(relative.parts) and relative.parts[0] != "tests"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In an app, only ``tests/`` is collected: never app/vendored, .tight or build."""
+    return True if _outside_tests(config, collection_path) else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests named on the command line outside ``tests/`` (pytest collects named paths
+    whatever ``pytest_ignore_collect`` says) are deselected, so they never run."""
+    outside = [item for item in items if _outside_tests(config, item.path)]
+    if outside:
+        config.hook.pytest_deselected(items=outside)
+        items[:] = [item for item in items if item not in outside]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Open the network guard for a test marked ``tight_allow_network``, for it alone."""
+    session = item.config.stash.get(_SESSION, None)
+    guard = session.guard if session is not None else None
+    if guard is None:
+        return (yield)
+    marker = item.get_closest_marker("tight_allow_network")
+    guard.attempts = []
+    guard.allow_all = marker is not None and not marker.args
+    guard.test_allowed = frozenset(str(a).lower() for a in marker.args) if marker else frozenset()
+    try:
+        return (yield)
+    finally:
+        guard.allow_all = False
+        guard.test_allowed = frozenset()
+        guard.attempts = []
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Fail a test whose recordings could not answer, with the recorders' own message.
+    """Fail a test whose recordings could not answer, or that tried to reach the network,
+    with the recorders' or the guard's own message.
 
-    The code under test usually swallows the recorder's exception (a handler answers 500),
-    so the test is failed here, where the message reaches the person reading the output.
+    The code under test usually swallows the exception (a handler answers 500), so the
+    test is failed here, where the message reaches the person reading the output.
     """
     try:
         result = yield
@@ -133,43 +492,11 @@ def pytest_runtest_makereport(
     return report
 
 
-# -- environment ---------------------------------------------------------------------------
-def read_env_file(path: Path) -> dict[str, str]:
-    """``env.yml`` as environment variables; a clear error when it is not a flat mapping."""
-    import yaml
+def _policy(config: pytest.Config) -> Any:
+    from tight.testing.scrub import ScrubPolicy
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise pytest.UsageError(f"{path} must be a mapping of variable names to values")
-    env: dict[str, str] = {}
-    for key, value in data.items():
-        if isinstance(value, (dict, list)):
-            raise pytest.UsageError(
-                f"{path}: {key} must be a single value, not a {type(value).__name__}"
-            )
-        if value is not None:
-            env[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _tight_env_file(pytestconfig: pytest.Config) -> Iterator[None]:
-    """Loads the app's env.yml for the session and restores the environment after."""
-    root = find_app_root(pytestconfig)
-    if root is None or not (root / ENV_FILE).is_file():
-        yield
-        return
-    values = read_env_file(root / ENV_FILE)
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+    session = config.stash.get(_SESSION, None)
+    return session.policy if session is not None and session.policy is not None else ScrubPolicy()
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -193,11 +520,14 @@ def tight_mode(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture
-def event() -> Callable[..., dict[str, Any]]:
+def event() -> Events:
     """``event(method, path, body=None, headers=None, query=None, path_params=None,
     principal_id=None, kind="rest")``: an event as API Gateway REST ('rest'), HTTP API
-    ('http'), an ALB ('alb') or a function URL ('url') would send it."""
-    return make_event
+    ('http'), an ALB ('alb') or a function URL ('url') would send it; ``event.sqs(bodies)``,
+    ``event.sns(messages)``, ``event.s3(bucket, keys)``, ``event.kinesis(data)``,
+    ``event.dynamodb_stream(items)``, ``event.eventbridge(source, detail_type, detail)`` and
+    ``event.schedule()`` build the other sources' events (tight.testing.events)."""
+    return events
 
 
 @pytest.fixture
@@ -216,7 +546,8 @@ def boto3_session(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[A
 
     name = recording_name(request.node)
     folder = request.path.parent / "placebos" / name
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = recording_region()
+    policy = _policy(request.config)
     if tight_mode == "playback":
         # Fixed fake credentials: nothing is signed or sent, and botocore never goes
         # looking for credentials (the instance metadata service is a network call).
@@ -225,21 +556,13 @@ def boto3_session(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[A
             aws_secret_access_key="playback",
             region_name=region,
         )
-        recorder = AwsRecorder(session, folder, "playback", name)
+        recorder = AwsRecorder(session, folder, "playback", name, policy)
     else:
-        local = _local_dynamo(request.config)
-        if local and not os.environ.get("TIGHT_DYNAMO_ENDPOINT"):
-            # `doit dynamo_start` is running: record against it, with any credentials.
-            patch = pytest.MonkeyPatch()
-            request.addfinalizer(patch.undo)
-            patch.setenv("TIGHT_DYNAMO_ENDPOINT", local)
-            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-                if not os.environ.get(key):
-                    patch.setenv(key, "local")
+        # Where to record (a running local DynamoDB, credentials) was settled at the start.
         session = boto3.session.Session(region_name=region)
         writing = folder.with_name(f".{name}.recording-{os.getpid()}")
         shutil.rmtree(writing, ignore_errors=True)
-        recorder = AwsRecorder(session, writing, "record", name)
+        recorder = AwsRecorder(session, writing, "record", name, policy)
     _register(request.node, recorder)
     boto3_client.set_session(session)
     try:
@@ -279,31 +602,22 @@ def dynamo_db_session(boto3_session: Any) -> Any:
 
 @pytest.fixture
 def http_recorder(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[Any]:
-    """This test's vcrpy cassette; in playback, network connections are refused."""
+    """This test's vcrpy cassette (in playback, an HTTP call it does not hold fails)."""
     from tight.testing.http import HttpRecorder
-    from tight.testing.network import NetworkGuard
 
     cassette = request.path.parent / "cassettes" / f"{recording_name(request.node)}.yaml"
-    secrets = tuple(
+    policy = _policy(request.config).with_values(
         value
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
         if (value := os.environ.get(key))
     )
-    recorder = HttpRecorder(cassette, tight_mode, secrets)
-    guard = NetworkGuard()
+    recorder = HttpRecorder(cassette, tight_mode, policy)
     _register(request.node, recorder)
     recorder.start()
-    if tight_mode == "playback":
-        guard.start()
     try:
         yield recorder
     finally:
-        guard.stop()
         recorder.finish(failed=not _passed(request.node))
-        if guard.attempts:
-            recorder.problems.extend(
-                f"network connection to {address} refused in playback" for address in guard.attempts
-            )
 
 
 def _forget_app_modules() -> None:
@@ -371,6 +685,8 @@ def expect_response(
 
     path = request.path.parent / "expectations" / f"{recording_name(request.node)}.yml"
     expectations = Expectations(
-        path, update=bool(pytestconfig.getoption("--tight-update-expectations"))
+        path,
+        update=bool(pytestconfig.getoption("--tight-update-expectations")),
+        policy=_policy(pytestconfig),
     )
     return expectations.check

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tight.testing.scrub import scrub_data
+from tight.testing.scrub import ScrubPolicy
 
 MANIFEST = "calls.json"
 RECORD_HINT = "re-record it with `pytest --tight-record` (or TIGHT_RECORD=1)"
@@ -25,8 +25,8 @@ class RecordingProblem(Exception):
 
 
 def _json_default(value: Any) -> Any:
-    """placebo's JSON encoding (datetimes and streams as tagged dicts, bytes as base64),
-    without the debug prints of its own serializer."""
+    """placebo's JSON encoding (datetimes and streams as tagged dicts), without the debug
+    prints of its own serializer; bytes are tagged too, so playback gives bytes back."""
     import base64
     import datetime
 
@@ -43,14 +43,33 @@ def _json_default(value: Any) -> Any:
         value._amount_read = 0
         return {"__class__": "StreamingBody", "body": base64.b64encode(body).decode()}
     if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode()
+        return {"__class__": "bytes", "body": base64.b64encode(value).decode()}
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _object_hook(deserialize: Any) -> Any:
+    """placebo's ``deserialize``, and the bytes ``_json_default`` tags."""
+    import base64
+
+    def hook(value: dict[str, Any]) -> Any:
+        if value.get("__class__") == "bytes" and isinstance(value.get("body"), str):
+            return base64.b64decode(value["body"])
+        return deserialize(value)
+
+    return hook
 
 
 class AwsRecorder:
     """One test's AWS recording: a folder of placebo responses plus the call order."""
 
-    def __init__(self, session: Any, folder: Path, mode: str, test_name: str = "") -> None:
+    def __init__(
+        self,
+        session: Any,
+        folder: Path,
+        mode: str,
+        test_name: str = "",
+        policy: ScrubPolicy | None = None,
+    ) -> None:
         import placebo
 
         if mode not in ("record", "playback"):
@@ -61,7 +80,9 @@ class AwsRecorder:
         self.test_name = test_name
         self.calls: list[str] = []  # "dynamodb.GetItem", in the order made
         self.problems: list[str] = []
-        self._secrets = self._session_secrets() if mode == "record" else ()
+        # The recording's own credentials are masked wherever they appear.
+        policy = policy or ScrubPolicy()
+        self.policy = policy.with_values(self._session_secrets()) if mode == "record" else policy
         self._pill = placebo.pill.Pill()
         self._pill.attach(session, str(self.folder))
         # Replace placebo's two hooks with strict, scrubbing ones.
@@ -111,7 +132,7 @@ class AwsRecorder:
         self.calls.append(base)
         data = {"status_code": http_response, "data": response_data}
         text = json.dumps(data, indent=2, sort_keys=True, default=_json_default)
-        clean = scrub_data(json.loads(text), self._secrets)  # scrubbed before it is written
+        clean = self.policy.data(json.loads(text))  # scrubbed before it is written
         (self.folder / file_name).write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
         self._recorded.append({"operation": base, "call": self._shown, "file": file_name})
 
@@ -119,7 +140,7 @@ class AwsRecorder:
         """Write the call order (record mode) and detach from the session."""
         self._pill.stop()
         if self.mode == "record":
-            manifest = {"test": self.test_name, "calls": self._recorded}
+            manifest = self.policy.data({"test": self.test_name, "calls": self._recorded})
             (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
     # -- playback ----------------------------------------------------------------------
@@ -152,7 +173,7 @@ class AwsRecorder:
         else:
             path = self.folder / self._recorded[position - 1]["file"]
             with open(path) as handle:
-                data = json.load(handle, object_hook=deserialize)
+                data = json.load(handle, object_hook=_object_hook(deserialize))
             return FakeHttpResponse(data["status_code"]), data["data"]
         self.problems.append(problem)
         raise RecordingProblem(problem)

@@ -1,17 +1,26 @@
-"""Realistic events of the four HTTP kinds Tight serves, and a Lambda context to go with them.
+"""Realistic events for every kind of function Tight serves, and a Lambda context.
 
 ``make_event("POST", "/items", body={...}, kind="http")`` builds what API Gateway (REST or
 HTTP API), an ALB or a function URL would send for that request; a dict or list body is
 JSON-encoded with a JSON Content-Type, and ``principal_id`` is placed where that kind's
 authorizer puts the caller.
+
+``sqs``, ``sns``, ``s3``, ``kinesis``, ``dynamodb_stream``, ``eventbridge`` and ``schedule``
+build the events those services send, shaped as AWS documents them (the project's tests
+compare them with the documented examples). ``events`` bundles them all for the plugin's
+``event`` fixture: ``event("GET", "/")``, ``event.sqs(bodies=[...])``, ...
 """
 
 import base64
+import hashlib
+import itertools
 import json
 import time
 import uuid
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 KINDS = ("rest", "http", "alb", "url")
 ACCOUNT = "123456789012"
@@ -232,3 +241,357 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+# -- event sources -------------------------------------------------------------------------
+_sequence = itertools.count(1)
+
+
+def _many(values: Any) -> list[Any]:
+    """A list of the values; one str, bytes or dict is one value, not an iterable of them."""
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
+        return [values]
+    return list(values)
+
+
+def _text(value: Any) -> str:
+    """A message body as its service carries it: dicts and lists JSON-encoded."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _epoch_ms() -> str:
+    return str(int(time.time() * 1000))
+
+
+def _iso_now(millis: bool = True) -> str:
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    return stamp + (f".{int(now * 1000) % 1000:03d}Z" if millis else "Z")
+
+
+def _handle() -> str:
+    return base64.b64encode(uuid.uuid4().bytes * 3).decode()
+
+
+def _sqs_attribute(value: Any) -> dict[str, Any]:
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": []}
+    if isinstance(value, bytes):
+        attribute.update(binaryValue=base64.b64encode(value).decode(), dataType="Binary")
+    elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        attribute.update(stringValue=str(value), dataType="Number")
+    else:
+        attribute.update(stringValue=str(value), dataType="String")
+    return attribute
+
+
+def sqs(
+    bodies: Any = ("{}",),
+    fifo: bool = False,
+    queue: str = "tight-queue",
+    group_id: str = "group-1",
+    message_attributes: dict[str, Any] | None = None,
+    receive_count: int = 1,
+) -> dict[str, Any]:
+    """A batch of SQS messages, one per body (dicts and lists are JSON-encoded). ``fifo``
+    makes them come from ``<queue>.fifo``, with a group id and sequence numbers."""
+    name = queue if not fifo or queue.endswith(".fifo") else f"{queue}.fifo"
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+    records = []
+    for body in _many(bodies):
+        text = _text(body)
+        sent = _epoch_ms()
+        attributes = {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": sent,
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": sent,
+        }
+        if fifo:
+            attributes["SequenceNumber"] = str(18849496460467696128 + next(_sequence))
+            attributes["MessageGroupId"] = group_id
+            attributes["MessageDeduplicationId"] = hashlib.sha256(text.encode()).hexdigest()
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": _handle(),
+                "body": text,
+                "attributes": attributes,
+                "messageAttributes": {
+                    k: _sqs_attribute(v) for k, v in (message_attributes or {}).items()
+                },
+                "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": REGION,
+            }
+        )
+    return {"Records": records}
+
+
+def sns(
+    messages: Any = ("{}",),
+    subject: str | None = None,
+    topic: str = "tight-topic",
+    attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """SNS notifications, one record per message (dicts and lists are JSON-encoded)."""
+    arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic}"
+    subscription = f"{arn}:{uuid.uuid4()}"
+    records = []
+    for message in _many(messages):
+        message_attributes = {
+            name: {
+                "Type": "Binary" if isinstance(value, bytes) else "String",
+                "Value": base64.b64encode(value).decode()
+                if isinstance(value, bytes)
+                else str(value),
+            }
+            for name, value in (attributes or {}).items()
+        }
+        records.append(
+            {
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription,
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "SignatureVersion": "1",
+                    "Timestamp": _iso_now(),
+                    "Signature": base64.b64encode(uuid.uuid4().bytes * 8).decode(),
+                    "SigningCertUrl": f"https://sns.{REGION}.amazonaws.com/"
+                    "SimpleNotificationService-0000000000000000000000.pem",
+                    "MessageId": str(uuid.uuid4()),
+                    "Message": _text(message),
+                    "MessageAttributes": message_attributes,
+                    "Type": "Notification",
+                    "UnsubscribeUrl": f"https://sns.{REGION}.amazonaws.com/"
+                    f"?Action=Unsubscribe&SubscriptionArn={subscription}",
+                    "TopicArn": arn,
+                    "Subject": subject,
+                },
+            }
+        )
+    return {"Records": records}
+
+
+def s3(
+    bucket: str = "tight-bucket",
+    keys: Any = ("incoming/file.txt",),
+    name: str = "ObjectCreated:Put",
+    size: int = 1024,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """S3 notifications of ``name`` for each key in ``bucket``; keys are form-encoded as S3
+    sends them (``my file!.txt`` becomes ``my+file%21.txt``)."""
+    if name.startswith("s3:"):
+        name = name[3:]
+    records = []
+    for key in _many(keys):
+        obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
+        if not name.startswith("ObjectRemoved"):
+            obj["size"] = size
+            obj["eTag"] = hashlib.md5(key.encode()).hexdigest()
+        if version_id is not None:
+            obj["versionId"] = version_id
+        obj["sequencer"] = f"{int(time.time() * 1000):X}{next(_sequence):06X}"
+        records.append(
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": _iso_now(),
+                "eventName": name,
+                "userIdentity": {"principalId": "AWS:AIDAINPONIXQXHT3IKHL2"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.9"},
+                "responseElements": {
+                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                    "x-amz-id-2": base64.b64encode(uuid.uuid4().bytes * 3).decode(),
+                },
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "tight-notification",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "A3I5XTEXAMAI3E"},
+                        "arn": f"arn:aws:s3:::{bucket}",
+                    },
+                    "object": obj,
+                },
+            }
+        )
+    return {"Records": records}
+
+
+def kinesis(
+    data: Any = ("{}",),
+    partition_key: str = "1",
+    stream: str = "tight-stream",
+) -> dict[str, Any]:
+    """Kinesis records, one per item of ``data`` (bytes as they are, str encoded as UTF-8,
+    anything else JSON-encoded), base64-encoded as Kinesis sends them."""
+    arn = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{stream}"
+    records = []
+    for item in _many(data):
+        raw = item if isinstance(item, bytes) else _text(item).encode()
+        sequence = str(49590338271490256608559692538361571095921575989136588898 + next(_sequence))
+        records.append(
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": partition_key,
+                    "sequenceNumber": sequence,
+                    "data": base64.b64encode(raw).decode(),
+                    "approximateArrivalTimestamp": round(time.time(), 3),
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"shardId-000000000006:{sequence}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
+                "awsRegion": REGION,
+                "eventSourceARN": arn,
+            }
+        )
+    return {"Records": records}
+
+
+def dynamodb_value(value: Any) -> dict[str, Any]:
+    """A plain Python value in DynamoDB's typed JSON (``7`` -> ``{"N": "7"}``)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, float, Decimal)):
+        return {"N": str(value) if not isinstance(value, float) else repr(value)}
+    value = getattr(value, "value", value)  # boto3's Binary
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, dict):
+        return {"M": {str(k): dynamodb_value(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [dynamodb_value(v) for v in value]}
+    if isinstance(value, (set, frozenset)) and value:
+        items = sorted(value, key=repr)
+        if all(isinstance(v, str) for v in items):
+            return {"SS": items}
+        if all(isinstance(v, bytes) for v in items):
+            return {"BS": [base64.b64encode(v).decode() for v in items]}
+        if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in items):
+            return {"NS": [str(v) for v in items]}
+    raise TypeError(f"{value!r} cannot be stored in DynamoDB (an empty or mixed set?)")
+
+
+def _image(item: Any) -> tuple[dict[str, Any], list[str]]:
+    """An item (a model instance or a dict) in typed JSON, and the names of its keys."""
+    if hasattr(item, "to_item") and hasattr(item, "hash_key"):
+        keys = [k for k in (item.hash_key, item.range_key) if k]
+        names = [item.attributes[k].name for k in keys]
+        return {k: dynamodb_value(v) for k, v in item.to_item().items()}, names
+    if not isinstance(item, dict) or not item:
+        raise TypeError(f"a DynamoDB item is a model instance or a non-empty dict, not {item!r}")
+    return {str(k): dynamodb_value(v) for k, v in item.items()}, [str(next(iter(item)))]
+
+
+def dynamodb_stream(
+    items: Any,
+    event_name: str = "INSERT",
+    old_items: Any = None,
+    keys: list[str] | None = None,
+    table: str = "tight-table",
+    view_type: str = "NEW_AND_OLD_IMAGES",
+) -> dict[str, Any]:
+    """DynamoDB stream records, one per item (model instances or dicts of plain values).
+
+    ``event_name`` is INSERT (a new image), MODIFY (new and old images; ``old_items`` gives
+    the old ones, default the same items) or REMOVE (the item as the old image). The key is
+    the model's, or ``keys``, or a dict's first attribute.
+    """
+    if event_name not in ("INSERT", "MODIFY", "REMOVE"):
+        raise ValueError(f"event_name must be INSERT, MODIFY or REMOVE, not {event_name!r}")
+    news = _many(items)
+    olds = _many(old_items) if old_items is not None else news
+    if len(olds) != len(news):
+        raise ValueError("give one old item per item")
+    stream = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/2024-01-01T00:00:00.000"
+    records = []
+    for new, old in zip(news, olds, strict=True):
+        image, key_names = _image(new)
+        old_image, _ = _image(old)
+        key_names = keys or key_names
+        change: dict[str, Any] = {"Keys": {k: image[k] for k in key_names if k in image}}
+        if event_name != "REMOVE" and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+            change["NewImage"] = image
+        if event_name != "INSERT" and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+            change["OldImage"] = image if event_name == "REMOVE" else old_image
+        change["SequenceNumber"] = str(100000000000000000000 + next(_sequence))
+        change["SizeBytes"] = len(json.dumps(change))
+        change["StreamViewType"] = view_type
+        records.append(
+            {
+                "eventID": uuid.uuid4().hex,
+                "eventName": event_name,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": REGION,
+                "dynamodb": change,
+                "eventSourceARN": stream,
+            }
+        )
+    return {"Records": records}
+
+
+def eventbridge(
+    source: str = "my.app",
+    detail_type: str = "Tight Event",
+    detail: dict[str, Any] | None = None,
+    resources: list[str] | None = None,
+) -> dict[str, Any]:
+    """An EventBridge event of ``source`` and ``detail_type`` carrying ``detail``."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": _iso_now(millis=False),
+        "region": REGION,
+        "resources": list(resources or []),
+        "detail": dict(detail or {}),
+    }
+
+
+def schedule(rule: str = "tight-schedule") -> dict[str, Any]:
+    """The event an EventBridge schedule rule sends."""
+    return eventbridge(
+        "aws.events",
+        "Scheduled Event",
+        {},
+        [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
+    )
+
+
+class Events:
+    """The plugin's ``event`` fixture: ``event(method, path, ...)`` builds an HTTP event, and
+    ``event.sqs(...)``, ``event.sns(...)``, ... the other sources' events."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return make_event(*args, **kwargs)
+
+    http = staticmethod(make_event)
+    sqs = staticmethod(sqs)
+    sns = staticmethod(sns)
+    s3 = staticmethod(s3)
+    kinesis = staticmethod(kinesis)
+    dynamodb_stream = staticmethod(dynamodb_stream)
+    eventbridge = staticmethod(eventbridge)
+    schedule = staticmethod(schedule)
+
+
+events = Events()

@@ -3,7 +3,9 @@
 ``Expectations(path, update).check(response)`` compares a Lambda HTTP response with
 ``path``: the status, each header the file names (case-insensitively) and the body (JSON
 decoded when it is JSON). With ``update`` the file is written instead, atomically. A
-mismatch raises ``ExpectationMismatch`` whose message is a unified diff of the two.
+mismatch raises ``ExpectationMismatch`` whose message is a unified diff of the two. The
+response is scrubbed by the recordings' policy before it is written or compared, so a file
+never holds a secret and a scrubbed file still matches the response it came from.
 """
 
 import difflib
@@ -11,6 +13,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from tight.testing.scrub import ScrubPolicy
 
 UPDATE_HINT = "write it with `pytest --tight-update-expectations`"
 
@@ -52,13 +56,19 @@ def _dump(data: dict[str, Any]) -> str:
 class Expectations:
     """One expectation file and whether this run writes it or checks against it."""
 
-    def __init__(self, path: Path, update: bool = False) -> None:
+    def __init__(self, path: Path, update: bool = False, policy: ScrubPolicy | None = None) -> None:
         self.path = Path(path)
         self.update = update
+        self.policy = policy or ScrubPolicy()
         self.written: list[Path] = []
 
     def check(self, response: dict[str, Any]) -> None:
-        actual = summarize(response)
+        summary = summarize(response)
+        actual = {
+            "status": summary["status"],
+            "headers": self.policy.headers(summary["headers"]),
+            "body": self.policy.data(summary["body"]),
+        }
         if self.update:
             self._write(actual)
             return

@@ -10,12 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tight.testing.scrub import (
-    SECRET_HEADERS,
-    SECRET_QUERY_PARAMETERS,
-    scrub_headers,
-    scrub_text,
-)
+from tight.testing.scrub import ScrubPolicy, header_value
 
 RECORD_HINT = "re-record it with `pytest --tight-record` (or TIGHT_RECORD=1)"
 
@@ -30,7 +25,7 @@ def _is_aws_sdk(request: Any) -> bool:
 class HttpRecorder:
     """A vcrpy cassette for one test, entered by ``start()`` and saved by ``finish()``."""
 
-    def __init__(self, cassette: Path, mode: str, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, cassette: Path, mode: str, policy: ScrubPolicy | None = None) -> None:
         import vcr
 
         if mode not in ("record", "playback"):
@@ -44,14 +39,12 @@ class HttpRecorder:
             else self.path
         )
         self.mode = mode
-        self.secrets = secrets
+        self.policy = policy or ScrubPolicy()
         self.problems: list[str] = []
         self.requests_seen = 0
         self._vcr = vcr.VCR(
             record_mode="all" if mode == "record" else "none",
             match_on=("method", "scheme", "host", "port", "path", "query", "body"),
-            filter_headers=[(name, "REDACTED") for name in sorted(SECRET_HEADERS)],
-            filter_query_parameters=[(name, "REDACTED") for name in SECRET_QUERY_PARAMETERS],
             before_record_request=self._before_record_request,
             before_record_response=self._before_record_response,
             decode_compressed_response=True,
@@ -60,30 +53,30 @@ class HttpRecorder:
         self._context: Any = None
         self.cassette: Any = None
 
+    # vcrpy applies this to a copy of each request, both before recording it and before
+    # looking it up at playback: the same scrubbing on both sides keeps requests matching.
     def _before_record_request(self, request: Any) -> Any:
         if self.mode == "record" and _is_aws_sdk(request):
             return None  # recorded by the AWS recorder, as placebo responses
+        policy = self.policy
+        request.uri = policy.url(request.uri)
+        request.headers = policy.headers(dict(request.headers))
         if request.body:
-            body = request.body
-            if isinstance(body, bytes):
-                try:
-                    request.body = scrub_text(body.decode("utf-8"), self.secrets).encode()
-                except UnicodeDecodeError:
-                    pass
-            else:
-                request.body = scrub_text(body, self.secrets)
+            request.body = policy.body(request.body, header_value(request.headers, "content-type"))
         return request
 
     def _before_record_response(self, response: dict[str, Any]) -> dict[str, Any]:
-        response["headers"] = scrub_headers(response.get("headers", {}), self.secrets)
+        policy = self.policy
+        headers = response.get("headers", {})
         body = response.get("body", {}).get("string")
-        if isinstance(body, bytes):
-            try:
-                response["body"]["string"] = scrub_text(body.decode("utf-8"), self.secrets).encode()
-            except UnicodeDecodeError:
-                pass
-        elif isinstance(body, str):
-            response["body"]["string"] = scrub_text(body, self.secrets)
+        clean = policy.body(body, header_value(headers, "content-type"))
+        if clean is not body:
+            response["body"]["string"] = clean
+            length = len(clean if isinstance(clean, bytes) else clean.encode())
+            for name in list(headers):
+                if name.lower() == "content-length":  # the body's length changed
+                    headers[name] = [str(length)]
+        response["headers"] = policy.headers(headers)
         return response
 
     def start(self) -> None:

@@ -1,54 +1,138 @@
-"""Refuses network connections during playback, so a test that replays cannot reach out.
+"""Refuses network access during playback, so a test that replays cannot reach out.
 
-Recorded calls are answered before a socket is opened; anything else that tries to
-connect (a client that bypasses the recorders, a forgotten endpoint) fails at once with the
-address it wanted, rather than waiting on a network that CI does not have.
+The plugin starts one ``NetworkGuard`` for the whole test session of an app (unless it
+records). It covers ``socket.connect``/``connect_ex`` (and so ``create_connection`` and
+every HTTP client), ``getaddrinfo`` for any name that is not loopback, and UDP
+``sendto``. A blocked attempt raises ``NetworkBlocked`` naming host:port and how to record;
+it is also remembered, so a test whose code swallowed the error still fails with it.
+A test reaches a server only where it opts in: ``allow_all`` (the test's
+``@pytest.mark.tight_allow_network``) or an ``allowed`` host:port (``host:*`` for any port).
 """
 
 import socket
+from collections.abc import Iterable
 from typing import Any
 
+RECORD_HINT = (
+    "tests play back recordings and make no network calls: record with "
+    "`pytest --tight-record`, or let this test reach it with "
+    "@pytest.mark.tight_allow_network (or the ini option tight_allow_network = {address})"
+)
+LOOPBACK_NAMES = frozenset(("localhost", "localhost.localdomain", "ip6-localhost"))
+INET = (socket.AF_INET, socket.AF_INET6)
 
-class NetworkBlocked(OSError):
-    """A test in playback tried to open a network connection."""
+
+class NetworkBlocked(RuntimeError):
+    """A test in playback tried to reach the network.
+
+    Not an ``OSError``: HTTP clients would retry it or wrap it in their own errors."""
+
+
+def is_loopback(host: Any) -> bool:
+    """True for names and addresses that never leave the machine."""
+    if host is None or host == "":
+        return True  # getaddrinfo(None, port): a local address to bind to
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    name = str(host).strip("[]").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(name.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def show(host: Any, port: Any) -> str:
+    """``host:port`` as a person writes it (IPv6 in brackets)."""
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    host = str(host)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class NetworkGuard:
-    """While active, every connect() to an internet address raises ``NetworkBlocked``."""
+    """While started, network access raises ``NetworkBlocked`` unless allowed."""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: Iterable[str] = ()) -> None:
+        self.allowed = frozenset(a.strip().lower() for a in allowed if a.strip())
+        self.allow_all = False  # set per test by the plugin (the marker)
+        self.test_allowed: frozenset[str] = frozenset()
         self.attempts: list[str] = []
         self._saved: dict[str, Any] = {}
 
-    def _refuse(self, address: Any) -> None:
-        shown = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
-        self.attempts.append(shown)
-        raise NetworkBlocked(
-            f"network connection to {shown} refused: tests play back recordings and make no "
-            "network calls; record this test with `pytest --tight-record`"
-        )
+    def permits(self, host: Any, port: Any) -> bool:
+        if self.allow_all:
+            return True
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        host = str(host).strip("[]").lower()
+        hosts = {host}
+        if is_loopback(host):  # "localhost:8000" allows the 127.0.0.1 it resolves to
+            hosts |= {"localhost", "127.0.0.1", "::1"}
+        wanted = {show(h, p) for h in hosts for p in (port, "*")}
+        wanted |= {f"{h}:{p}" for h in hosts for p in (port, "*")}
+        return bool(wanted & (self.allowed | self.test_allowed))
+
+    def refuse(self, host: Any, port: Any, what: str = "network connection to") -> None:
+        address = show(host, port)
+        message = f"{what} {address} refused in playback: " + RECORD_HINT.format(address=address)
+        self.attempts.append(message)
+        raise NetworkBlocked(message)
+
+    def _check(self, sock: socket.socket, address: Any) -> None:
+        if sock.family not in INET or not isinstance(address, tuple) or len(address) < 2:
+            return
+        if not self.permits(address[0], address[1]):
+            self.refuse(address[0], address[1])
 
     def start(self) -> None:
+        if self._saved:
+            return
         guard = self
-        original_connect = socket.socket.connect
-        original_connect_ex = socket.socket.connect_ex
-        self._saved = {"connect": original_connect, "connect_ex": original_connect_ex}
+        saved: dict[str, Any] = {
+            "connect": socket.socket.connect,
+            "connect_ex": socket.socket.connect_ex,
+            "sendto": socket.socket.sendto,
+            "getaddrinfo": socket.getaddrinfo,
+        }
+        self._saved = saved
 
         def connect(sock: socket.socket, address: Any) -> None:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                guard._refuse(address)
-            return original_connect(sock, address)
+            guard._check(sock, address)
+            return saved["connect"](sock, address)  # type: ignore[no-any-return]
 
         def connect_ex(sock: socket.socket, address: Any) -> int:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                guard._refuse(address)
-            return original_connect_ex(sock, address)
+            guard._check(sock, address)
+            return saved["connect_ex"](sock, address)  # type: ignore[no-any-return]
+
+        def sendto(sock: socket.socket, data: Any, *rest: Any) -> int:
+            if sock.type == socket.SOCK_DGRAM and rest:
+                address = rest[-1]
+                if (
+                    sock.family in INET
+                    and isinstance(address, tuple)
+                    and not guard.permits(address[0], address[1])
+                ):
+                    guard.refuse(address[0], address[1], "UDP datagram to")
+            return saved["sendto"](sock, data, *rest)  # type: ignore[no-any-return]
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if not is_loopback(host) and not guard.permits(host, port):
+                guard.refuse(host, port, "looking up")
+            return saved["getaddrinfo"](host, port, *args, **kwargs)
 
         socket.socket.connect = connect  # type: ignore[method-assign,assignment]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+        socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+        socket.getaddrinfo = getaddrinfo
 
     def stop(self) -> None:
-        if self._saved:
-            socket.socket.connect = self._saved["connect"]  # type: ignore[method-assign]
-            socket.socket.connect_ex = self._saved["connect_ex"]  # type: ignore[method-assign]
-            self._saved = {}
+        saved, self._saved = self._saved, {}
+        if saved:
+            socket.socket.connect = saved["connect"]  # type: ignore[method-assign]
+            socket.socket.connect_ex = saved["connect_ex"]  # type: ignore[method-assign]
+            socket.socket.sendto = saved["sendto"]  # type: ignore[method-assign]
+            socket.getaddrinfo = saved["getaddrinfo"]

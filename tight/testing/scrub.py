@@ -1,91 +1,311 @@
-"""Removes credentials from anything a recording is about to write.
+"""The one scrubbing policy for everything the test plugin writes: placebo JSON, calls.json,
+vcrpy cassettes and expectation files.
 
-Recordings are committed and read in review, so before a byte is written: signed and
-secret headers are replaced, AWS access key ids, secret keys and session tokens are masked
-wherever they appear in bodies, and values under credential-like keys are masked.
+Recordings are committed and read in review, so before a byte is written every secret is
+replaced by one fixed marker, ``REDACTED``:
+
+- values under secret *names*: headers, query parameters, form fields and JSON keys at any
+  depth whose name is a known secret (Authorization, Cookie, ``access_token``, ``code``...)
+  or carries a secret word (token, secret, password, session, auth...);
+- AWS responses: ``Credentials`` of any service, Secrets Manager secrets, SSM
+  ``SecureString`` values, KMS ``Plaintext``, Cognito ``AuthenticationResult``;
+- secret *values* wherever they stand: JWT-shaped strings, AWS access key ids, the
+  recording's own credentials and the values of secret-named ``env.yml`` keys;
+- the app's own rules from tight.yml (``testing: {scrub: {keys: [...], patterns: [...]}}``).
+
+The policy is deterministic, so a request scrubbed for recording and the same request
+scrubbed at playback are equal and cassettes still match.
 """
 
+import json
 import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-REDACTED = "REDACTED"
+MARKER = "REDACTED"
+REDACTED = MARKER  # the name earlier versions used
 
-SECRET_HEADERS = frozenset(
+# Names that are secrets whatever their words: headers (compared lowercased) ...
+SECRET_NAMES = frozenset(
     (
         "authorization",
         "proxy-authorization",
         "cookie",
         "set-cookie",
-        "x-amz-security-token",
-        "x-amz-date",
-        "x-amz-content-sha256",
         "x-api-key",
+        "x-auth-token",
+        "x-amz-security-token",
         "x-amz-signature",
+        "x-amz-credential",
+        "plaintext",  # KMS Decrypt / GenerateDataKey
     )
 )
-SECRET_QUERY_PARAMETERS = (
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "X-Amz-Date",
-    "Signature",
-    "AWSAccessKeyId",
-    "api_key",
-    "access_token",
+# ... and the OAuth 2.0 / OpenID Connect fields, exactly as those specs spell them (so an
+# AWS error's "Code" stays readable while an authorization "code" is masked).
+OAUTH_FIELDS = frozenset(
+    ("access_token", "refresh_token", "id_token", "client_secret", "code", "password")
 )
-# Keys whose values are secrets wherever they appear in JSON or botocore's parsed responses.
-SECRET_KEYS = re.compile(
-    r"^(secret_?access_?key|aws_secret_access_key|session_?token|security_?token|"
-    r"access_?key_?id|aws_access_key_id|password|client_?secret|refresh_?token|"
-    r"id_?token|access_?token|authorization|cookie|set-cookie|x-amz-security-token)$",
+SECRET_WORDS = re.compile(
+    r"token|secret|password|passwd|session|signature|credential|api[-_]?key|access[-_]?key|"
+    r"private[-_]?key|auth(?!or(?:s|ed|ship)?(?![a-z]))",
     re.IGNORECASE,
 )
-# Access key ids (AKIA..., ASIA...), and the key/token values that follow their names in
-# text bodies such as STS's XML or an INI-style credentials dump.
-ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA)[A-Z0-9]{12,20}\b")
-NAMED_SECRET = re.compile(
-    r"(?P<name>SecretAccessKey|SessionToken|SecurityToken|aws_secret_access_key|"
-    r"aws_session_token|secretAccessKey|sessionToken)"
-    r"(?P<sep>\"?\s*[:=>]\s*\"?|</?\w*>)(?P<value>[A-Za-z0-9/+=]{16,})"
+# Pagination cursors carry "token" but are not secrets, and botocore's paginators stop
+# with an error when two pages bring the same (masked) cursor.
+NOT_SECRET = re.compile(
+    r"^(next|continuation|next_?continuation|pagination|next_?page|page|starting)_?token$",
+    re.IGNORECASE,
 )
+# Under these keys every string is a secret (STS/Cognito credentials, Cognito tokens).
+SECRET_SUBTREES = frozenset(("credentials", "authenticationresult"))
+# A DynamoDB attribute value ({"S": "..."}) stands for the value itself.
+ATTRIBUTE_TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "L", "M", "BOOL", "NULL"))
+
+JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA)[A-Z0-9]{12,20}\b")
+# <SessionToken>...</SessionToken> in XML bodies (STS, the query protocol services).
+XML_ELEMENT = re.compile(r"<(?P<name>[\w:.-]+)>(?P<value>[^<]+)</(?P=name)>")
+# name=value or "name": "value" in text that is neither JSON nor a form.
+NAMED_VALUE = re.compile(r"(?P<name>[\w.-]+)(?P<sep>\"?\s*[:=]\s*\"?)(?P<value>[^\s\"&,;<>]+)")
+
+# A value hunted everywhere must be long and unusual enough not to mask ordinary data.
+MIN_HUNTED_LENGTH = 8
+ORDINARY = frozenset(("true", "false", "yes", "no", "none", "null", "localhost"))
 
 
-def scrub_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Mask key ids, named secrets and any of ``secrets`` (exact values) in ``text``."""
-    for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, REDACTED)
-    text = ACCESS_KEY_ID.sub(REDACTED, text)
-    return NAMED_SECRET.sub(lambda m: m.group("name") + m.group("sep") + REDACTED, text)
+def _huntable(value: str) -> bool:
+    return len(value) >= MIN_HUNTED_LENGTH and value.lower() not in ORDINARY and MARKER not in value
 
 
-def scrub_data(value: Any, secrets: tuple[str, ...] = ()) -> Any:
-    """A copy of ``value`` (dicts, lists, strings) with secrets masked."""
-    if isinstance(value, dict):
-        return {
-            key: REDACTED
-            if isinstance(key, str) and SECRET_KEYS.match(key) and value[key] not in (None, "")
-            else scrub_data(value[key], secrets)
-            for key in value
-        }
-    if isinstance(value, list):
-        return [scrub_data(item, secrets) for item in value]
-    if isinstance(value, str):
-        return scrub_text(value, secrets)
-    if isinstance(value, bytes):
-        try:
-            return scrub_text(value.decode("utf-8"), secrets).encode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    return value
+class ScrubPolicy:
+    """What to mask, and the functions that mask it in each shape a recording holds.
 
+    ``keys``: extra secret names (case-insensitive); ``patterns``: regular expressions
+    whose matches are masked in every string; ``values``: exact secret values masked
+    wherever they appear (those shorter than 8 characters are ignored).
+    """
 
-def scrub_headers(headers: dict[str, Any], secrets: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Headers with secret ones replaced and the rest scrubbed as text."""
-    clean: dict[str, Any] = {}
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS:
-            clean[name] = [REDACTED] if isinstance(value, list) else REDACTED
+    def __init__(
+        self,
+        keys: Iterable[str] = (),
+        patterns: Iterable[str | re.Pattern[str]] = (),
+        values: Iterable[str] = (),
+        learned: set[str] | None = None,
+    ) -> None:
+        self.keys = frozenset(str(key).lower() for key in keys)
+        self.patterns = tuple(re.compile(p) if isinstance(p, str) else p for p in patterns)
+        self.values = tuple(v for v in (str(v) for v in values if v) if _huntable(v))
+        # Secrets masked by name (a SecretString, an access_token) are hunted from then on,
+        # by this policy and every one derived from it: the app may pass them on under an
+        # innocent name, or echo them in a response.
+        self.learned = learned if learned is not None else set()
+        self._hunted: tuple[str, ...] = ()
+        self._hunted_from = -1
+
+    def with_values(self, values: Iterable[str]) -> "ScrubPolicy":
+        """This policy, also hunting ``values`` (a recording's own credentials)."""
+        return ScrubPolicy(self.keys, self.patterns, (*self.values, *values), self.learned)
+
+    def learn(self, value: Any) -> None:
+        """Hunt ``value`` (a secret just masked by name) wherever it appears from now on."""
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if not isinstance(value, str):
+            return
+        for candidate in (value, value.split(" ", 1)[-1]):  # "Bearer <token>"
+            if _huntable(candidate):
+                self.learned.add(candidate)
+
+    def hunted(self) -> tuple[str, ...]:
+        """The exact values masked wherever they appear, longest first (so a secret that
+        contains another is masked whole)."""
+        if self._hunted_from != len(self.learned):
+            values = set(self.values) | self.learned
+            self._hunted = tuple(sorted(values, key=lambda v: (-len(v), v)))
+            self._hunted_from = len(self.learned)
+        return self._hunted
+
+    def secret_values_of(self, env: dict[str, str]) -> "ScrubPolicy":
+        """This policy, also hunting the values of the secret-named keys of ``env``."""
+        return self.with_values(v for k, v in env.items() if self.is_secret_name(k))
+
+    # -- names -------------------------------------------------------------------------
+    def is_secret_name(self, name: Any) -> bool:
+        if not isinstance(name, str) or not name:
+            return False
+        lowered = name.lower()
+        if lowered in self.keys or lowered in SECRET_NAMES or name in OAUTH_FIELDS:
+            return True
+        return bool(SECRET_WORDS.search(name)) and not NOT_SECRET.match(name)
+
+    # -- values ------------------------------------------------------------------------
+    def text(self, text: str, loose: bool = False) -> str:
+        """``text`` with hunted values, patterns, JWTs, key ids and secret XML elements
+        masked; ``loose`` also masks ``name=value`` pairs (a body of no known format)."""
+        for value in self.hunted():
+            if value in text:
+                text = text.replace(value, MARKER)
+        for pattern in self.patterns:
+            text = pattern.sub(MARKER, text)
+        text = JWT.sub(MARKER, text)
+        text = ACCESS_KEY_ID.sub(MARKER, text)
+        if "<" in text:
+            text = XML_ELEMENT.sub(self._xml_element, text)
+        if loose:
+            text = NAMED_VALUE.sub(self._named_value, text)
+        return text
+
+    def _xml_element(self, match: re.Match[str]) -> str:
+        if not self.is_secret_name(match.group("name")) or match.group("value") == MARKER:
+            return match.group(0)
+        name = match.group("name")
+        self.learn(match.group("value"))
+        return f"<{name}>{MARKER}</{name}>"
+
+    def _named_value(self, match: re.Match[str]) -> str:
+        if not self.is_secret_name(match.group("name")):
+            return match.group(0)
+        self.learn(match.group("value"))
+        return match.group("name") + match.group("sep") + MARKER
+
+    def data(self, value: Any, secret: bool = False) -> Any:
+        """A copy of ``value`` (parsed JSON, a botocore response) with secrets masked;
+        ``secret``: ``value`` stands under a secret name.
+
+        Only strings are masked: numbers, booleans and the structure stay, so code reading
+        a recorded response still finds the fields it expects. Under a secret name, a
+        DynamoDB attribute value ({"S": ...}) is masked as the value it stands for, while
+        other mappings (a ``SecretList`` of names) are scrubbed key by key."""
+        if isinstance(value, dict):
+            if "__class__" in value:  # placebo's encoding of a datetime or a stream
+                return self._placebo_object(value, secret)
+            if secret and len(value) == 1 and next(iter(value)) in ATTRIBUTE_TYPES:
+                return self._masked(value)
+            clean: dict[Any, Any] = {}
+            for key, item in value.items():
+                if isinstance(key, str) and key.lower() in SECRET_SUBTREES:
+                    clean[key] = self._masked(item)
+                else:
+                    clean[key] = self.data(item, self.is_secret_name(key))
+            if value.get("Type") == "SecureString" and isinstance(value.get("Value"), str):
+                clean["Value"] = self._masked(value["Value"])  # SSM, read WithDecryption
+            return clean
+        if isinstance(value, list):
+            return [self.data(item, secret) for item in value]
+        if secret:
+            return self._masked(value)
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes):
+            try:
+                return self.text(value.decode("utf-8")).encode("utf-8")
+            except UnicodeDecodeError:
+                return value
+        return value
+
+    def _masked(self, value: Any) -> Any:
+        """Every string in ``value`` masked, its shape kept."""
+        if isinstance(value, dict):
+            if "__class__" in value:
+                return self._placebo_object(value, True)
+            return {key: self._masked(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._masked(item) for item in value]
+        if isinstance(value, (str, bytes)) and value:
+            self.learn(value)
+            return MARKER if isinstance(value, str) else MARKER.encode()
+        return value
+
+    def _placebo_object(self, value: dict[str, Any], secret: bool) -> dict[str, Any]:
+        """placebo's tagged values: a datetime (numbers only) is kept; bytes and streams
+        (base64 under "body") are scrubbed inside, or masked whole under a secret name."""
+        if value.get("__class__") not in ("bytes", "StreamingBody"):
+            return dict(value)
+        encoded = value.get("body")
+        if not isinstance(encoded, str):
+            return dict(value)
+        import base64
+
+        raw = base64.b64decode(encoded)
+        if secret:
+            self.learn(raw)
+            self.learn(encoded)  # the app may pass the bytes on base64-encoded
+            clean = MARKER.encode()
         else:
-            clean[name] = scrub_data(value, secrets)
-    return clean
+            clean = self.body(raw, "")
+        return {**value, "body": base64.b64encode(clean).decode()}
+
+    # -- HTTP --------------------------------------------------------------------------
+    def headers(self, headers: dict[str, Any]) -> dict[str, Any]:
+        """Headers with secret-named ones masked and the rest scrubbed as text."""
+        clean: dict[str, Any] = {}
+        for name, value in headers.items():
+            if self.is_secret_name(name):
+                clean[name] = self._masked(value)
+            elif isinstance(value, list):
+                clean[name] = [self.text(v) if isinstance(v, str) else v for v in value]
+            else:
+                clean[name] = self.text(value) if isinstance(value, str) else value
+        return clean
+
+    def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Query or form fields with secret-named ones masked."""
+        return [(k, self._masked(v) if self.is_secret_name(k) else self.text(v)) for k, v in pairs]
+
+    def url(self, url: str) -> str:
+        """``url`` with secret query parameters and hunted values masked."""
+        parts = urlsplit(url)
+        path = self.text(parts.path)
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            clean = self.pairs(pairs)
+            if clean != pairs:
+                query = urlencode(clean)
+        if (path, query) == (parts.path, parts.query):
+            return url
+        return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+    def body(self, body: Any, content_type: str) -> Any:
+        """A request or response body (str or bytes) scrubbed by its content type: JSON at
+        any depth, form fields, or text. Unchanged bodies keep their exact bytes."""
+        if not body or not isinstance(body, (str, bytes)):
+            return body
+        if isinstance(body, bytes):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                return body
+        else:
+            text = body
+        kind = content_type.lower()
+        clean = None
+        stripped = text.lstrip()
+        if "json" in kind or stripped[:1] in ("{", "["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                pass
+            else:
+                scrubbed = self.data(parsed)
+                clean = text if scrubbed == parsed else json.dumps(scrubbed)
+        if clean is None and "x-www-form-urlencoded" in kind:
+            pairs = parse_qsl(text, keep_blank_values=True)
+            scrubbed_pairs = self.pairs(pairs)
+            clean = text if scrubbed_pairs == pairs else urlencode(scrubbed_pairs)
+        if clean is None:
+            clean = self.text(text, loose=True)
+        if clean == text:
+            return body
+        return clean.encode("utf-8") if isinstance(body, bytes) else clean
+
+
+def header_value(headers: dict[str, Any], name: str) -> str:
+    """One header's value from a dict of headers (any case; a list gives its first)."""
+    for key, value in headers.items():
+        if str(key).lower() == name:
+            if isinstance(value, list):
+                value = value[0] if value else ""
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return ""

@@ -5,12 +5,16 @@ that defines it and returns the function unchanged, so handlers stay plain funct
 unit tests can call. ``dispatch`` serves one event: it reads the request (``tight.request``),
 calls the handler with ``event``, ``context``, ``principal_id`` and ``request``, and builds
 the response (``tight.response``). Errors never escape to Lambda: an ``HTTPError``
-becomes its status, anything else a 500 with the request id, the traceback going to the log.
+becomes its status, anything else a 500 with Lambda's request id, the traceback going to the
+log. The one exception is an event from another service (an SQS batch, an EventBridge
+event): ``WrongEventSource`` is raised, so Lambda counts the invocation as failed and the
+batch is retried or sent to its DLQ instead of being deleted unprocessed.
 """
+
+import sys
 
 from tight import config
 from tight import response as responses
-from tight.errors import BadRequest, HTTPError, MethodNotAllowed
 from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
@@ -32,9 +36,29 @@ serving: tuple[str | None, Any, Any] = (None, None, None)
 
 
 def serve_as(function: str | None, request: Any = None, context: Any = None) -> None:
-    """Record the invocation being served, for the log lines written while serving it."""
+    """Record the invocation being served, for the log lines written while serving it.
+
+    The logger takes ``request_id`` from ``context.aws_request_id``, so a function that is
+    not an HTTP controller calls ``serve_as(name, None, context)`` to get both on its lines.
+    """
     global serving
     serving = (function, request, context)
+
+
+def reject_other_sources(event: Any, function: str | None, context: Any = None) -> None:
+    """Raise ``WrongEventSource`` (and log it) if ``event`` comes from a non-HTTP service."""
+    from tight.errors import WrongEventSource
+    from tight.sources import event_source
+
+    source = event_source(event)
+    if source is None:
+        return
+    serve_as(function, None, context)
+    error = WrongEventSource(function, source, "HTTP")
+    from tight.core import logger
+
+    logger.error(message=str(error), source=source)
+    raise error
 
 
 def _log_exception(message: str, **fields: Any) -> None:
@@ -78,8 +102,13 @@ class Controller:
     def dispatch(
         self, event: Any, context: Any = None, function: str | None = None
     ) -> dict[str, Any]:
-        """Answer one HTTP event; always returns a response dict, never raises."""
+        """Answer one HTTP event with a response dict, whatever the handler does.
+
+        Raises only ``WrongEventSource``, for an event from another AWS service.
+        """
         kind = event_kind(event)
+        if kind is None:
+            reject_other_sources(event, function, context)
         request = Request(event, kind, context) if kind is not None else None
         global serving
         serving = (function, request, context)
@@ -89,6 +118,8 @@ class Controller:
             settings = config.settings()
             defaults = settings.default_headers
             if request is None:
+                from tight.errors import BadRequest
+
                 kind = REST
                 raise BadRequest(
                     "the event is not an HTTP request from API Gateway, ALB or a function URL"
@@ -112,6 +143,8 @@ class Controller:
                 elif method == "OPTIONS" and cors is not None:
                     return self._preflight(request, defaults, multi_value)
                 else:
+                    from tight.errors import MethodNotAllowed
+
                     raise MethodNotAllowed(method or "(none)", self.allowed())
 
             handler_event = event
@@ -121,7 +154,7 @@ class Controller:
                 if content_type is None:
                     try:
                         decoded = request.json()
-                    except BadRequest:
+                    except Exception:  # noqa: BLE001 - not JSON: the handler gets the text
                         decoded = body
                 elif content_type == "application/json" or is_json_type(content_type):
                     decoded = request.json()
@@ -130,6 +163,13 @@ class Controller:
                 if decoded is not body:
                     handler_event = dict(event)
                     handler_event["body"] = decoded
+            # The handler always finds event["body"], None when the request has none: REST
+            # sends null, HTTP APIs and function URLs leave it out, ALB sends "".
+            elif body is None:
+                if "body" not in event:
+                    handler_event = {**event, "body": None}
+            elif body == "" or body == b"":
+                handler_event = {**event, "body": None}
 
             result = handler(
                 event=handler_event,
@@ -138,20 +178,42 @@ class Controller:
                 request=request,
             )
             return responses.build(result, request.kind, defaults, multi_value, head)
-        except HTTPError as error:
-            if error.status_code >= 500:
+        except Exception as error:  # noqa: BLE001 - a caller must never see a traceback
+            # No HTTPError can have been raised unless tight.errors was imported, so the
+            # common path never loads it.
+            errors = sys.modules.get("tight.errors")
+            if errors is None or not isinstance(error, errors.HTTPError):
+                return self._server_error(context, kind, defaults, multi_value)
+            try:
+                answer = responses.error_response(error, kind or REST, defaults, multi_value)
+            except Exception:  # noqa: BLE001 - an error that cannot be answered as itself
+                return self._server_error(context, kind, defaults, multi_value)
+            if answer["statusCode"] >= 500:
                 _log_exception(f"{error.status_code} from handler", error=error.message)
-            return responses.error_response(error, kind or REST, defaults, multi_value)
-        except Exception as exc:  # noqa: BLE001 - a caller must never see a traceback
-            request_id = (request.request_id if request is not None else None) or getattr(
-                context, "aws_request_id", None
-            )
+            return answer
+
+    def _server_error(
+        self, context: Any, kind: str | None, defaults: dict[str, str], multi_value: bool
+    ) -> dict[str, Any]:
+        """Log the exception being handled; answer a 500 that names Lambda's request id."""
+        request_id = getattr(context, "aws_request_id", None)
+        try:
             _log_exception(
                 "unhandled error while serving the request",
-                error_type=type(exc).__name__,
+                error_type=type(sys.exc_info()[1]).__name__,
                 controller=self.module,
             )
             return responses.server_error(request_id, kind or REST, defaults, multi_value)
+        except Exception:  # noqa: BLE001 - the last resort must not fail
+            import json
+
+            rid = request_id if isinstance(request_id, str) else None
+            return {
+                "statusCode": 500,
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps({"error": "Internal Server Error", "request_id": rid}),
+                "isBase64Encoded": False,
+            }
 
     def _preflight(
         self, request: Request, defaults: dict[str, str], multi_value: bool

@@ -44,37 +44,46 @@ class LambdaFunction:
     def __call__(self, event: Any, context: Any = None) -> Any:
         serve = self._serve
         if serve is None:
-            serve = self._load()
+            serve = self._load(context)
             if serve is None:
-                return _import_failed(self.name, event, context)
+                return _load_failed(self.name, event, context)
         return serve(event, context, self.name)
 
-    def _load(self) -> Any:
+    def _load(self, context: Any) -> Any:
+        """The function that serves this app function, or None (logged) if there is none."""
         try:
             module = importlib.import_module(self.module_name)
-        except Exception:  # noqa: BLE001 - logged, answered with a 500 by the caller
+            http = lambda_proxy_event.controller_for(module.__name__)
+            # Only a module that imported an event-source controller can have registered a
+            # record handler: HTTP functions never load tight.batch.
+            batch = sys.modules.get("tight.batch")
+            records = batch.controller_of(module) if batch is not None else None
+            if batch is not None and http is not None and records is not None:
+                raise batch.KindConflict(batch.http_conflict(module.__name__, records.source.name))
+        except Exception:  # noqa: BLE001 - logged; answered by _load_failed
             from tight.core import logger
 
-            lambda_proxy_event.serve_as(self.name)
+            lambda_proxy_event.serve_as(self.name, None, context)
             logger.exception(
                 message=f"cannot import {self.module_name.replace('.', '/')}.py",
                 function=self.name,
             )
             return None
-        controller = lambda_proxy_event.controller_for(module.__name__)
-        if controller is not None:
-            self._serve = controller.dispatch
+        if http is not None:
+            self._serve = http.dispatch
+        elif records is not None:
+            self._serve = records.dispatch
         elif callable(getattr(module, "handler", None)):
-            plain = module.handler
-            self._serve = lambda event, context, _name: plain(event, context)
+            self._serve = _plain(module.handler)
         else:
             from tight.core import logger
 
-            lambda_proxy_event.serve_as(self.name)
+            lambda_proxy_event.serve_as(self.name, None, context)
             logger.error(
                 message=(
                     f"app/functions/{self.name}/handler.py registers no handler; decorate a "
-                    "function with @lambda_proxy.get (or post, put, ...) "
+                    "function with @lambda_proxy.get (or post, put, ...), with @sqs.record "
+                    "(or sns, s3, kinesis, dynamodb_stream, eventbridge), "
                     "or define handler(event, context)"
                 ),
                 function=self.name,
@@ -86,11 +95,28 @@ class LambdaFunction:
         return f"<tight function {self.name} ({self.module_name})>"
 
 
-def _import_failed(name: str, event: Any, context: Any) -> Any:
-    from tight import response
-    from tight.request import REST, event_kind
+def _plain(handler: Any) -> Any:
+    """Serve a plain ``handler(event, context)``, its log lines stamped with the function."""
 
-    kind = event_kind(event) or REST
+    def serve(event: Any, context: Any, name: str) -> Any:
+        lambda_proxy_event.serve_as(name, None, context)
+        return handler(event, context)
+
+    return serve
+
+
+def _load_failed(name: str, event: Any, context: Any) -> Any:
+    """Answer an HTTP request with a 500; raise for any other event, so that Lambda keeps
+    (retries) a batch or a message instead of deleting it as handled."""
+    from tight import response
+    from tight.request import event_kind
+
+    kind = event_kind(event)
+    if kind is None:
+        raise AppError(
+            f"app/functions/{name}/handler.py could not be loaded (the error is logged); "
+            "the event is not handled, so Lambda retries it"
+        )
     request_id = getattr(context, "aws_request_id", None)
     return response.server_error(request_id, kind, {})
 

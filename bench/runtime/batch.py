@@ -1,0 +1,292 @@
+"""Batch benchmark: an SQS function in Tight against a raw loop and Powertools, in one run.
+
+An SQS batch of 100 messages with JSON bodies, one handler call per message: Tight's
+``@sqs.record``, a hand-written loop that reports failures, and Powertools' ``BatchProcessor``
+with ``process_partial_response``. Per-record cost is the best of 7 timings in each of several
+fresh interpreters, interleaved; cold start is import plus first call (a one-message batch,
+and for comparison a GET to an HTTP function of the same Tight app), median of fresh
+interpreters whose path is only the deploy folder. Every framework must report the same
+poisoned message before anything is timed. Results print as ratios against the peers
+measured in this run and are saved to bench/results/batch.json. Nothing here asserts a timing.
+
+    python bench/runtime/batch.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from apps import TIGHT_HANDLER, TIGHT_INDEX, _copy_module  # noqa: E402
+
+from tight.testing.events import make_event, sqs  # noqa: E402
+from tight_tasks.vendor import copy_runtime  # noqa: E402
+
+BATCH = 100
+FRAMEWORKS = ("raw", "tight", "powertools")
+
+TIGHT_SQS = """\
+import tight.providers.aws.controllers.sqs as sqs
+
+
+@sqs.record
+def on_order(*args, **kwargs):
+    order = kwargs["record"].json()
+    if order.get("poison"):
+        raise ValueError("poisoned order")
+"""
+
+RAW = """\
+import json
+
+
+def process(order):
+    if order.get("poison"):
+        raise ValueError("poisoned order")
+
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        try:
+            process(json.loads(record["body"]))
+        except Exception:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+"""
+
+POWERTOOLS = """\
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record):
+    order = record.json_body
+    if order.get("poison"):
+        raise ValueError("poisoned order")
+
+
+def handler(event, context):
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+"""
+
+# Runs inside a fresh interpreter (python -I -S -B -c) whose path is only the deploy folder.
+CHILD = """\
+import importlib, io, json, os, sys, time
+
+mode, folder, entry, event_file = sys.argv[1:5]
+sys.path.insert(0, folder)
+os.chdir(folder)
+with open(event_file) as f:
+    event = json.load(f)
+
+
+class Context:
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    function_name = "bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+
+context = Context()
+module_name, attribute = entry.rsplit(".", 1)
+if mode == "cold":
+    start = time.perf_counter()
+    handler = getattr(importlib.import_module(module_name), attribute)
+    answer = handler(event, context)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"seconds": elapsed, "answer": answer}))
+elif mode == "check":
+    handler = getattr(importlib.import_module(module_name), attribute)
+    real_stdout, sys.stdout = sys.stdout, io.StringIO()  # the failure logs
+    answer = handler(event, context)
+    sys.stdout = real_stdout
+    print(json.dumps({"answer": answer}))
+else:
+    handler = getattr(importlib.import_module(module_name), attribute)
+    for _ in range(50):
+        handler(event, context)
+    number = int(sys.argv[5])
+    best = float("inf")
+    for _ in range(7):
+        start = time.perf_counter()
+        for _ in range(number):
+            handler(event, context)
+        best = min(best, (time.perf_counter() - start) / number)
+    print(json.dumps({"seconds": best, "answer": handler(event, context)}))
+"""
+
+
+def build(framework: str, root: Path) -> tuple[Path, str]:
+    """The deploy folder and the entry ``module.attribute`` Lambda would call."""
+    folder = root / framework
+    folder.mkdir(parents=True)
+    if framework == "raw":
+        (folder / "handler.py").write_text(RAW)
+        return folder, "handler.handler"
+    if framework == "powertools":
+        (folder / "handler.py").write_text(POWERTOOLS)
+        for name in ("aws_lambda_powertools", "jmespath", "typing_extensions"):
+            _copy_module(name, folder)
+        return folder, "handler.handler"
+    (folder / "app_index.py").write_text(TIGHT_INDEX)
+    for name, source in (("orders", TIGHT_SQS), ("items", TIGHT_HANDLER)):
+        (folder / "app" / "functions" / name).mkdir(parents=True)
+        (folder / "app" / "functions" / name / "handler.py").write_text(source)
+    for package in ("app", "app/functions"):
+        (folder / package / "__init__.py").write_text("")
+    copy_runtime(folder / "app" / "vendored")
+    return folder, "app_index.orders"
+
+
+def run_child(mode: str, folder: Path, entry: str, event: Path, *extra: str) -> dict[str, object]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            CHILD,
+            mode,
+            str(folder),
+            entry,
+            str(event),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{folder.name} {mode} failed:\n{result.stderr[-2000:]}")
+    answer: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def write_events(root: Path) -> dict[str, Path]:
+    orders = [
+        {"order": i, "customer": f"c-{i % 17}", "items": [{"sku": "tea", "qty": 2}], "total": 12.5}
+        for i in range(BATCH)
+    ]
+    poisoned = [dict(order) for order in orders]
+    poisoned[37]["poison"] = True
+    made = {
+        "batch": sqs(bodies=orders, queue="orders"),
+        "poisoned": sqs(bodies=poisoned, queue="orders"),
+        "one": sqs(bodies=orders[:1], queue="orders"),
+        "get": make_event("GET", "/items/42", path_params={"item_id": "42"}),
+    }
+    paths = {}
+    for name, event in made.items():
+        paths[name] = root / f"{name}.json"
+        paths[name].write_text(json.dumps(event))
+    return paths
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    args = parser.parse_args()
+    rounds = 1 if args.quick else 5
+    number = "20" if args.quick else "300"
+    cold_runs = 5 if args.quick else 31
+
+    per_record: dict[str, float] = {}
+    cold: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="tight-batch-bench-") as tmp:
+        root = Path(tmp)
+        event = write_events(root)
+        poisoned = json.loads(event["poisoned"].read_text())["Records"][37]["messageId"]
+        folders = {framework: build(framework, root) for framework in FRAMEWORKS}
+        for folder, _ in folders.values():
+            compileall.compile_dir(str(folder), quiet=1)
+        for framework, (folder, entry) in folders.items():
+            answer = run_child("check", folder, entry, event["poisoned"])["answer"]
+            expected = {"batchItemFailures": [{"itemIdentifier": poisoned}]}
+            if answer != expected:
+                raise RuntimeError(f"{framework} answered {answer!r}, expected {expected!r}")
+        print(f"per-record cost (µs): batches of {BATCH}, best of {rounds} processes", flush=True)
+        # Rounds interleave the frameworks, so drift on a shared machine hits each alike.
+        for _ in range(rounds):
+            for framework, (folder, entry) in folders.items():
+                answer = run_child("invoke", folder, entry, event["batch"], number)
+                micros = float(answer["seconds"]) * 1e6 / BATCH  # type: ignore[arg-type]
+                per_record[framework] = min(per_record.get(framework, micros), micros)
+        for framework, micros in per_record.items():
+            print(f"  {framework:<10} {micros:8.3f}", flush=True)
+        print(f"\nimport + first call, median of {cold_runs} fresh interpreters (ms)", flush=True)
+        tight_folder = folders["tight"][0]
+        cases = {
+            "raw": (*folders["raw"], event["one"]),
+            "tight_sqs": (tight_folder, "app_index.orders", event["one"]),
+            "tight_http": (tight_folder, "app_index.items", event["get"]),
+            "powertools": (*folders["powertools"], event["one"]),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(cold_runs):
+            for name, (folder, entry, path) in cases.items():
+                answer = run_child("cold", folder, entry, path)
+                samples[name].append(float(answer["seconds"]) * 1e3)  # type: ignore[arg-type]
+        for name, values in samples.items():
+            cold[name] = statistics.median(values)
+            print(f"  {name:<10} {cold[name]:8.2f}", flush=True)
+        # Each SQS run is paired with the HTTP run right after it, so load on the shared
+        # machine shifts both alike; the median of the differences is the gap.
+        cold["sqs_minus_http"] = statistics.median(
+            sqs - http
+            for sqs, http in zip(samples["tight_sqs"], samples["tight_http"], strict=True)
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+    report(per_record, cold)
+    out = HERE.parent / "results"
+    out.mkdir(exist_ok=True)
+    results = {"python": sys.version.split()[0], "per_record_us": per_record, "cold_ms": cold}
+    (out / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nsaved {out / 'batch.json'}")
+    return 0
+
+
+def report(per_record: dict[str, float], cold: dict[str, float]) -> None:
+    tight, raw, powertools = per_record["tight"], per_record["raw"], per_record["powertools"]
+    print("\n== summary: Tight's SQS batch against the peers measured in this run ==")
+    print(
+        f"per record: tight {tight:.2f} µs = {tight / raw:.2f}x the raw loop "
+        f"(powertools {powertools / raw:.2f}x the raw loop, {powertools / tight:.2f}x tight)"
+    )
+    gap = cold["sqs_minus_http"]
+    print(
+        f"import + first call: tight SQS {cold['tight_sqs']:.2f} ms, tight HTTP "
+        f"{cold['tight_http']:.2f} ms (paired gap {gap:+.2f} ms), raw loop {cold['raw']:.2f} ms, "
+        f"powertools {cold['powertools']:.2f} ms"
+    )
+    targets = [
+        ("per record <= 1.3x the raw loop", tight <= 1.3 * raw),
+        ("per record faster than Powertools", tight < powertools),
+        ("SQS import + first call within 1 ms of HTTP's", abs(gap) <= 1.0),
+    ]
+    print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

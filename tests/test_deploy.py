@@ -1,0 +1,197 @@
+"""doit deploy and doit undeploy against a moto server on 127.0.0.1 (AWS_ENDPOINT_URL).
+
+moto's CloudFormation builds Lambda functions, event source mappings, tables, queues,
+topics, rules and roles from the transformed template, so the app here has event-source
+functions and a model; HTTP functions are checked on the transformed template instead
+(tests/test_template.py): moto builds no REST API from an OpenAPI body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from servers import moto_server
+
+BIN = Path(sys.executable).parent
+
+ORDERS = """
+import tight.providers.aws.controllers.sqs as sqs
+from app.models.item import Item
+
+
+@sqs.record
+def on_message(*args, **kwargs):
+    order = kwargs["record"].json()
+    Item(id=order["id"], name=order["name"]).save()
+"""
+
+ALERTS = """
+import tight.providers.aws.controllers.sns as sns
+
+
+@sns.record
+def on_alert(*args, **kwargs):
+    print(kwargs["record"].message)
+"""
+
+NIGHTLY = """
+import tight.providers.aws.controllers.eventbridge as eventbridge
+
+
+@eventbridge.record
+def every_night(*args, **kwargs):
+    print(kwargs["record"].time)
+"""
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def aws(endpoint, monkeypatch, tmp_path):
+    """The environment of a user whose AWS is the moto server."""
+    for key, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    requests = __import__("urllib.request").request
+    requests.urlopen(requests.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    return boto3.session.Session(region_name="eu-west-1")
+
+
+def run(*command: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=300,
+    )
+
+
+def make_app(folder: Path) -> Path:
+    assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
+    root = folder / "shop"
+    assert run("doit", "generate_model", "name=item", cwd=root).returncode == 0
+    for name, source in {"orders": ORDERS, "alerts": ALERTS, "nightly": NIGHTLY}.items():
+        (root / "app/functions" / name).mkdir(parents=True)
+        (root / "app/functions" / name / "__init__.py").write_text("")
+        (root / "app/functions" / name / "handler.py").write_text(source)
+    settings = yaml.safe_load((root / "tight.yml").read_text())
+    settings["no_index"] = True  # the app has no dependencies: no network for the lock
+    settings["functions"] = {
+        "orders": {"sqs": {"queue": "orders", "batch_size": 10}},
+        "alerts": {"sns": {"topic": "alerts"}},
+        "nightly": {"schedule": "rate(1 day)"},
+    }
+    (root / "tight.yml").write_text(yaml.safe_dump(settings))
+    return root
+
+
+def code_sha(path: Path) -> str:
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def test_deploy_no_op_update_and_undeploy(aws, tmp_path):
+    root = make_app(tmp_path)
+    cloudformation = aws.client("cloudformation")
+    lambda_ = aws.client("lambda")
+
+    first = run("doit", "deploy", "stage=qa", cwd=root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Add     OrdersFunctionQueue  AWS::Lambda::EventSourceMapping" in first.stdout
+    stack = cloudformation.describe_stacks(StackName="shop-qa")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert (root / "build/template.cfn.json").is_file()
+
+    zip_path = root / "build/shop.zip"
+    function = lambda_.get_function(FunctionName="shop-qa-orders")
+    assert function["Configuration"]["CodeSha256"] == code_sha(zip_path)
+    assert function["Configuration"]["Handler"] == "app_index.orders"
+    assert function["Configuration"]["Environment"]["Variables"]["TIGHT_STAGE"] == "qa"
+    uploaded = aws.client("s3").get_object(
+        Bucket="shop-123456789012-eu-west-1-tight",
+        Key=f"shop/{hashlib.sha256(zip_path.read_bytes()).hexdigest()}.zip",
+    )
+    assert uploaded["Body"].read() == zip_path.read_bytes()  # byte-identical, content-addressed
+    (mapping,) = lambda_.list_event_source_mappings(FunctionName="shop-qa-orders")[
+        "EventSourceMappings"
+    ]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["EventSourceArn"].endswith(":shop-qa-orders")
+    assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+    assert aws.client("sns").list_topics()["Topics"][0]["TopicArn"].endswith(":shop-qa-alerts")
+    assert aws.client("events").list_rules()["Rules"]
+    events_before = cloudformation.describe_stack_events(StackName="shop-qa")["StackEvents"]
+
+    again = run("doit", "deploy", "stage=qa", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert "stack shop-qa is up to date: nothing to deploy" in again.stdout
+    assert "uploaded" not in again.stdout
+    assert cloudformation.describe_stack_events(StackName="shop-qa")["StackEvents"] == events_before
+
+    handler = root / "app/functions/orders/handler.py"
+    handler.write_text(handler.read_text().replace('order["name"]', 'order.get("name", "?")'))
+    edited = run("doit", "deploy", "stage=qa", cwd=root)
+    assert edited.returncode == 0, edited.stdout + edited.stderr
+    assert "updating stack shop-qa" in edited.stdout and "Modify  OrdersFunction" in edited.stdout
+    stack = cloudformation.describe_stacks(StackName="shop-qa")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    configuration = lambda_.get_function(FunctionName="shop-qa-orders")["Configuration"]
+    assert configuration["CodeSha256"] == code_sha(zip_path)
+
+    refused = run("doit", "undeploy", "stage=qa", cwd=root, stdin="")
+    assert refused.returncode != 0 and "yes=true" in refused.stderr
+    assert cloudformation.describe_stacks(StackName="shop-qa")["Stacks"]
+
+    removed = run("doit", "undeploy", "stage=qa", "yes=true", cwd=root)
+    assert removed.returncode == 0, removed.stderr
+    assert "retained (with their data): shop-qa-item" in removed.stdout
+    stacks = cloudformation.list_stacks()["StackSummaries"]
+    assert [s["StackStatus"] for s in stacks if s["StackName"] == "shop-qa"] == ["DELETE_COMPLETE"]
+    assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+    functions = lambda_.list_functions()["Functions"]
+    assert not [f for f in functions if f["FunctionName"].startswith("shop-qa-")]
+
+
+def test_a_configured_bucket_is_used_and_never_created(aws, tmp_path):
+    root = make_app(tmp_path)
+    missing = run("doit", "deploy", "bucket=not-there", cwd=root)
+    assert missing.returncode != 0
+    assert "bucket not-there" in missing.stderr and "Traceback" not in missing.stderr
+    aws.client("s3").create_bucket(
+        Bucket="team-deploys", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    settings = yaml.safe_load((root / "tight.yml").read_text())
+    settings["deploy"] = {"bucket": "team-deploys"}
+    (root / "tight.yml").write_text(yaml.safe_dump(settings))
+    result = run("doit", "deploy", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    keys = aws.client("s3").list_objects_v2(Bucket="team-deploys")["Contents"]
+    assert all(k["Key"].startswith("shop/") for k in keys)
+    assert "created bucket" not in result.stdout
+
+
+def test_a_missing_region_is_a_clear_error(aws, tmp_path, monkeypatch):
+    root = make_app(tmp_path)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    result = run("doit", "deploy", cwd=root)
+    assert result.returncode != 0 and "no AWS region; set AWS_DEFAULT_REGION" in result.stderr

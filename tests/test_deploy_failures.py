@@ -1,0 +1,148 @@
+"""doit deploy when CloudFormation fails: the failed resources and their reasons are
+printed, and a failed creation is deleted only when it never held a table.
+
+moto creates every stack it accepts, so these failures are played to a real boto3 client
+through botocore's Stubber, which checks each call against the CloudFormation API model.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from tight_tasks import deploy
+from tight_tasks.errors import TightTaskError
+
+NAME = "shop-dev"
+STACK_ID = f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{NAME}/1"
+
+
+def event(logical: str, kind: str, status: str, reason: str = "") -> dict:
+    now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
+    found = {
+        "StackId": STACK_ID,
+        "EventId": f"{logical}-{status}",
+        "StackName": NAME,
+        "LogicalResourceId": logical,
+        "ResourceType": kind,
+        "Timestamp": now,
+        "ResourceStatus": status,
+    }
+    if reason:
+        found["ResourceStatusReason"] = reason
+    return found
+
+
+def stack(status: str) -> dict:
+    return {
+        "Stacks": [
+            {
+                "StackId": STACK_ID,
+                "StackName": NAME,
+                "CreationTime": datetime.datetime.now(datetime.timezone.utc),
+                "StackStatus": status,
+            }
+        ]
+    }
+
+
+@pytest.fixture
+def cloudformation(monkeypatch):
+    monkeypatch.setattr(deploy, "POLL_SECONDS", 0.01)
+    client = boto3.client(
+        "cloudformation",
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def start(stubber: Stubber, events: list[dict]) -> None:
+    stubber.add_response("create_change_set", {"Id": "cs-1", "StackId": STACK_ID})
+    stubber.add_response(
+        "describe_change_set",
+        {
+            "StackName": NAME,
+            "Status": "CREATE_COMPLETE",
+            "Changes": [
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {
+                        "Action": "Add",
+                        "LogicalResourceId": "OrdersQueue",
+                        "ResourceType": "AWS::SQS::Queue",
+                    },
+                }
+            ],
+        },
+    )
+    stubber.add_response("execute_change_set", {})
+    stubber.add_response("describe_stack_events", {"StackEvents": list(reversed(events))})
+    stubber.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"))
+    stubber.add_response("describe_stack_events", {"StackEvents": list(reversed(events))})
+
+
+def apply(client) -> None:
+    parameters = [{"ParameterKey": "Stage", "ParameterValue": "dev"}]
+    deploy.apply_stack(client, NAME, "dev", {"TemplateBody": "{}"}, parameters, creating=True)
+
+
+def test_a_failed_creation_without_tables_is_reported_and_deleted(cloudformation, capsys):
+    client, stubber = cloudformation
+    start(
+        stubber,
+        [
+            event(NAME, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS"),
+            event("OrdersQueue", "AWS::SQS::Queue", "CREATE_FAILED", "Queue name is invalid"),
+            event(NAME, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE"),
+        ],
+    )
+    stubber.add_response("delete_stack", {}, {"StackName": NAME})
+    stubber.add_response("describe_stacks", stack("DELETE_COMPLETE"), {"StackName": ANY})
+    with pytest.raises(TightTaskError, match="deploying shop-dev failed \\(ROLLBACK_COMPLETE\\)"):
+        apply(client)
+    out = capsys.readouterr().out
+    assert "  OrdersQueue (AWS::SQS::Queue): Queue name is invalid" in out
+    assert "deleted the failed stack shop-dev: it never held a table" in out
+
+
+def test_a_failed_creation_that_held_a_table_is_kept(cloudformation, capsys):
+    client, stubber = cloudformation
+    start(
+        stubber,
+        [
+            event("ItemTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE"),
+            event("OrdersQueue", "AWS::SQS::Queue", "CREATE_FAILED", "Queue name is invalid"),
+            event(NAME, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE"),
+        ],
+    )
+    # No delete_stack is stubbed: the Stubber fails the test if one is sent.
+    with pytest.raises(TightTaskError):
+        apply(client)
+    out = capsys.readouterr().out
+    assert "kept the failed stack shop-dev: it holds a table" in out
+    assert "doit undeploy stage=dev" in out
+
+
+def test_a_change_set_with_no_changes_is_a_no_op(cloudformation, capsys):
+    client, stubber = cloudformation
+    stubber.add_response("create_change_set", {"Id": "cs-1", "StackId": STACK_ID})
+    stubber.add_response(
+        "describe_change_set",
+        {
+            "StackName": NAME,
+            "Status": "FAILED",
+            "StatusReason": "The submitted information didn't contain changes.",
+        },
+    )
+    stubber.add_response("delete_change_set", {})
+    parameters = [{"ParameterKey": "Stage", "ParameterValue": "dev"}]
+    result = deploy.apply_stack(client, NAME, "dev", {"TemplateBody": "{}"}, parameters, False)
+    assert result == "unchanged"
+    assert "nothing to deploy" in capsys.readouterr().out

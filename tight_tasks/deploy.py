@@ -1,0 +1,462 @@
+"""``doit deploy stage=<stage>`` and ``doit undeploy``: the app's stack, with boto3.
+
+Deploy builds the zips and build/template.yml, turns the SAM template into plain
+CloudFormation locally with AWS's ``aws-sam-translator`` (written to
+build/template.cfn.json, to read and diff), uploads the zips to S3 under their sha256,
+then creates a change set for the stack ``<app>-<stage>``, prints it, executes it and
+follows the stack's events until it settles. ``AWS_ENDPOINT_URL`` (read by boto3) points
+every call at a local emulator.
+"""
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tight_tasks.errors import TightTaskError, as_action
+from tight_tasks.taskkit import failing, param, settings_or_error
+from tight_tasks.template import TEMPLATE_PATH, stage_of
+
+CFN_PATH = "build/template.cfn.json"
+TEMPLATE_BODY_LIMIT = 51200  # bytes CloudFormation takes inline; larger goes through S3
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+POLL_SECONDS = 2.0
+
+
+def session() -> Any:
+    """One boto3 session; a clear error when there is no region."""
+    import boto3
+
+    current = boto3.session.Session()
+    if not current.region_name:
+        raise TightTaskError(
+            "no AWS region; set AWS_DEFAULT_REGION (or AWS_REGION, or region in ~/.aws/config)"
+        )
+    return current
+
+
+def stack_name(app: str, stage: str) -> str:
+    return f"{app}-{stage}".replace("_", "-")
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError  # an emulator's 500 page
+
+    return (BotoCoreError, ClientError, ResponseParserError)
+
+
+def _aws_error(error: Exception, doing: str) -> TightTaskError:
+    message = getattr(error, "response", {}).get("Error", {}).get("Message") or str(error)
+    return TightTaskError(f"{doing}: {message}")
+
+
+# -- S3 -----------------------------------------------------------------------------------------
+
+
+def default_bucket(app: str, account: str, region: str) -> str:
+    """The bucket Tight creates when none is configured: one per app, account and region."""
+    name = f"{app}-{account}-{region}-tight".lower().replace("_", "-")
+    if len(name) > 63:  # S3's limit: keep the unique tail, shorten the app name
+        digest = hashlib.sha256(app.encode()).hexdigest()[:8]
+        name = f"{app[: 63 - len(name) + len(app) - 9]}-{digest}-{account}-{region}-tight".lower()
+    return name
+
+
+def ensure_bucket(s3: Any, name: str, region: str, create: bool) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=name)
+        return
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchBucket", "NotFound") or not create:
+            raise TightTaskError(
+                f"cannot use bucket {name} ({code}); check its name and your permissions, or "
+                "name no bucket (bucket= or deploy.bucket in tight.yml) to let Tight create one"
+            ) from None
+    arguments: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**arguments)
+    except _aws_errors() as error:
+        raise _aws_error(error, f"cannot create bucket {name}") from None
+    print(f"created bucket {name}")
+
+
+def upload(s3: Any, bucket: str, app: str, path: Path) -> str:
+    """Put ``path`` under a key made of its sha256, once: an unchanged zip is not sent again."""
+    from botocore.exceptions import ClientError
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    key = f"{app}/{digest}{path.suffix}"
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        print(f"s3://{bucket}/{key} is there already ({path.name})")
+        return key
+    except ClientError:
+        pass
+    s3.upload_file(str(path), bucket, key)
+    print(f"uploaded {path.name} to s3://{bucket}/{key}")
+    return key
+
+
+# -- SAM to CloudFormation ----------------------------------------------------------------------
+
+
+def to_cloudformation(
+    document: dict[str, Any], locations: dict[str, dict[str, str]], boto_session: Any
+) -> dict[str, Any]:
+    """The SAM ``document`` as plain CloudFormation, each local zip replaced by its S3
+    location (``locations`` maps a file name such as ``app.zip`` to Bucket and Key)."""
+    import copy
+
+    from samtranslator.model.exceptions import (  # type: ignore[import-untyped]
+        InvalidDocumentException,
+    )
+    from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+    from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+
+    document = copy.deepcopy(document)
+    for logical, resource in document.get("Resources", {}).items():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            value = properties.get(key)
+            if isinstance(value, str) and not value.startswith("s3://"):
+                if value not in locations:
+                    raise TightTaskError(
+                        f"{logical} in {TEMPLATE_PATH} points at {value}, which is not built; "
+                        "run `doit artifact`"
+                    )
+                properties[key] = dict(locations[value])
+    try:
+        translated: dict[str, Any] = Translator(
+            None, Parser(), boto_session=boto_session
+        ).translate(document, parameter_values={}, get_managed_policy_map=lambda: {})
+    except InvalidDocumentException as error:
+        reasons = "; ".join(str(cause) for cause in error.causes)
+        raise TightTaskError(f"{TEMPLATE_PATH} is not a valid SAM template: {reasons}") from None
+    return translated
+
+
+# -- the stack ----------------------------------------------------------------------------------
+
+
+def _stack(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise _aws_error(error, f"cannot read stack {name}") from None
+    return stacks[0] if stacks else None
+
+
+def _parameters(document: dict[str, Any], stage: str) -> list[dict[str, str]]:
+    """Stage, and each env.dist.yml variable set in this environment (others: defaults)."""
+    values = [{"ParameterKey": "Stage", "ParameterValue": stage}]
+    for logical, parameter in (document.get("Parameters") or {}).items():
+        description = str(parameter.get("Description", ""))
+        variable = description.split(" ", 1)[0]
+        if logical.startswith("Env") and variable in os.environ:
+            values.append({"ParameterKey": logical, "ParameterValue": os.environ[variable]})
+    return values
+
+
+def _unchanged(
+    cloudformation: Any, stack: dict[str, Any], body: str, parameters: list[dict[str, str]]
+) -> bool:
+    """True when the stack already runs this template with these parameters."""
+    if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
+        return False
+    current = cloudformation.get_template(StackName=stack["StackName"], TemplateStage="Original")
+    template = current["TemplateBody"]
+    if not isinstance(template, str):
+        template = json.dumps(template, indent=1, sort_keys=True)
+    try:
+        same_template = json.loads(template) == json.loads(body)
+    except ValueError:
+        return False
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
+    deployed = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    return same_template and all(deployed.get(k) == v for k, v in given.items())
+
+
+def _wait_for_change_set(cloudformation: Any, name: str, change_set: str) -> dict[str, Any]:
+    while True:
+        described: dict[str, Any] = cloudformation.describe_change_set(
+            StackName=name, ChangeSetName=change_set
+        )
+        if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            return described
+        time.sleep(POLL_SECONDS / 2)
+
+
+def print_changes(described: dict[str, Any]) -> None:
+    print(f"changes to stack {described['StackName']}:")
+    for change in described.get("Changes", []):
+        resource = change.get("ResourceChange", {})
+        replacement = " (replaced)" if resource.get("Replacement") == "True" else ""
+        print(
+            f"  {resource.get('Action', '?'):<7} {resource.get('LogicalResourceId')}  "
+            f"{resource.get('ResourceType')}{replacement}"
+        )
+
+
+def follow(cloudformation: Any, name: str, since: Any, seen: set[str]) -> dict[str, Any]:
+    """Print the stack's events as they come until it settles; the stack at the end."""
+    while True:
+        events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+        for event in reversed(events):
+            if event["EventId"] in seen or event["Timestamp"] < since:
+                continue
+            seen.add(event["EventId"])
+            reason = (
+                f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+            )
+            print(
+                f"  {event['ResourceStatus']:<20} {event['LogicalResourceId']}  "
+                f"{event.get('ResourceType', '')}{reason}"
+            )
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return dict(stack)
+        time.sleep(POLL_SECONDS)
+
+
+def _failures(cloudformation: Any, name: str, since: Any) -> tuple[list[str], bool]:
+    """The failed resources with their reasons, and whether a table was ever created."""
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    failed = [
+        f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason', '')}"
+        for e in reversed(events)
+        if e["Timestamp"] >= since
+        and e["ResourceStatus"].endswith("FAILED")
+        and e["LogicalResourceId"] != name
+    ]
+    held_table = any(
+        e.get("ResourceType") == "AWS::DynamoDB::Table" and e["ResourceStatus"] == "CREATE_COMPLETE"
+        for e in events
+    )
+    return failed, held_table
+
+
+def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -> str:
+    """Deploy the built app; returns what happened: created, updated or unchanged."""
+    import yaml
+
+    app = str(settings.get("name") or root.name)
+    name = stack_name(app, stage)
+    boto = session()
+    region = boto.region_name
+    s3 = boto.client("s3")
+    cloudformation = boto.client("cloudformation")
+    configured = (settings.get("deploy") or {}).get("bucket") if settings.get("deploy") else None
+    bucket = bucket or str(configured or "")
+    named = bool(bucket)  # a bucket the user names must exist; Tight creates only its own
+    if not named:
+        try:
+            account = boto.client("sts").get_caller_identity()["Account"]
+        except _aws_errors() as error:
+            raise _aws_error(error, "cannot tell the AWS account (are credentials set?)") from None
+        bucket = default_bucket(app, account, region)
+    ensure_bucket(s3, bucket, region, create=not named)
+
+    template_path = root / TEMPLATE_PATH
+    document = yaml.safe_load(template_path.read_text(encoding="utf-8"))
+    locations = {}
+    for path in sorted((root / "build").glob(f"{app}*.zip")):
+        if path.name in (f"{app}.zip", f"{app}-layer.zip"):
+            locations[path.name] = {"Bucket": bucket, "Key": upload(s3, bucket, app, path)}
+    translated = to_cloudformation(document, locations, boto)
+    body = json.dumps(translated, indent=1, sort_keys=True)
+    cfn_path = root / CFN_PATH
+    cfn_path.write_text(body + "\n", encoding="utf-8")
+    print(f"wrote {CFN_PATH}")
+
+    parameters = _parameters(document, stage)
+    stack = _stack(cloudformation, name)
+    if stack is not None and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        raise TightTaskError(
+            f"stack {name} is {stack['StackStatus']} after a failed creation; read its events, "
+            f"then remove it with `doit undeploy stage={stage}` and deploy again"
+        )
+    if stack is not None and _unchanged(cloudformation, stack, body, parameters):
+        print(f"stack {name} is up to date: nothing to deploy")
+        return "unchanged"
+    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    template_argument: dict[str, str] = {"TemplateBody": body}
+    if len(body.encode()) > TEMPLATE_BODY_LIMIT:
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        key = f"{app}/{digest}.template.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
+        template_argument = {"TemplateURL": url}
+    try:
+        return apply_stack(cloudformation, name, stage, template_argument, parameters, creating)
+    except _aws_errors() as error:
+        raise _aws_error(error, f"deploying {name} failed") from None
+
+
+def apply_stack(
+    cloudformation: Any,
+    name: str,
+    stage: str,
+    template_argument: dict[str, str],
+    parameters: list[dict[str, str]],
+    creating: bool,
+) -> str:
+    """Change set, its changes printed, executed and followed; created, updated or unchanged.
+
+    A failure prints each failed resource with its reason and raises; a failed creation is
+    deleted only when it never held a table (a retained table's data must not be orphaned
+    unseen)."""
+    import datetime
+
+    change_set = f"tight-{int(time.time())}"
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType="CREATE" if creating else "UPDATE",
+        Parameters=parameters,
+        Capabilities=CAPABILITIES,
+        **template_argument,
+    )
+    described = _wait_for_change_set(cloudformation, name, change_set)
+    if described["Status"] == "FAILED":
+        reason = str(described.get("StatusReason", ""))
+        cloudformation.delete_change_set(StackName=name, ChangeSetName=change_set)
+        if any(text in reason for text in NO_CHANGES):
+            print(f"stack {name} is up to date: nothing to deploy")
+            return "unchanged"
+        raise TightTaskError(f"the change set for {name} failed: {reason}")
+    print_changes(described)
+    cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
+    print(f"{'creating' if creating else 'updating'} stack {name}:")
+    final = follow(cloudformation, name, since, set())
+    status = final["StackStatus"]
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        failed, held_table = _failures(cloudformation, name, since)
+        lines = "\n".join(f"  {line}" for line in failed) or "  (no resource reported a reason)"
+        print(f"stack {name} failed ({status}); the resources that failed:\n{lines}")
+        if creating and not held_table:
+            cloudformation.delete_stack(StackName=name)
+            cloudformation.get_waiter("stack_delete_complete").wait(
+                StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
+            )
+            print(f"deleted the failed stack {name}: it never held a table")
+        elif creating:
+            print(
+                f"kept the failed stack {name}: it holds a table; remove it with "
+                f"`doit undeploy stage={stage}` once you are sure"
+            )
+        raise TightTaskError(f"deploying {name} failed ({status}); see the reasons above")
+    print(f"stack {name}: {status}")
+    for output in sorted(final.get("Outputs", []), key=lambda o: o["OutputKey"]):
+        print(f"  {output['OutputKey']}: {output['OutputValue']}")
+    return "created" if creating else "updated"
+
+
+def undeploy(root: Path, settings: dict[str, Any], stage: str, yes: bool) -> None:
+    """Delete the stage's stack; its tables stay (they are retained) and are listed."""
+    app = str(settings.get("name") or root.name)
+    name = stack_name(app, stage)
+    cloudformation = session().client("cloudformation")
+    stack = _stack(cloudformation, name)
+    if stack is None:
+        print(f"no stack {name}: nothing to remove")
+        return
+    resources = cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+    tables = [
+        r.get("PhysicalResourceId") or r["LogicalResourceId"]
+        for r in resources
+        if r.get("ResourceType") == "AWS::DynamoDB::Table"
+    ]
+    if not yes:
+        if not sys.stdin.isatty():
+            raise TightTaskError(
+                f"deleting stack {name} needs a yes: run `doit undeploy stage={stage} yes=true`"
+            )
+        answer = input(f"delete stack {name} and its functions? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return
+    print(f"deleting stack {name}...")
+    try:
+        cloudformation.delete_stack(StackName=name)
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
+        )
+    except _aws_errors() as error:
+        raise _aws_error(error, f"deleting stack {name} failed; read its events") from None
+    print(f"deleted stack {name}")
+    if tables:
+        print(
+            "retained (with their data): " + ", ".join(tables) + "; delete them by hand "
+            "if you no longer want them"
+        )
+
+
+# Task creators: `doit list` shows each docstring; the work is the functions above.
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _deploy(stage: str, bucket: str) -> None:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    deploy(root, settings, stage_of(stage, settings), bucket)
+
+
+def _undeploy(stage: str, yes: str) -> None:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    undeploy(root, settings, stage_of(stage, settings), _truthy(yes))
+
+
+def task_deploy() -> dict[str, Any]:
+    """Deploy the app to AWS as the stack <app>-<stage> (artifact, template, change set)."""
+    _, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    return {
+        "actions": [(as_action(_deploy),)],
+        "task_dep": ["artifact", "template"],
+        "params": [
+            param("stage", "the stage to deploy (default: stage in tight.yml, else dev)"),
+            param("bucket", "the S3 bucket for the zips (default: deploy.bucket in tight.yml)"),
+        ],
+        "uptodate": [False],
+        "verbosity": 2,
+    }
+
+
+def task_undeploy() -> dict[str, Any]:
+    """Delete the stack <app>-<stage>; its DynamoDB tables are kept."""
+    _, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    return {
+        "actions": [(as_action(_undeploy),)],
+        "params": [
+            param("stage", "the stage to remove (default: stage in tight.yml, else dev)"),
+            param("yes", "true: do not ask before deleting"),
+        ],
+        "uptodate": [False],
+        "verbosity": 2,
+    }
