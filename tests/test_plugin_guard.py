@@ -226,7 +226,7 @@ def test_only_the_apps_tests_are_collected(pytester):
         ),
         (
             {"tight.yml": "name: x\ntesting:\n  record: always\n"},
-            "error: tight.yml:2: testing must be a mapping with the key scrub",
+            "error: tight.yml:3: unknown key testing.record; known keys: testing.scrub",
         ),
     ],
     ids=["env-syntax", "env-list", "tight-syntax", "tight-pattern", "tight-testing-key"],

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.taskkit import failing, param, settings_or_error
 
@@ -322,7 +323,7 @@ class Builder:
 
         self.root = root
         self.settings = settings
-        self.app = str(settings.get("name") or root.name)
+        self.app = app_name(root, settings)
         if not NAME.match(self.app.replace("_", "-")):
             raise TightTaskError(
                 f"name {self.app!r} in tight.yml must start with a letter and hold only letters, "
