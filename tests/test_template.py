@@ -268,6 +268,8 @@ def test_template_is_incremental(app):
     (app / "template.overlay.yml").write_text("Description: mine\n")  # a new input file
     assert template(app)["Description"] == "mine"
     assert template(app, "stage=prod")["Parameters"]["Stage"]["Default"] == "prod"
+    assert template(app, "--stage", "qa")["Parameters"]["Stage"]["Default"] == "qa"
+    assert "-- template" in run("doit", "template", "--stage", "qa", cwd=app).stdout
 
 
 @pytest.mark.parametrize(

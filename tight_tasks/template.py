@@ -830,13 +830,32 @@ def template_inputs(root: Path) -> list[str]:
 # Task creators: `doit list` shows each docstring; the work is the functions above.
 
 
-def _template(stage: str) -> None:
+def _made_from(root: Path, settings: dict[str, Any], stage: str) -> str:
+    """What decides the template beside its files' contents: which files there are, the
+    stage, and this module (another Tight may write another template)."""
+    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return repr((template_inputs(root), stage_of(stage, settings), own))
+
+
+def _template(stage: str) -> dict[str, str]:
     from tight_tasks.config import load
 
     root = Path.cwd()
     settings = load(root)
     path = write_template(root, settings, stage_of(stage, settings))
     print(f"wrote {path.relative_to(root).as_posix()}")
+    return {"made_from": _made_from(root, settings, stage)}
+
+
+def _template_unchanged(task: Any, values: dict[str, Any]) -> bool:
+    from doit import get_var
+
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    # The stage as given: stage=prod (a doit variable) or --stage prod (a task option).
+    stage = (task.options or {}).get("stage") or get_var("stage", "")
+    return bool(values.get("made_from") == _made_from(root, load(root), stage))
 
 
 def task_template() -> dict[str, Any]:
@@ -844,18 +863,12 @@ def task_template() -> dict[str, Any]:
     root, settings, problem = settings_or_error()
     if settings is None:
         return failing(problem or "no tight.yml")
-    from doit import get_var
-    from doit.tools import config_changed
-
-    inputs = template_inputs(root)
-    stage = stage_of(get_var("stage", ""), settings)
-    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     return {
         "actions": [(as_action(_template),)],
         "params": [param("stage", "the stage named in the template's resources (default: dev)")],
-        "file_dep": inputs,
+        "file_dep": template_inputs(root),
         "targets": [TEMPLATE_PATH],
         # A new input file, another stage or another Tight writes the template again.
-        "uptodate": [config_changed(repr((inputs, stage, own)))],
+        "uptodate": [_template_unchanged],
         "verbosity": 2,
     }
