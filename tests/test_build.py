@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,10 +35,13 @@ def hermetic(tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
-def run(*command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    *command: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
-    )
+        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True,
+        env=dict(os.environ, **(env or {})),
+    )  # fmt: skip
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -90,6 +94,15 @@ def test_lock_then_vendor_picks_the_wheel_for_the_architecture(
     assert not (folder / "tight" / "testing").exists(), "test support is not shipped"
     assert not (folder / "boto3").exists(), "Lambda provides boto3"
     assert "left out (Lambda's runtime has them): boto3" in vendored.stdout
+    # Long steps say what they do and that it happens once; their last line, what and how long.
+    lines = vendored.stdout.strip().splitlines()
+    assert "locking requirements.in with pip-tools; done again only when it" in vendored.stdout
+    assert re.search(r"^locked 3 package\(s\) from requirements.in into requirements.txt in "
+                     r"[0-9.]+ s$", vendored.stdout, re.M), vendored.stdout  # fmt: skip
+    assert "installing 2 locked package(s) for Python" in vendored.stdout
+    assert "done again only when the lock, the target or the runtime change" in vendored.stdout
+    assert re.fullmatch(r"vendored 2 package\(s\) and the tight runtime into app/vendored "
+                        r"\(.*\) in [0-9.]+ s", lines[-1]), lines[-1]  # fmt: skip
     assert json.loads((folder / "tight.json").read_text())["app_name"] == "shop"
 
 
@@ -441,3 +454,111 @@ def test_layer_can_be_asked_for_in_tight_yml(hermetic, tmp_path, wheels):
     function = zipfile.ZipFile(root / "build/shop.zip").namelist()
     assert not [n for n in function if n.startswith("app/vendored/purepkg")]
     assert "-- artifact" in run("doit", "artifact", cwd=root).stdout
+
+
+def test_a_handler_that_cannot_import_fails_the_build_and_keeps_the_previous_zip(
+    hermetic, tmp_path, wheels
+):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    handler = root / "app/functions/items/handler.py"
+    # Lambda provides boto3 and botocore: importing them needs nothing in the zip.
+    handler.write_text("import boto3, botocore\n" + handler.read_text())
+    first = run("doit", "artifact", cwd=root)
+    assert "imported 1 function(s) from shop.zip" in first.stdout
+    good = (root / "build/shop.zip").read_bytes()
+    handler.write_text("import not_in_requirements\n" + handler.read_text())
+    failed = run("doit", "artifact", cwd=root, check=False)
+    assert failed.returncode != 0
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "error: function items cannot be imported from shop.zip: ModuleNotFoundError: No "
+        "module named 'not_in_requirements'; the previous zip is kept. Add what it needs to "
+        "requirements.in, then `doit artifact`"
+    )
+    assert "Traceback" not in failed.stderr
+    assert (root / "build/shop.zip").read_bytes() == good
+    assert sorted(p.name for p in (root / "build").iterdir()) == ["shop.zip"]
+    again = run("doit", "artifact", cwd=root, check=False)  # still failing: checked again
+    assert again.returncode != 0 and "not_in_requirements" in again.stderr
+    handler.write_text(handler.read_text().replace("import not_in_requirements\n", ""))
+    fixed = run("doit", "artifact", cwd=root)  # the good zip's bytes again: checked before
+    assert "the zip has the bytes it had" in fixed.stdout
+    assert (root / "build/shop.zip").read_bytes() == good
+
+
+def test_the_import_check_runs_only_when_the_zip_changed(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    # A handler may read its variables when imported: env.dist.yml names them, as for Lambda.
+    (root / "env.dist.yml").write_text("GREETING: hello\nTABLE:\n")
+    handler = root / "app/functions/items/handler.py"
+    handler.write_text('import os\nTABLE = os.environ["TABLE"]\n' + handler.read_text())
+    assert "imported 1 function(s)" in run("doit", "artifact", cwd=root).stdout
+    run("doit", "forget", "artifact", cwd=root)
+    again = run("doit", "artifact", cwd=root)
+    assert "the zip has the bytes it had: its imports were checked then" in again.stdout
+    assert "imported" not in again.stdout
+
+
+def test_a_layer_dependency_is_found_by_the_import_check(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n", layer=True)
+    handler = root / "app/functions/items/handler.py"
+    handler.write_text("import purepkg, fastpkg\n" + handler.read_text())
+    assert "imported 1 function(s) from shop.zip" in run("doit", "artifact", cwd=root).stdout
+
+
+def test_a_target_this_machine_cannot_run_is_not_import_checked(hermetic, tmp_path, wheels):
+    import platform
+
+    other = "arm64" if platform.machine() in ("x86_64", "AMD64") else "x86_64"
+    root = make_app(tmp_path, wheels, "purepkg\n", architecture=other)
+    handler = root / "app/functions/items/handler.py"
+    handler.write_text("import not_in_requirements\n" + handler.read_text())
+    result = run("doit", "artifact", cwd=root)
+    assert "import check skipped: this machine is linux" in result.stdout
+    assert (root / "build/shop.zip").is_file()
+
+
+SET_CONSTANTS = """
+def kind(method, name):
+    if method in {"GET", "HEAD", "OPTIONS", "TRACE"}:
+        return "read"
+    return "write" if name in {"items", "orders", "users", "carts", "notes"} else "other"
+"""
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+def test_zips_are_byte_identical_whatever_the_hash_seed(hermetic, tmp_path, wheels, version):
+    from test_python_versions import interpreter
+
+    if interpreter(version) is None:
+        pytest.skip(f"no Python {version} on this machine")
+    digests = set()
+    for seed in ("1", "2", "3"):
+        (tmp_path / seed).mkdir()
+        root = make_app(tmp_path / seed, wheels, "purepkg\n", runtime=f"python{version}")
+        (root / "app/functions/items/kinds.py").write_text(SET_CONSTANTS)
+        run("doit", "artifact", cwd=root, env={"PYTHONHASHSEED": seed})
+        digests.add(hashlib.sha256((root / "build/shop.zip").read_bytes()).hexdigest())
+        names = zipfile.ZipFile(root / "build/shop.zip").namelist()
+        tag = "cpython-" + version.replace(".", "")
+        assert f"app/functions/items/__pycache__/kinds.{tag}.pyc" in names
+    assert len(digests) == 1, f"Python {version}: the zip depends on PYTHONHASHSEED"
+
+
+def test_the_next_vendor_finishes_a_swap_a_crash_interrupted(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "vendor", cwd=root)
+    vendored = root / "app/vendored"
+    built = snapshot(vendored)
+    # A run without an atomic exchange died between its two renames: the old tree retired,
+    # the new one still staged, the journal naming both.
+    staging = root / "app/.vendored-new-999999999-dead"
+    retired = root / "app/.vendored-old-999999999-dead"
+    shutil.copytree(vendored, staging)
+    vendored.rename(retired)
+    (root / "app/.vendored.swap.json").write_text(
+        json.dumps({"staging": str(staging), "retired": str(retired)})
+    )
+    result = run("doit", "vendor", cwd=root)
+    assert "app/vendored is up to date" in result.stdout and "installing" not in result.stdout
+    assert snapshot(vendored) == built
+    assert sorted(p.name for p in (root / "app").iterdir() if p.name.startswith(".")) == []

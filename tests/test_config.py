@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from events import make_event
@@ -24,7 +29,7 @@ def test_cors_from_tight_yml_reaches_the_runtime(load_app, tmp_path):
     app_index = load_app(
         {"echo": ECHO},
         tight_yml="""
-        name: my_app
+        name: my-app
         stage: dev
         cors:
           allow_origin: "https://app.example"
@@ -45,7 +50,7 @@ def test_cors_from_tight_yml_reaches_the_runtime(load_app, tmp_path):
     assert preflight["statusCode"] == 204
     assert preflight["headers"]["Access-Control-Allow-Headers"] == "Content-Type, X-Custom"
     assert preflight["headers"]["Access-Control-Max-Age"] == "120"
-    assert config.settings().app_name == "my_app"
+    assert config.settings().app_name == "my-app"
     assert config.settings().stage == "dev"
 
 
@@ -108,3 +113,187 @@ def test_corrupt_runtime_file_is_a_500_not_a_crash(load_app, tmp_path, capsys):
     config.set_app_root(str(tmp_path / "my_app"))
     assert app_index.echo(make_event("rest"), None)["statusCode"] == 500
     assert "doit vendor" in capsys.readouterr().out
+
+
+# -- the schema: one check of tight.yml for every task -------------------------------------
+BIN = Path(sys.executable).parent
+TASKS_THAT_READ_SETTINGS = [
+    "test", "lock", "vendor", "artifact", "schema", "dynamo_status", "dynamo_start",
+    "generate_env", "generate_function",
+]  # fmt: skip
+
+
+def doit(*args: str, cwd: Path, program: str = "doit") -> subprocess.CompletedProcess[str]:
+    # doit keeps its state in the user's cache: one beside the app, for these tests.
+    env = dict(os.environ, XDG_CACHE_HOME=str(cwd.parent / "cache"))
+    return subprocess.run(
+        [str(BIN / program), *args], cwd=cwd, capture_output=True, text=True, check=False,
+        env=env,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def app_folder(tmp_path_factory):
+    """One scaffolded app; each test writes the tight.yml it needs."""
+    work = tmp_path_factory.mktemp("apps")
+    made = doit("generate_app", "name=shop", cwd=work, program="tight")
+    assert made.returncode == 0, made.stderr
+    return work / "shop"
+
+
+def with_settings(root: Path, text: str) -> Path:
+    (root / "tight.yml").write_text(textwrap.dedent(text))
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("task", TASKS_THAT_READ_SETTINGS)
+def test_a_misspelt_key_stops_every_task_with_a_suggestion(app_folder, task):
+    root = with_settings(app_folder, "name: shop\nruntme: python3.12\n")
+    before = snapshot(root)
+    error = one_error_line(doit(task, "name=extra", cwd=root))
+    assert error == "error: tight.yml: unknown key runtme; did you mean runtime?"
+    assert snapshot(root) == before  # nothing built, generated or written
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ("name: my shop\n", "name must be an app name: lowercase letters, digits"),
+        ("name: my shop\n", "not 'my shop' (str); did you mean my-shop?"),
+        ("name: Shop\n", "did you mean shop?"),
+        ("name: my_shop\n", "did you mean my-shop?"),
+        ("cors: 5\n", "cors must be an origin such as '*', a list of origins, a mapping"),
+        ("cors: 5\n", "not 5 (int)"),
+        (
+            "cors:\n  allow_orgin: '*'\n",
+            "unknown key cors.allow_orgin; did you mean cors.allow_origin?",
+        ),
+        ("runtime: python2.7\n", "runtime python2.7 is unknown; use one of python3.10, python3.11"),
+        ("architecture: amd64\n", "architecture amd64 is unknown; use one of x86_64, arm64"),
+        ("dynamo:\n  port: eight\n", "dynamo.port must be a TCP port number from 1 to 65535"),
+        ("dynamo:\n  prot: 8000\n", "unknown key dynamo.prot; did you mean dynamo.port?"),
+        ("functions:\n  Items: {}\n", "functions.Items: 'Items' is not a function name"),
+        ("functions:\n  items:\n    routes: /items\n", "functions.items.routes must be a list"),
+        ("functions:\n  items:\n    sqss: {queue: q}\n", "did you mean functions.items.sqs?"),
+        ("function:\n  timeout: 901\n", "function.timeout must be a whole number of seconds"),
+        ("api: HTTP\n", "api HTTP is unknown; use one of rest, http (did you mean http?)"),
+        ("testing:\n  scrub:\n    keys: token\n", "testing.scrub.keys must be a list of strings"),
+        ("deploy:\n  bucket: [a]\n", "deploy.bucket must be a string, not ['a'] (list)"),
+        ("layer: yes please\n", "layer must be true or false, not 'yes please' (str)"),
+        ("headers:\n  X-Thing: [1, 2]\n", "headers.X-Thing must be a string or a number"),
+        ("vendor_dir: lib\n", "vendor_dir must be app/vendored"),
+        ("- name\n", "tight.yml must be a mapping of settings, not ['name'] (list)"),
+        ("bogus: 1\n", "unknown key bogus; known keys: name, provider, runtime"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_key_and_what_it_takes(app_folder, settings, message):
+    root = with_settings(app_folder, settings)
+    error = one_error_line(doit("vendor", cwd=root))
+    assert message in error
+
+
+def test_a_bad_runtime_fails_doit_test_before_any_test_runs(app_folder):
+    root = with_settings(app_folder, "name: shop\nruntime: python2.7\n")
+    result = doit("test", cwd=root)
+    assert "runtime python2.7 is unknown" in one_error_line(result)
+    assert "passed" not in result.stdout and "test session starts" not in result.stdout
+
+
+def test_the_test_plugin_checks_tight_yml_with_the_same_rules(app_folder):
+    root = with_settings(app_folder, "name: shop\narchitecure: arm64\n")
+    (root / "tests" / "test_uses_app.py").write_text("def test_it(app):\n    pass\n")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+            cwd=root, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        (root / "tests" / "test_uses_app.py").unlink()
+    assert result.returncode != 0
+    assert "unknown key architecure; did you mean architecture?" in result.stdout
+
+
+def test_every_documented_key_is_accepted(app_folder):
+    """Settings of every part of Tight, including those other tasks are adding."""
+    root = with_settings(
+        app_folder,
+        """\
+        name: shop-2
+        provider: aws
+        runtime: python3.12
+        architecture: arm64
+        stage: prod-eu
+        cors:
+          allow_origin: [https://a.example, https://b.example]
+          allow_methods: [GET]
+          allow_headers: [Content-Type]
+          expose_headers: [X-Id]
+          max_age: 60
+          allow_credentials: true
+        headers: {X-Frame-Options: DENY, X-Version: 3}
+        vendor_dir: app/vendored
+        resolver: uv
+        index_url: https://pypi.example/simple
+        extra_index_url: [https://extra.example/simple]
+        find_links: wheels
+        no_index: false
+        keep_provided: [boto3]
+        layer: true
+        dynamo: {backend: command, port: 8123, command: "server --port {port}"}
+        testing: {scrub: {keys: [token], patterns: ["sk-[a-z]+"]}}
+        functions:
+          items: {routes: [/items, "/items/{id}"]}
+          orders: {sqs: {queue: orders, batch_size: 10}}
+          nightly: {schedule: "rate(1 day)"}
+          bare:
+        function: {timeout: 30, memory_size: 512}
+        api: http
+        deploy: {bucket: my-bucket}
+        """,
+    )
+    settings = task_config.load(root)
+    assert settings["functions"]["orders"]["sqs"]["queue"] == "orders"
+    assert settings["dynamo"]["port"] == 8123
+    assert task_config.validate(settings) == settings
+
+
+def test_a_valid_schema_error_never_leaves_a_cached_bad_file(tmp_path):
+    (tmp_path / "tight.yml").write_text("name: good\n")
+    assert task_config.load(tmp_path) == {"name": "good"}
+    (tmp_path / "tight.yml").write_text("name: bad name\n")
+    with pytest.raises(ConfigError, match="did you mean bad-name"):
+        task_config.load(tmp_path)
+
+
+def test_a_new_key_is_one_line_in_the_schema(monkeypatch, tmp_path):
+    monkeypatch.setitem(task_config.SCHEMA, "colour", task_config.OneOf("red", "blue"))
+    (tmp_path / "tight.yml").write_text("colour: green\n")
+    with pytest.raises(ConfigError, match="colour green is unknown; use one of red, blue"):
+        task_config.load(tmp_path)
+    (tmp_path / "tight.yml").write_text("colour: red\n")
+    assert task_config.load(tmp_path) == {"colour": "red"}
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"), [("my_shop", "my-shop"), ("My Shop", "my-shop"), ("2go", "go")]
+)
+def test_an_app_without_a_name_is_named_after_its_folder_made_valid(tmp_path, folder, expected):
+    assert task_config.app_name(tmp_path / folder, {}) == expected
+    assert task_config.is_app_name(expected)
+    assert task_config.app_name(tmp_path / folder, {"name": "given"}) == "given"

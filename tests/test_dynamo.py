@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -174,12 +176,25 @@ def test_moto_backend_installs_into_the_app_and_serves(workdir):
         workdir, f"dynamo:\n  backend: moto\n  port: {port}\n",
         find_links=str(CACHE / "wheels-dynamo"), no_index=True,
     )  # fmt: skip
-    installed = run("doit", "dynamo_install", cwd=root)
-    assert installed.returncode == 0, installed.stderr
+    with socket.socket() as squatter:  # the first start fails, after installing
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        failed = run("doit", "dynamo_start", cwd=root)
+    assert failed.returncode != 0 and f"port {port} on 127.0.0.1 is in use" in failed.stderr
+    lines = failed.stdout.strip().splitlines()
+    assert any(
+        line.startswith("installing moto[server]>=5,<6 into .tight/dynamo/moto with ")
+        and line.endswith(", once: later starts reuse it")
+        for line in lines
+    ), failed.stdout
+    assert re.search(r"^installed moto\[server\]>=5,<6 into \.tight/dynamo/moto in [0-9.]+ s$",
+                     failed.stdout, re.M), failed.stdout  # fmt: skip
     assert (root / ".tight/dynamo/moto/moto/__init__.py").is_file()
-    assert "-- dynamo_install" in run("doit", "dynamo_install", cwd=root).stdout
     started = run("doit", "dynamo_start", cwd=root)
-    assert started.returncode == 0, started.stderr
+    assert "installing" not in started.stdout, "a failed start must not reinstall moto"
+    run("doit", "forget", "dynamo_install", cwd=root)  # doit's record lost: the stamp holds
+    again = run("doit", "dynamo_install", cwd=root)
+    assert "already installed in .tight/dynamo/moto; nothing to do" in again.stdout
     assert state(root)["command"][1:3] == ["-m", "moto.server"]
     db = client(port)
     db.put_item(TableName="notes-dev-note", Item={"id": {"S": "1"}})
@@ -215,3 +230,89 @@ def test_bad_dynamo_settings_are_clear_errors(workdir):
     result = run("doit", "dynamo_start", cwd=root)
     assert result.returncode != 0
     assert "dynamo.backend docker is unknown; use one of moto, dynalite, command" in result.stderr
+
+
+@pytest.fixture
+def foreign():
+    """A process dynamo_start did not start, leading its own session and process group
+    (as the server does), so a killpg on its PID would take it down."""
+    setsid = shutil.which("setsid")
+    process = subprocess.Popen(
+        [setsid, "sleep", "300"] if setsid else ["sleep", "300"], start_new_session=not setsid
+    )
+    yield process
+    process.kill()
+    process.wait()
+
+
+def write_record(root: Path, **fields: object) -> None:
+    record = root / ".tight/dynamo/server.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(fields))
+
+
+def test_a_record_naming_another_process_never_gets_it_signalled(command_app, foreign):
+    from tight_tasks.dynamo import process_identity
+
+    root, port = command_app
+    endpoint = f"http://127.0.0.1:{port}"
+    real = process_identity(foreign.pid)
+    assert real is not None and real["cmdline"][-2:] == ["sleep", "300"]
+    records = {
+        "no identity (a hand-edited or older record)": {},
+        "another start time (a PID reused)": {**real, "started": "proc:0:1"},
+        "another command line": {**real, "cmdline": [sys.executable, "-m", "moto.server"]},
+    }
+    base = {"pid": foreign.pid, "backend": "command", "endpoint": endpoint, "port": port}
+    for case, identity in records.items():
+        write_record(root, **base, **identity)
+        status = run("doit", "dynamo_status", cwd=root).stdout
+        assert (
+            f"stale: .tight/dynamo/server.json names pid {foreign.pid}, which is now "
+            "another process" in status
+        ), case
+        stopped = run("doit", "dynamo_stop", cwd=root)
+        assert stopped.returncode == 0, case
+        assert "removed the stale record" in stopped.stdout and "no signal" in stopped.stdout
+        assert foreign.poll() is None, f"{case}: the foreign process was signalled"
+        assert not (root / ".tight/dynamo/server.json").exists()
+    write_record(root, **base, **records["another start time (a PID reused)"])
+    started = run("doit", "dynamo_start", cwd=root)
+    assert started.returncode == 0, started.stderr
+    assert f"removing a stale record: pid {foreign.pid} is now another process" in started.stdout
+    assert state(root)["pid"] != foreign.pid
+    assert run("doit", "dynamo_stop", cwd=root).returncode == 0
+    assert foreign.poll() is None
+    # The same record with the process's true identity is trusted: the check is what spared it.
+    write_record(root, **base, **real)
+    assert f"stopped command (pid {foreign.pid})" in run("doit", "dynamo_stop", cwd=root).stdout
+    assert foreign.wait(timeout=10) is not None
+
+
+def test_without_proc_the_identity_comes_from_ps(foreign, monkeypatch):
+    if shutil.which("ps") is None:
+        pytest.skip("no ps here")
+    from tight_tasks import dynamo
+
+    monkeypatch.setattr(dynamo, "_has_proc", lambda: False)
+    identity = dynamo.process_identity(foreign.pid)
+    assert identity is not None
+    assert identity["started"].startswith("ps:") and identity["cmdline"].endswith("sleep 300")
+    record = {"pid": foreign.pid, **identity}
+    assert dynamo.owner(record) == "ours"
+    assert dynamo.owner({**record, "started": "ps:Mon Jan  1 00:00:00 2024"}) == "other"
+    assert dynamo.owner({**record, "cmdline": "python -m moto.server"}) == "other"
+    foreign.kill()
+    foreign.wait()
+    assert dynamo.owner(record) == "gone"
+
+
+def test_scoped_environ_puts_back_exactly_what_was_there(monkeypatch):
+    from tight_tasks.dynamo import scoped_environ
+
+    monkeypatch.setenv("TIGHT_KEPT", "before")
+    monkeypatch.delenv("TIGHT_ABSENT", raising=False)
+    with pytest.raises(RuntimeError), scoped_environ({"TIGHT_KEPT": None, "TIGHT_ABSENT": "x"}):
+        assert "TIGHT_KEPT" not in os.environ and os.environ["TIGHT_ABSENT"] == "x"
+        raise RuntimeError("a failing create_table")
+    assert os.environ["TIGHT_KEPT"] == "before" and "TIGHT_ABSENT" not in os.environ

@@ -79,6 +79,20 @@ def test_generate_app_writes_the_layout(shop):
     assert "doit generate_function" in (shop / "README.md").read_text()
 
 
+@pytest.mark.parametrize(
+    ("given", "app_name"), [("my_shop", "my-shop"), ("my-shop", "my-shop"), ("shop2", "shop2")]
+)
+def test_the_folder_is_named_as_given_and_tight_yml_gets_a_valid_app_name(workdir, given, app_name):
+    result = run("tight", "generate_app", f"name={given}", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    settings = yaml.safe_load((workdir / given / "tight.yml").read_text())
+    assert settings["name"] == app_name
+    assert (f"app name in tight.yml: {app_name}" in result.stdout) == (given != app_name)
+    # The scaffolded tight.yml passes the checks every task makes.
+    assert run("doit", "list", cwd=workdir / given).returncode == 0
+    assert run("doit", "generate_function", "name=items", cwd=workdir / given).returncode == 0
+
+
 def test_generate_app_in_another_folder(workdir):
     (workdir / "projects").mkdir()
     result = run("tight", "generate_app", "name=api", "dir=projects", cwd=workdir)
@@ -171,8 +185,12 @@ def test_functions_take_the_long_form_of_parameters_too(shop):
     ("args", "message"),
     [
         ([], "generate_function needs a name"),
-        (["name=my-func"], "'my-func' is not a valid Python identifier"),
-        (["name=1st"], "'1st' is not a valid Python identifier"),
+        (["name=my-func"], "'my-func' is not a valid function name: use lowercase letters"),
+        (["name=my-func"], "did you mean doit generate_function name=my_func?"),
+        (["name=1st"], "'1st' is not a valid function name"),
+        # The error says lowercase, so an uppercase name is refused, with the name to use.
+        (["name=Items"], "'Items' is not a valid function name"),
+        (["name=Orders"], "did you mean doit generate_function name=orders?"),
         (["name=class"], "'class' is a Python keyword"),
         (["name=vendored"], "'vendored' is reserved"),
         (["name=tight"], "'tight' is reserved"),
@@ -196,9 +214,12 @@ def test_bad_function_input_is_one_line_and_changes_nothing(shop, args, message)
     ("args", "message"),
     [
         ([], "generate_app needs a name"),
-        (["name=my app"], "'my app' is not a valid Python identifier"),
-        (["name=import"], "'import' is a Python keyword"),
-        (["name=tight"], "'tight' is reserved"),
+        (["name=my app"], "'my app' is not a valid app name: use lowercase letters, digits"),
+        (["name=my app"], "did you mean tight generate_app name=my-app?"),
+        (["name=MyShop"], "did you mean tight generate_app name=myshop?"),
+        (["name=1st"], "'1st' is not a valid app name"),
+        (["name=shop-"], "'shop-' is not a valid app name"),
+        (["name=" + "a" * 41], "at most 40 characters"),
         (["name=taken"], "exists already"),
         (["name=new", "dir=missing"], "dir=missing is not a folder"),
     ],
@@ -251,11 +272,15 @@ def test_generate_env_merges_defaults_environment_and_existing_values(shop):
     env = {"API_KEY": "k-123", "LOG_LEVEL": "DEBUG"}
     result = run("doit", "generate_env", cwd=shop, env=env)
     assert result.returncode == 0, result.stderr
+    assert "created env.yml" in result.stdout and "merged" not in result.stdout
     written = yaml.safe_load((shop / "env.yml").read_text())
     assert written == {"LOG_LEVEL": "DEBUG", "TABLE": "notes", "API_KEY": "k-123", "DEBUG": "false"}
     # A hand edit survives a later run; the environment still wins where it is set.
     (shop / "env.yml").write_text("TABLE: my_notes\nAPI_KEY: k-123\nEXTRA: kept\n")
-    assert run("doit", "generate_env", cwd=shop, env={"LOG_LEVEL": "WARNING"}).returncode == 0
+    merged = run("doit", "generate_env", cwd=shop, env={"LOG_LEVEL": "WARNING"})
+    assert merged.returncode == 0, merged.stderr
+    assert "merged env.dist.yml and the environment into env.yml" in merged.stdout
+    assert "created" not in merged.stdout
     written = yaml.safe_load((shop / "env.yml").read_text())
     assert written == {
         "LOG_LEVEL": "WARNING", "TABLE": "my_notes", "API_KEY": "k-123", "DEBUG": "false",

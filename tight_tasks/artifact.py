@@ -6,7 +6,24 @@ unchecked-hash .pyc the build makes (stale or timestamp-based .pyc never ship). 
 sorted, dated SOURCE_DATE_EPOCH (or 1980-01-01), with normalised permissions and fixed
 compression. With ``layer=true`` the third-party packages go to a separate layer zip under
 ``python/`` and the function zip keeps the app and the tight runtime.
-"""
+
+
+Before the new zip replaces the old one, every function's handler is imported from it by
+the target's Python, isolated, as Lambda will (``check_imports``): a handler that cannot
+import fails the build and the previous zip stays.
+
+Three records say what is up to date, each for its own question:
+
+- doit's dep file (in the user's cache, ``tight_tasks._dep_file``): whether a task runs at
+  all. It is checked before any work, by every task, and is lost with the cache.
+- the build stamps inside the trees they describe (``app/vendored/.tight-vendor.json``,
+  ``.tight/dynamo/<backend>/.tight-install.json``): what that tree was built from. Swapped
+  in with the tree, so they stay true when doit's state is lost or the tree came from
+  elsewhere, and ``vendor()`` can skip work without doit.
+- ``.tight/artifact/<zip>.json``: not an up-to-date check but the previous zip's index
+  (where each entry sits, its CRC and sizes, the zip's digest and whether its imports
+  passed), valid only while that zip's size and mtime match, so a rebuild copies unchanged
+  entries instead of compressing them again and skips the import check for the same bytes."""
 
 import hashlib
 import importlib.util
@@ -20,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
+from tight_tasks.env import DIST_FILE, read_env_file
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
 from tight_tasks.target import Target, compile_bytecode, interpreter_identity
@@ -342,6 +361,9 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
                 "AWS_ACCESS_KEY_ID": "import-check", "AWS_SECRET_ACCESS_KEY": "import-check",
                 "LAMBDA_TASK_ROOT": str(task), "LANG": "C.UTF-8",
             }  # fmt: skip
+            if (task / DIST_FILE).is_file():  # the function's variables, as a deploy sets them
+                for key, value in read_env_file(task / DIST_FILE).items():
+                    env.setdefault(key, value or "")
             try:
                 completed = subprocess.run(
                     [python, "-I", "-S", "-c", _IMPORT_CHECK, job], cwd=task, env=env,
@@ -391,7 +413,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
     if not (root / VENDOR_DIR / STAMP).is_file():
         raise TightTaskError(f"{VENDOR_DIR} is not built; run `doit vendor` (or `doit artifact`)")
     target = Target.from_settings(settings)
-    name = str(settings.get("name") or root.name)
+    name = app_name(root, settings)
     python = target.interpreter()
     entries = collect(root, target, python)
     vendored_prefix = VENDOR_DIR + "/"
@@ -458,7 +480,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
 
 
 def outputs(root: Path, settings: dict[str, Any], layer: bool) -> list[Path]:
-    name = str(settings.get("name") or root.name)
+    name = app_name(root, settings)
     paths = [root / BUILD_DIR / f"{name}.zip"]
     if layer:
         paths.append(root / BUILD_DIR / f"{name}-layer.zip")

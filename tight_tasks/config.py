@@ -1,4 +1,10 @@
-"""Reads an app's ``tight.yml`` and writes the runtime's share of it as JSON.
+"""Reads an app's ``tight.yml``, checks it against one schema, and writes the runtime's
+share of it as JSON.
+
+Every task, and the test plugin, reads tight.yml through ``load()``, so every reader sees
+the same checks: an unknown key is an error with a suggestion (``runtme``: did you mean
+``runtime``?), a wrong type or value is one line naming the key and what it accepts. To
+add a setting, add a line to ``SCHEMA`` (or to a nested ``Table``).
 
 The runtime never parses YAML (PyYAML is not in Lambda's Python runtime), so the toolkit
 writes what the runtime needs (app name, stage, CORS, default headers) to
@@ -7,25 +13,394 @@ writes what the runtime needs (app name, stage, CORS, default headers) to
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tight.config import RUNTIME_CONFIG_PATH, ConfigError, Cors
+from tight_tasks.files import write_atomic
 
 CONFIG_FILE = "tight.yml"
 RUNTIME_KEYS = ("app_name", "stage", "cors", "headers")
 
+# The values tight.yml accepts, one home each; the modules that act on them import them.
+LAMBDA_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+LAMBDA_RUNTIMES = tuple(f"python{version}" for version in LAMBDA_PYTHONS)
+ARCHITECTURES = ("x86_64", "arm64")
+RESOLVERS = ("pip-tools", "uv")
+DYNAMO_BACKENDS = ("moto", "dynalite", "command")
+TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
 
+# An app's name goes into zip, stack, bucket, function and table names: the characters
+# all of those accept, short enough that `<app>-<stage>-<function>` fits Lambda's 64.
+APP_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+APP_NAME_MAX = 40
+# A function's or a model's name is a Python module name that Lambda's handler setting
+# (app_index.<name>) and resource names also carry: lowercase, so it reads the same everywhere.
+MODULE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _kind(value: Any) -> str:
+    """``5 (int)``: a value as an error message shows it."""
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+# -- the schema's vocabulary ----------------------------------------------------------------
+class Spec:
+    """What one key accepts. ``words`` completes "must be ..."; ``check`` raises a
+    ``ConfigError`` naming ``key`` (a dotted path such as ``dynamo.port``)."""
+
+    words = "a value"
+
+    def check(self, value: Any, key: str) -> None:
+        raise NotImplementedError
+
+    def fail(self, value: Any, key: str) -> ConfigError:
+        return ConfigError(f"{CONFIG_FILE}: {key} must be {self.words}, not {_kind(value)}")
+
+
+class Type(Spec):
+    """A value of one Python type (``bool`` is not an ``int`` here, though Python says so)."""
+
+    def __init__(self, kind: type | tuple[type, ...], words: str) -> None:
+        self.kind = kind
+        self.words = words
+
+    def check(self, value: Any, key: str) -> None:
+        if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
+            raise self.fail(value, key)
+
+
+class Number(Type):
+    """A whole number within limits."""
+
+    def __init__(self, low: int, high: int, words: str) -> None:
+        super().__init__(int, f"{words} from {low} to {high}")
+        self.low, self.high = low, high
+
+    def check(self, value: Any, key: str) -> None:
+        super().check(value, key)
+        if not self.low <= value <= self.high:
+            raise self.fail(value, key)
+
+
+class OneOf(Spec):
+    """One of a fixed list of values."""
+
+    def __init__(self, *values: str) -> None:
+        self.values = values
+        self.words = "one of " + ", ".join(values)
+
+    def check(self, value: Any, key: str) -> None:
+        if value not in self.values:
+            lowered = {known.lower(): known for known in self.values}
+            close = [lowered[str(value).lower()]] if str(value).lower() in lowered else []
+            close = close or difflib.get_close_matches(str(value), self.values, n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{CONFIG_FILE}: {key} {value} is unknown; use one of "
+                f"{', '.join(self.values)}{hint}"
+            )
+
+
+class Matches(Spec):
+    """A string matching ``pattern`` in full; ``suggest`` turns a wrong one into a right one."""
+
+    def __init__(
+        self,
+        pattern: re.Pattern[str],
+        words: str,
+        longest: int = 0,
+        suggest: Callable[[str], str] | None = None,
+    ) -> None:
+        self.pattern, self.words, self.longest, self.suggest = pattern, words, longest, suggest
+
+    def check(self, value: Any, key: str) -> None:
+        too_long = self.longest and isinstance(value, str) and len(value) > self.longest
+        if not isinstance(value, str) or not self.pattern.fullmatch(value) or too_long:
+            raise self.fail(value, key)
+
+    def fail(self, value: Any, key: str) -> ConfigError:
+        error = super().fail(value, key)
+        if self.suggest is not None and isinstance(value, str):
+            return ConfigError(f"{error}; did you mean {self.suggest(value)}?")
+        return error
+
+
+class ListOf(Spec):
+    """A list whose every item is ``item``; ``single`` also accepts one item alone."""
+
+    def __init__(self, item: Spec, words: str, single: bool = False) -> None:
+        self.item, self.words, self.single = item, words, single
+
+    def check(self, value: Any, key: str) -> None:
+        if self.single and not isinstance(value, list):
+            self.item.check(value, key)
+            return
+        if not isinstance(value, list):
+            raise self.fail(value, key)
+        for index, item in enumerate(value):
+            self.item.check(item, f"{key}[{index}]")
+
+
+class Trigger(Spec):
+    """One trigger of a function (``functions.<name>.sqs``, ...), checked by
+    ``tight_tasks.triggers``, which knows each event source's keys."""
+
+    words = "the trigger's settings"
+
+    def __init__(self, trigger: str) -> None:
+        self.trigger = trigger
+
+    def check(self, value: Any, key: str) -> None:
+        from tight_tasks.triggers import check_trigger
+
+        check_trigger(key.split(".")[1], self.trigger, value)
+
+
+class Checked(Spec):
+    """A value of ``types`` that ``function`` accepts (it raises ``ConfigError`` with its
+    own message)."""
+
+    def __init__(
+        self,
+        function: Callable[[Any], Any],
+        words: str,
+        types: tuple[type, ...] = (object,),
+        mapping: Table | None = None,
+    ) -> None:
+        self.function, self.words, self.types, self.mapping = function, words, types, mapping
+
+    def check(self, value: Any, key: str) -> None:
+        if not isinstance(value, self.types):
+            raise self.fail(value, key)
+        if self.mapping is not None and isinstance(value, dict):
+            self.mapping.check(value, key)  # each key's type, and suggestions for typos
+        try:
+            self.function(value)
+        except ConfigError as error:
+            raise ConfigError(f"{CONFIG_FILE}: {error}") from None
+        except (TypeError, ValueError):
+            raise self.fail(value, key) from None
+
+
+class Table(Spec):
+    """A mapping with known keys, each with its own spec; any other key is an error that
+    suggests the closest known one. ``None`` (a key written with nothing after it) is an
+    empty table."""
+
+    def __init__(self, schema: dict[str, Spec], words: str = "") -> None:
+        self.schema = schema
+        self.words = words or "a mapping of " + ", ".join(schema)
+
+    def check(self, value: Any, key: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            raise self.fail(value, key)
+        prefix = f"{key}." if key else ""
+        for name, item in value.items():
+            spec = self.schema.get(name) if isinstance(name, str) else None
+            if spec is None:
+                raise unknown_key(name, self.schema, prefix)
+            if item is not None:  # `key:` with no value means "the default"
+                spec.check(item, prefix + name)
+
+
+class MapOf(Spec):
+    """A mapping whose keys the user chooses (function names, header names)."""
+
+    def __init__(self, key: Spec, value: Spec, words: str) -> None:
+        self.key, self.value, self.words = key, value, words
+
+    def check(self, value: Any, key: str) -> None:
+        if not isinstance(value, dict):
+            raise self.fail(value, key)
+        for name, item in value.items():
+            try:
+                self.key.check(name, f"{key}.{name}")
+            except ConfigError as error:
+                hint = str(error).rpartition(";")[2] if "did you mean" in str(error) else ""
+                raise ConfigError(
+                    f"{CONFIG_FILE}: {key}.{name}: {name!r} is not {self.key.words}"
+                    + (f";{hint}" if hint else "")
+                ) from None
+            if item is not None:
+                self.value.check(item, f"{key}.{name}")
+
+
+def unknown_key(name: Any, schema: dict[str, Spec], prefix: str = "") -> ConfigError:
+    """The error for a key the schema does not know, with the closest known key."""
+    close = difflib.get_close_matches(str(name), list(schema), n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean {prefix}{close[0]}?"
+    else:
+        hint = "known keys: " + ", ".join(f"{prefix}{known}" for known in schema)
+    return ConfigError(f"{CONFIG_FILE}: unknown key {prefix}{name}; {hint}")
+
+
+# -- names ----------------------------------------------------------------------------------
+APP_NAME_WORDS = (
+    f"an app name: lowercase letters, digits and single hyphens, starting with a letter, "
+    f"at most {APP_NAME_MAX} characters (e.g. my-app)"
+)
+MODULE_NAME_WORDS = "lowercase letters, digits and underscores, not starting with a digit"
+
+
+def suggest_app_name(name: str) -> str:
+    """The valid app name closest to ``name``: ``My_Shop`` -> ``my-shop``."""
+    words = re.split(r"[^a-z0-9]+", name.strip().lower())
+    suggestion = "-".join(word for word in words if word).lstrip("0123456789-")
+    return suggestion[:APP_NAME_MAX].rstrip("-") or "my-app"
+
+
+def suggest_module_name(name: str) -> str:
+    """The valid function or model name closest to ``name``: ``Line-Item`` -> ``line_item``."""
+    words = re.split(r"[^a-z0-9]+", name.strip().lower())
+    suggestion = "_".join(word for word in words if word)
+    return suggestion if suggestion and not suggestion[0].isdigit() else f"n_{suggestion}"
+
+
+def is_app_name(name: str) -> bool:
+    return bool(APP_NAME.fullmatch(name)) and len(name) <= APP_NAME_MAX
+
+
+def is_module_name(name: str) -> bool:
+    return bool(MODULE_NAME.fullmatch(name))
+
+
+# -- the schema -----------------------------------------------------------------------------
+STRING = Type(str, "a string")
+BOOLEAN = Type(bool, "true or false")
+STRINGS = ListOf(STRING, "a list of strings")
+STRING_OR_STRINGS = ListOf(STRING, "a string or a list of strings", single=True)
+SCALAR = Type((str, int, float), "a string or a number")
+
+
+def _vendor_dir(value: Any) -> None:
+    if not isinstance(value, str) or value.strip("/") != "app/vendored":
+        raise ConfigError(
+            f"vendor_dir must be app/vendored (app_index.py imports app.vendored.tight), "
+            f"not {_kind(value)}"
+        )
+
+
+FUNCTION = Table(
+    {
+        "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
+        **{trigger: Trigger(trigger) for trigger in TRIGGERS},
+    },
+    "a mapping of routes and at most one trigger (" + ", ".join(TRIGGERS) + ")",
+)
+
+SCHEMA: dict[str, Spec] = {
+    "name": Matches(APP_NAME, APP_NAME_WORDS, APP_NAME_MAX, suggest_app_name),
+    "provider": OneOf("aws"),
+    "runtime": OneOf(*LAMBDA_RUNTIMES),
+    "architecture": OneOf(*ARCHITECTURES),
+    "stage": Matches(
+        APP_NAME,
+        "a stage name: lowercase letters, digits and hyphens (e.g. dev)",
+        20,
+        suggest_app_name,
+    ),
+    "cors": Checked(
+        Cors.from_value,
+        "an origin such as '*', a list of origins, a mapping of CORS settings, or true/false",
+        (str, list, dict, bool),
+        Table(
+            {
+                "allow_origin": STRING_OR_STRINGS,
+                "allow_methods": STRINGS,
+                "allow_headers": STRINGS,
+                "expose_headers": STRINGS,
+                "max_age": Number(0, 2**31 - 1, "a whole number of seconds"),
+                "allow_credentials": BOOLEAN,
+            }
+        ),
+    ),
+    "headers": MapOf(STRING, SCALAR, "a mapping of header names to values"),
+    "vendor_dir": Checked(_vendor_dir, "app/vendored"),
+    "resolver": OneOf(*RESOLVERS),
+    "index_url": STRING,
+    "extra_index_url": STRING_OR_STRINGS,
+    "find_links": STRING_OR_STRINGS,
+    "no_index": BOOLEAN,
+    "keep_provided": STRING_OR_STRINGS,
+    "layer": BOOLEAN,
+    "dynamo": Table(
+        {
+            "backend": OneOf(*DYNAMO_BACKENDS),
+            "port": Number(1, 65535, "a TCP port number"),
+            "command": STRING,
+        }
+    ),
+    "testing": Table({"scrub": Table({"keys": STRINGS, "patterns": STRINGS})}),
+    "functions": MapOf(
+        Matches(MODULE_NAME, f"a function name ({MODULE_NAME_WORDS})", suggest=suggest_module_name),
+        FUNCTION,
+        "a mapping of function names to their routes and triggers",
+    ),
+    "function": Table(
+        {
+            "timeout": Number(1, 900, "a whole number of seconds"),
+            "memory_size": Number(128, 10240, "a whole number of MB"),
+        }
+    ),
+    "api": OneOf("rest", "http"),
+    "deploy": Table({"bucket": STRING}),
+}
+SETTINGS = Table(SCHEMA, "a mapping of settings")
+
+
+def validate(settings: Any) -> dict[str, Any]:
+    """``settings`` (tight.yml's parsed content) when it is valid, else a ``ConfigError``
+    naming the first key that is not."""
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{CONFIG_FILE} must be a mapping of settings, not {_kind(settings)}")
+    SETTINGS.check(settings, "")
+    return settings
+
+
+# -- reading tight.yml ----------------------------------------------------------------------
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
 _cache: dict[Path, tuple[int, int, dict[str, Any]]] = {}
 
 
+def find_app_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The app root: ``start`` (the current folder by default) or the nearest folder above
+    it that holds tight.yml, as git finds a repository."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise ConfigError(
+        f"no {CONFIG_FILE} in {here} or above it: run this inside an app, or create one "
+        "with `tight generate_app name=<name>`"
+    )
+
+
+def yaml_problem(error: Any) -> str:
+    """A YAML error on one line: ``line 3: did not find expected ',' or ']'``."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}: " if mark is not None else ""
+    return where + str(getattr(error, "problem", None) or "cannot be read")
+
+
 def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
-    """``tight.yml`` of the app at ``app_root`` as a dict; a clear error when it is not valid.
+    """``tight.yml`` of the app at ``app_root`` as a dict, checked against ``SCHEMA``;
+    a ``ConfigError`` naming the key and the fix when it is not valid.
 
     Parsed once per process while the file is unchanged: every task reads it.
     """
@@ -42,19 +417,21 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
             "or create one with `tight generate_app name=<name>`"
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must be a mapping of settings, not {type(data).__name__}")
+        raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)}); fix it") from None
+    data = validate(data)
     _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
     return dict(data)
+
+
+def app_name(root: Path, settings: dict[str, Any]) -> str:
+    """The app's name: ``name`` in tight.yml, else the folder's name made valid."""
+    return str(settings.get("name") or suggest_app_name(root.name))
 
 
 def runtime_config(settings: dict[str, Any]) -> dict[str, Any]:
     """The part of tight.yml the runtime reads, checked with the runtime's own rules."""
     result = {
-        "app_name": settings.get("name") or settings.get("app_name"),
+        "app_name": settings.get("name"),
         "stage": settings.get("stage"),
         "cors": settings.get("cors"),
         "headers": settings.get("headers") or {},
@@ -79,8 +456,4 @@ def write_runtime_config(
         else Path(app_root).joinpath(*RUNTIME_CONFIG_PATH[:-1])
     )
     target = folder / RUNTIME_CONFIG_PATH[-1]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
-    return target
+    return write_atomic(target, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -3,17 +3,22 @@
 Backends, chosen under ``dynamo:`` in tight.yml:
 
 - ``moto`` (default): moto's server, in memory; needs neither Java nor Docker. Installed
-  with pip into ``.tight/dynamo/moto`` (``moto[server]``), not into your environment.
-  Supports transactions, TTL and streams; data is gone when it stops.
-- ``dynalite``: persistent, in ``.tight/dynamo/data``; installed with npm into
-  ``.tight/dynamo``. It lacks transactions, TTL and streams.
+  once into ``.tight/dynamo/moto`` (``moto[server]``), not into your environment: with uv
+  when there is one (seconds from a warm cache), else with pip. Supports transactions,
+  TTL and streams; data is gone when it stops.
+- ``dynalite``: persistent, in ``.tight/dynamo/data``; installed once with npm into
+  ``.tight/dynamo/dynalite``. It lacks transactions, TTL and streams.
 - ``command``: any server you give as ``command`` (``{port}`` is replaced), such as a
   DynamoDB Local you installed yourself. Tight never downloads Amazon's DynamoDB Local.
 
 ``start`` returns once the server answers, creates every model's missing table and never
-deletes data; ``stop`` stops only the process ``start`` started (recorded in
-``.tight/dynamo/server.json``); ``status`` reports a stale record or a server killed from
-outside; ``reset`` deletes the tables (and so the data) and creates them again.
+deletes data; ``stop`` stops only the process ``start`` started: ``.tight/dynamo/server.json``
+records its PID, start time and command line, and a PID that now names another process
+(reused after a reboot, or a record edited by hand) is reported as stale and never
+signalled. ``status`` reports a stale record or a server killed from outside; ``reset``
+deletes the tables (and so the data) and creates them again. Installs are built beside
+their folder and swapped in whole (``files.building_folder``), with a stamp of what was
+installed so that an install already there is not done again.
 """
 
 import json
@@ -25,17 +30,21 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.files import swap_folder
+from tight_tasks.files import building_folder, recover_folder, write_atomic
 from tight_tasks.target import Sources
 from tight_tasks.taskkit import failing, in_app, settings_or_error
 
 STATE_DIR = ".tight/dynamo"
 STATE_FILE = "server.json"
+INSTALL_STAMP = ".tight-install.json"
 LOG_FILE = "server.log"
 BACKENDS = ("moto", "dynalite", "command")
 MOTO_SPEC = "moto[server]>=5,<6"
@@ -79,32 +88,76 @@ def state_dir(root: Path) -> Path:
 
 
 # -- install ---------------------------------------------------------------------------------
+def _installed(folder: Path, wanted: dict[str, str]) -> bool:
+    try:
+        return bool(json.loads((folder / INSTALL_STAMP).read_text()) == wanted)
+    except (OSError, ValueError):
+        return False
+
+
+def _uv() -> str | None:
+    from tight_tasks.lock import uv_executable
+
+    try:
+        return uv_executable()
+    except TightTaskError:
+        return None
+
+
+def moto_install_command(
+    staging: Path, settings: dict[str, Any], root: Path, installer: str
+) -> list[str]:
+    """The command that installs moto's server into ``staging`` with uv or pip."""
+    sources = Sources.from_settings(settings, root).args()
+    if installer == "uv":
+        uv = _uv()
+        assert uv is not None
+        return [
+            uv, "pip", "install", "--quiet", "--target", str(staging), "--python",
+            sys.executable, MOTO_SPEC, *sources,
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--target", str(staging), MOTO_SPEC, *sources,
+    ]  # fmt: skip
+
+
 def install(root: Path, settings: dict[str, Any]) -> str:
-    """Install the backend into .tight/dynamo (atomically); returns what was done."""
+    """Install the backend into .tight/dynamo, once (atomically); returns what was done."""
     backend = Backend.from_settings(settings)
-    folder = state_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
     if backend.name == "command":
         return "the command backend runs your own server: nothing to install"
-    if backend.name == "moto":
-        staging = folder / f".moto-{os.getpid()}"
-        arguments = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--target", str(staging), MOTO_SPEC, *Sources.from_settings(settings, root).args(),
-        ]  # fmt: skip
-        try:
-            _install(arguments, f"could not install {MOTO_SPEC} into {STATE_DIR}")
-        except TightTaskError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        swap_folder(staging, folder / "moto")
-        return f"installed {MOTO_SPEC} into {STATE_DIR}/moto"
-    arguments = [
-        _which("npm"), "install", "--prefix", str(folder), "--no-audit", "--no-fund",
-        "--prefer-offline", "--silent", DYNALITE_SPEC,
-    ]  # fmt: skip
-    _install(arguments, f"npm could not install {DYNALITE_SPEC} into {STATE_DIR}")
-    return f"installed {DYNALITE_SPEC} into {STATE_DIR}"
+    folder = state_dir(root) / backend.name
+    spec = MOTO_SPEC if backend.name == "moto" else DYNALITE_SPEC
+    wanted = {
+        "spec": spec,
+        "sources": Sources.from_settings(settings, root).fingerprint(),
+        "python": sys.version.split()[0],  # moto's dependencies include compiled wheels
+    }
+    recover_folder(folder)
+    if _installed(folder, wanted) and installed_marker(root, settings).is_file():
+        return f"{spec} is already installed in {STATE_DIR}/{backend.name}; nothing to do"
+    started = time.monotonic()
+    with building_folder(folder) as staging:
+        if backend.name == "moto":
+            installer = "uv" if _uv() else "pip"
+            print(
+                f"installing {spec} into {STATE_DIR}/moto with {installer}, once: later "
+                "starts reuse it",
+                flush=True,
+            )
+            arguments = moto_install_command(staging, settings, root, installer)
+            _install(arguments, f"{installer} could not install {spec} into {STATE_DIR}")
+        else:
+            print(f"installing {spec} into {STATE_DIR}/dynalite with npm, once", flush=True)
+            arguments = [
+                _which("npm"), "install", "--prefix", str(staging), "--no-audit", "--no-fund",
+                "--prefer-offline", "--silent", DYNALITE_SPEC,
+            ]  # fmt: skip
+            _install(arguments, f"npm could not install {spec} into {STATE_DIR}")
+        write_atomic(staging / INSTALL_STAMP, json.dumps(wanted) + "\n")
+    elapsed = time.monotonic() - started
+    return f"installed {spec} into {STATE_DIR}/{backend.name} in {elapsed:.1f} s"
 
 
 def _install(arguments: list[str], failure: str) -> None:
@@ -120,7 +173,7 @@ def installed_marker(root: Path, settings: dict[str, Any]) -> Path:
     if backend.name == "moto":
         return folder / "moto" / "moto" / "__init__.py"
     if backend.name == "dynalite":
-        return folder / "node_modules" / "dynalite" / "cli.js"
+        return folder / "dynalite" / "node_modules" / "dynalite" / "cli.js"
     return folder / STATE_FILE  # nothing to install: never "missing"
 
 
@@ -151,7 +204,7 @@ def server_command(root: Path, backend: Backend) -> tuple[list[str], dict[str, s
     if backend.name == "dynalite":
         data = folder / "data"
         data.mkdir(parents=True, exist_ok=True)
-        cli = folder / "node_modules" / "dynalite" / "cli.js"
+        cli = folder / "dynalite" / "node_modules" / "dynalite" / "cli.js"
         return [
             _which("node"), str(cli), "--host", "127.0.0.1", "--port", str(backend.port),
             "--path", str(data), "--createTableMs", "0", "--deleteTableMs", "0",
@@ -162,25 +215,78 @@ def server_command(root: Path, backend: Backend) -> tuple[list[str], dict[str, s
 
 
 def read_state(root: Path) -> dict[str, Any] | None:
+    """The record ``start`` wrote, or None; a record without a usable PID is never trusted
+    with a signal (``owner`` reports it as another process)."""
     try:
-        data: dict[str, Any] = json.loads((state_dir(root) / STATE_FILE).read_text())
-        return data
+        data = json.loads((state_dir(root) / STATE_FILE).read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict):
+        data = {}
+    pid = data.get("pid")
+    data["pid"] = pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1 else 0
+    return data
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _has_proc() -> bool:
+    return Path("/proc/self/stat").is_file()
+
+
+def process_identity(pid: int) -> dict[str, Any] | None:
+    """When ``pid`` started and its command line, or None when no such process runs.
+
+    From /proc where there is one (start time in clock ticks since boot, field 22 of
+    /proc/<pid>/stat, with the boot's id), else from ``ps``. A reused PID has another start
+    time; together with the command line this tells the server ``start`` ran from anything
+    else that has its PID now.
+    """
+    if pid <= 1:
+        return None
+    if _has_proc():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the name, which may hold spaces
+        if fields[0] == "Z":
+            return None  # exited, not yet reaped
+        return {
+            "started": f"proc:{_boot_id()}:{fields[19]}",
+            "cmdline": [part.decode(errors="replace") for part in cmdline.split(b"\0")[:-1]],
+        }
+    completed = subprocess.run(
+        ["ps", "-p", str(pid), "-o", "lstart=", "-o", "state=", "-o", "command="],
+        capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"),
+    )  # fmt: skip
+    line = completed.stdout.strip()
+    if completed.returncode != 0 or not line:
+        return None
+    parts = line.split(None, 6)  # lstart is five words: "Mon Jan  1 10:00:00 2024"
+    if len(parts) < 7 or parts[5].startswith("Z"):
+        return None
+    return {"started": "ps:" + " ".join(parts[:5]), "cmdline": parts[6]}
+
+
+def owner(state: dict[str, Any]) -> str:
+    """``ours`` when the recorded PID is still the server ``start`` ran, ``gone`` when no
+    process has that PID, ``other`` when another process has it (or the record cannot say)."""
+    identity = process_identity(state["pid"])
+    if identity is None:
+        return "gone"
+    recorded = {"started": state.get("started"), "cmdline": state.get("cmdline")}
+    return "ours" if identity == recorded else "other"
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not alive
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+    return process_identity(pid) is not None
 
 
 def port_in_use(port: int) -> bool:
@@ -223,34 +329,57 @@ def create_tables(root: Path, settings: dict[str, Any], endpoint: str) -> list[s
     from tight import config
     from tight.providers.aws.clients import boto3_client, dynamo_db
 
-    config.configure(
-        app_name=str(settings.get("name") or root.name), stage=str(settings.get("stage") or "dev")
-    )
-    saved = {
-        k: os.environ.get(k)
-        for k in ("TIGHT_DYNAMO_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    config.configure(app_name=app_name(root, settings), stage=str(settings.get("stage") or "dev"))
+    local = {
+        "TIGHT_DYNAMO_ENDPOINT": endpoint,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
     }
-    os.environ["TIGHT_DYNAMO_ENDPOINT"] = endpoint
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    boto3_client.reset()
-    dynamo_db.reset()
+    with scoped_environ(local):
+        boto3_client.reset()
+        dynamo_db.reset()
+        try:
+            return [m.table_name() for m in load_models(root) if m.create_table()]
+        finally:
+            boto3_client.reset()
+            dynamo_db.reset()
+
+
+@contextmanager
+def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the block, then put back
+    exactly what was there before: the toolkit's one save-and-restore of os.environ."""
+    saved = {key: os.environ.get(key) for key in values}
     try:
-        return [m.table_name() for m in load_models(root) if m.create_table()]
-    finally:
-        for key, value in saved.items():
+        for key, value in values.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        boto3_client.reset()
-        dynamo_db.reset()
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _stale(state: dict[str, Any], found: str) -> str:
+    record = f"{STATE_DIR}/{STATE_FILE}"
+    if found == "gone":
+        return f"{record} names pid {state['pid']}, which is gone (killed from outside?)"
+    return (
+        f"{record} names pid {state['pid']}, which is now another process (its start time "
+        "or command line is not the server's); it was sent no signal"
+    )
 
 
 def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     backend = Backend.from_settings(settings)
     state = read_state(root)
-    if state and alive(state["pid"]):
+    found = owner(state) if state else "gone"
+    if state and found == "ours":
         if answers(state["endpoint"]):
             print(
                 f"already running: {state['backend']} on {state['endpoint']} (pid {state['pid']})"
@@ -264,7 +393,8 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
             f"{state['endpoint']}; `doit dynamo_stop` it, or look at {STATE_DIR}/{LOG_FILE}"
         )
     if state:
-        print(f"removing a stale record: pid {state['pid']} is gone")
+        why = "is gone" if found == "gone" else "is now another process, left alone"
+        print(f"removing a stale record: pid {state['pid']} {why}")
         (state_dir(root) / STATE_FILE).unlink(missing_ok=True)
     if port_in_use(backend.port):
         raise TightTaskError(
@@ -293,11 +423,13 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         "endpoint": backend.endpoint,
         "port": backend.port,
         "command": command,
+        **(process_identity(process.pid) or {}),
     }
-    (folder / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    write_atomic(folder / STATE_FILE, json.dumps(state, indent=2) + "\n")
     while not answers(backend.endpoint):
         if process.poll() is not None or time.monotonic() - started > READY_TIMEOUT:
-            _terminate(process.pid)
+            _terminate(process.pid, None)  # our own child: no identity to check
+            process.wait()
             (folder / STATE_FILE).unlink(missing_ok=True)
             tail = (folder / LOG_FILE).read_text(errors="replace").strip().splitlines()[-3:]
             raise TightTaskError(
@@ -307,7 +439,9 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.05)
     ready = time.monotonic() - started
     state["ready_seconds"] = round(ready, 3)
-    (folder / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    # Read again once it answers: a server command may exec another program on its way up.
+    state.update(process_identity(process.pid) or {})
+    write_atomic(folder / STATE_FILE, json.dumps(state, indent=2) + "\n")
     print(
         f"{backend.name} DynamoDB on {backend.endpoint} (pid {process.pid}), ready in {ready:.2f} s"
     )
@@ -317,10 +451,20 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _terminate(pid: int, timeout: float = 10.0) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
+def _terminate(pid: int, state: dict[str, Any] | None, timeout: float = 10.0) -> None:
+    """SIGTERM the server's process group, then SIGKILL it after ``timeout``; with a record
+    (``state``), each signal only while the PID is still that server."""
+
+    def signal_group(number: int) -> bool:
+        if state is not None and owner(state) != "ours":
+            return False
+        try:
+            os.killpg(pid, number)
+        except ProcessLookupError:
+            return False
+        return True
+
+    if not signal_group(signal.SIGTERM):
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -331,10 +475,7 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
         if not alive(pid):
             return
         time.sleep(0.05)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    signal_group(signal.SIGKILL)
 
 
 def stop(root: Path) -> str:
@@ -342,10 +483,11 @@ def stop(root: Path) -> str:
     record = state_dir(root) / STATE_FILE
     if state is None:
         return "not running (nothing was started by dynamo_start here)"
-    if not alive(state["pid"]):
+    found = owner(state)
+    if found != "ours":
         record.unlink(missing_ok=True)
-        return f"not running: pid {state['pid']} was already gone; removed the stale record"
-    _terminate(state["pid"])
+        return f"not running: {_stale(state, found)}; removed the stale record"
+    _terminate(state["pid"], state)
     record.unlink(missing_ok=True)
     return f"stopped {state['backend']} (pid {state['pid']})"
 
@@ -354,11 +496,9 @@ def status(root: Path) -> str:
     state = read_state(root)
     if state is None:
         return "not running"
-    if not alive(state["pid"]):
-        return (
-            f"stale: {STATE_DIR}/{STATE_FILE} names pid {state['pid']}, which is gone (killed "
-            "from outside?); `doit dynamo_start` starts a new one"
-        )
+    found = owner(state)
+    if found != "ours":
+        return f"stale: {_stale(state, found)}; `doit dynamo_start` starts a new one"
     if not answers(state["endpoint"]):
         return f"pid {state['pid']} is alive but {state['endpoint']} does not answer"
     return f"running: {state['backend']} on {state['endpoint']} (pid {state['pid']})"
@@ -367,7 +507,7 @@ def status(root: Path) -> str:
 def reset(root: Path, settings: dict[str, Any]) -> list[str]:
     """Delete every table on the local server, then create the models' tables again."""
     state = read_state(root)
-    if state is None or not alive(state["pid"]):
+    if state is None or owner(state) != "ours":
         raise TightTaskError("no local DynamoDB is running; `doit dynamo_start` first")
     import boto3
 

@@ -11,13 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.taskkit import report_created
+from tight_tasks.files import write_atomic
 
 DIST_FILE = "env.dist.yml"
 ENV_FILE = "env.yml"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_env_file(path: Path) -> dict[str, str | None]:
+    """An ``env.yml``-style file as environment variables: a flat mapping whose values are
+    given as the environment would hold them (``true``, not ``True``); ``None`` where the
+    file names a variable without a value. The one reader of env.yml and env.dist.yml, for
+    ``doit generate_env`` and the test plugin alike.
+    """
     import yaml
 
     try:
@@ -28,10 +33,10 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise TightTaskError(f"{path.name} must be a mapping of variable names to values")
-    nested = [str(k) for k, v in data.items() if isinstance(v, (dict, list))]
+    nested = [f"{k} ({type(v).__name__})" for k, v in data.items() if isinstance(v, (dict, list))]
     if nested:
         raise TightTaskError(f"{path.name}: {', '.join(nested)} must be single values")
-    return {str(k): v for k, v in data.items()}
+    return {str(k): None if v is None else _text(v) for k, v in data.items()}
 
 
 def _text(value: Any) -> str:
@@ -44,17 +49,17 @@ def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, st
     dist_path = root / DIST_FILE
     if not dist_path.is_file():
         raise TightTaskError(f"no {DIST_FILE} in {root}; list the app's variables there first")
-    dist = _read(dist_path)
-    current = _read(root / ENV_FILE) if (root / ENV_FILE).is_file() else {}
+    dist = read_env_file(dist_path)
+    current = read_env_file(root / ENV_FILE) if (root / ENV_FILE).is_file() else {}
     merged: dict[str, str] = {}
     missing: list[str] = []
     for key, default in dist.items():
         if key in environ:
             merged[key] = environ[key]
         elif current.get(key) not in (None, ""):
-            merged[key] = _text(current[key])
+            merged[key] = str(current[key])
         elif default not in (None, ""):
-            merged[key] = _text(default)
+            merged[key] = str(default)
         else:
             missing.append(key)
     if missing:
@@ -65,7 +70,7 @@ def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, st
         )
     for key, value in current.items():
         if key not in merged and value is not None:
-            merged[key] = _text(value)
+            merged[key] = value
     return merged
 
 
@@ -74,29 +79,30 @@ def write_env(root: Path, environ: dict[str, str] | None = None) -> Path:
     import yaml
 
     merged = merge_env(root, environ)
-    target = root / ENV_FILE
-    temporary = target.with_name(f".{ENV_FILE}.{os.getpid()}.tmp")
     header = f"# Written by `doit generate_env` from {DIST_FILE} and the environment.\n"
-    temporary.write_text(
-        header + yaml.safe_dump(merged, sort_keys=False, default_flow_style=False),
-        encoding="utf-8",
-    )
-    os.replace(temporary, target)
-    return target
+    text = header + yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
+    return write_atomic(root / ENV_FILE, text)
 
 
 # Task creators: `doit list` shows each docstring; the work is the functions above.
 
 
 def _generate_env() -> Any:
-    from tight_tasks.scaffold import find_app_root
+    from tight_tasks.config import find_app_root, load
 
-    return write_env(find_app_root())
+    root = find_app_root()
+    load(root)  # every task checks tight.yml
+    existed = (root / ENV_FILE).is_file()
+    target = write_env(root)
+    if existed:
+        print(f"merged {DIST_FILE} and the environment into {target.name} (your values kept)")
+    else:
+        print(f"created {target.name} from {DIST_FILE} and the environment")
 
 
 def task_generate_env() -> dict[str, Any]:
     """Write env.yml from env.dist.yml and the environment (environment wins)."""
     return {
-        "actions": [(as_action(report_created(_generate_env)),)],
+        "actions": [(as_action(_generate_env),)],
         "uptodate": [False],
     }

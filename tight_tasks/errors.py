@@ -27,15 +27,17 @@ class TightReporter(ConsoleReporter):  # type: ignore[misc]
 
 
 def as_action(function: Any) -> Any:
-    """Wrap a task function so that a ``TightTaskError`` fails the task with its message
-    (no traceback), and anything else stays a full error report for a bug."""
+    """Wrap a task function so that a ``TightTaskError`` or a ``ConfigError`` (a bad
+    tight.yml) fails the task with its message (no traceback), and anything else stays a
+    full error report for a bug."""
+    from tight.config import ConfigError
 
     # wraps(): doit passes a task's parameters to the parameters the signature names.
     @functools.wraps(function)
     def action(*args: Any, **kwargs: Any) -> Any:
         try:
             result = function(*args, **kwargs)
-        except TightTaskError as error:
+        except (TightTaskError, ConfigError) as error:
             return TaskFailed(str(error))
         # A dict is kept by doit as the task's values (what an uptodate check compares).
         return result if isinstance(result, dict) else None

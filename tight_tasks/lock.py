@@ -4,17 +4,19 @@ pip-compile (pip-tools) by default; ``resolver: uv`` in tight.yml uses ``uv pip 
 which resolves for the Lambda target itself (``--python-version``, ``--python-platform``)
 and is several times faster. Both write the same format. The lock is written to a
 temporary file, seeded with the current lock so that existing pins are kept, and moved
-into place only when the resolver succeeded.
+into place only when the resolver succeeded (``files.replacing``).
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError, as_action
+from tight_tasks.files import replacing
 from tight_tasks.target import Sources, Target, explain_pip_failure
 from tight_tasks.taskkit import failing, settings_or_error
 
@@ -89,22 +91,33 @@ def lock(root: Path, settings: dict[str, Any]) -> Path:
         warning = host_mismatch(target)
         if warning:
             print(f"warning: {warning}")
-    output = root / f".{REQUIREMENTS_TXT}.{os.getpid()}.tmp"
     current = root / REQUIREMENTS_TXT
-    if current.is_file():
-        shutil.copyfile(current, output)  # existing pins are kept unless requirements.in moved
+    chosen = resolver(settings)
+    print(
+        f"locking {REQUIREMENTS_IN} with {chosen}; done again only when it, the package "
+        "sources or the resolver change",
+        flush=True,
+    )
     env = dict(os.environ, CUSTOM_COMPILE_COMMAND=HEADER_COMMAND)
-    try:
+    with replacing(current) as output:
+        if current.is_file():
+            shutil.copyfile(current, output)  # existing pins are kept unless requirements.in moved
         completed = subprocess.run(
             lock_command(settings, root, output), cwd=root, capture_output=True, text=True, env=env
         )
         if completed.returncode != 0:
             reason = explain_pip_failure(completed.stderr + "\n" + completed.stdout)
-            raise TightTaskError(f"{resolver(settings)} could not lock {REQUIREMENTS_IN}: {reason}")
-        os.replace(output, current)
-    finally:
-        output.unlink(missing_ok=True)
+            raise TightTaskError(f"{chosen} could not lock {REQUIREMENTS_IN}: {reason}")
     return current
+
+
+def pins(path: Path) -> int:
+    """How many packages a lock pins."""
+    return sum(
+        1
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line[0].isspace() and not line.startswith(("#", "-")) and "==" in line
+    )
 
 
 def lock_inputs(root: Path, settings: dict[str, Any]) -> dict[str, str]:
@@ -127,8 +140,12 @@ def _lock() -> None:
     from tight_tasks.config import load
 
     root = Path.cwd()
+    started = time.monotonic()
     path = lock(root, load(root))
-    print(f"locked {path.name} from requirements.in")
+    elapsed = time.monotonic() - started
+    print(
+        f"locked {pins(path)} package(s) from {REQUIREMENTS_IN} into {path.name} in {elapsed:.1f} s"
+    )
 
 
 def task_lock() -> dict[str, Any]:

@@ -17,12 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from tight_tasks import triggers
+from tight_tasks.config import (
+    CONFIG_FILE,
+    LAMBDA_RUNTIMES,
+    MODULE_NAME_WORDS,
+    TRIGGERS,
+    find_app_root,
+    is_app_name,
+    is_module_name,
+    load,
+    suggest_app_name,
+    suggest_module_name,
+    yaml_problem,
+)
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
 from tight_tasks.taskkit import param, report_created
 
-CONFIG_FILE = "tight.yml"
-LAMBDA_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 DEFAULT_METHODS = ("get",)
 # Names that would shadow a package the app or Lambda depends on, or an app folder.
@@ -46,15 +57,16 @@ APP_PACKAGES = (
 
 
 def validate_name(name: str | None, what: str, example: str) -> str:
-    """The name, or a ``TightTaskError`` saying what is wrong with it and what to do."""
-    command = {"app": "tight generate_app"}.get(what, f"doit generate_{what}")
+    """A function's or a model's name (a Python module name Lambda's handler setting
+    carries: lowercase), or a ``TightTaskError`` saying what is wrong and what to do."""
+    command = f"doit generate_{what}"
     if name is None or not str(name).strip():
         raise TightTaskError(f"generate_{what} needs a name: {command} name={example}")
     name = str(name).strip()
-    if not name.isidentifier() or not name.isascii():
+    if not is_module_name(name):
         raise TightTaskError(
-            f"'{name}' is not a valid Python identifier: use lowercase letters, digits and "
-            f"underscores, not starting with a digit (e.g. {command} name={example})"
+            f"'{name}' is not a valid {what} name: use {MODULE_NAME_WORDS} "
+            f"(did you mean {command} name={suggest_module_name(name)}?)"
         )
     if keyword.iskeyword(name):
         raise TightTaskError(f"'{name}' is a Python keyword; choose another {what} name")
@@ -64,6 +76,24 @@ def validate_name(name: str | None, what: str, example: str) -> str:
             f"choose another {what} name"
         )
     return name
+
+
+def validate_app_name(name: str | None) -> tuple[str, str]:
+    """``(folder, app name)`` for ``tight generate_app name=...``: the folder is named as
+    given; tight.yml's ``name`` is the same with hyphens for underscores, because it goes
+    into zip, stack, bucket and table names, which take hyphens. Anything else is refused
+    with the name to use instead."""
+    if name is None or not str(name).strip():
+        raise TightTaskError("generate_app needs a name: tight generate_app name=my-app")
+    folder = str(name).strip()
+    app = folder.replace("_", "-")
+    if not is_app_name(app):
+        raise TightTaskError(
+            f"'{folder}' is not a valid app name: use lowercase letters, digits and hyphens, "
+            f"starting with a letter, at most 40 characters (did you mean tight generate_app "
+            f"name={suggest_app_name(folder)}?)"
+        )
+    return folder, app
 
 
 def parse_methods(methods: str | None) -> list[str]:
@@ -78,17 +108,6 @@ def parse_methods(methods: str | None) -> list[str]:
             "(OPTIONS and HEAD are answered for you)"
         )
     return [m for m in HTTP_METHODS if m in asked]
-
-
-def find_app_root(start: Path | None = None) -> Path:
-    """The app root: the current folder, which must hold tight.yml."""
-    root = (start or Path.cwd()).resolve()
-    if not (root / CONFIG_FILE).is_file():
-        raise TightTaskError(
-            f"no {CONFIG_FILE} in {root}: run this from an app's root folder, or create an "
-            "app with `tight generate_app name=<name>`"
-        )
-    return root
 
 
 def default_runtime() -> str:
@@ -174,7 +193,7 @@ def _staged(root: Path, build: Any) -> list[Path]:
 
 def generate_app(name: str | None, directory: str | None = None) -> Path:
     """Create the app folder ``<directory>/<name>``; returns its path."""
-    name = validate_name(name, "app", "my_app")
+    name, app_name = validate_app_name(name)
     parent = Path(directory or ".").resolve()
     if not parent.is_dir():
         raise TightTaskError(f"dir={directory} is not a folder; create it first or pick another")
@@ -183,7 +202,7 @@ def generate_app(name: str | None, directory: str | None = None) -> Path:
         raise TightTaskError(
             f"{target} exists already; choose another name or dir= (Tight never overwrites)"
         )
-    context = {"name": name, "runtime": default_runtime(), "architecture": "x86_64"}
+    context = {"name": app_name, "runtime": default_runtime(), "architecture": "x86_64"}
     staging = Staging(parent)
     try:
         app = Path(name)
@@ -215,8 +234,9 @@ def generate_function(
     (``methods``), or one triggered by an event source (``trigger``), whose entry is then
     added to tight.yml's ``functions:``."""
     app_root = find_app_root(root)
+    load(app_root)  # every task checks tight.yml, even one that only adds files
     name = validate_name(name, "function", "items")
-    trigger = (trigger or "").strip() or None
+    trigger = (trigger or "").strip().lower() or None
     if trigger is not None:
         if methods and methods.strip():
             raise TightTaskError(
@@ -274,6 +294,9 @@ TRIGGER_KINDS = {
 
 def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str:
     """The trigger's tight.yml value, in YAML flow style, for a function called ``name``."""
+    # Bucket names are lowercase letters, digits and hyphens, at least 3 long.
+    bucket = name.lower().replace("_", "-")
+    bucket = bucket if len(bucket) >= 3 else f"{bucket}-uploads"
 
     def quoted(value: str) -> str:
         # Plain when YAML reads it back as that string (not "true", "null", "1e3"), else a
@@ -283,7 +306,7 @@ def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str
     return {
         "sqs": f"{{queue: {quoted(name)}, batch_size: 10, fifo: false}}",
         "sns": f"{{topic: {quoted(name)}}}",
-        "s3": f'{{bucket: {quoted(name)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
+        "s3": f'{{bucket: {quoted(bucket)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
         "kinesis": f"{{stream: {quoted(name)}, starting_position: LATEST}}",
         "dynamodb_stream": (
             f"{{model: {quoted(str(model))}, starting_position: LATEST, batch_size: 100}}"
@@ -320,9 +343,9 @@ def _stream_model(app_root: Path, model: str | None) -> str:
 def _generate_record_function(
     app_root: Path, name: str, trigger: str, model: str | None
 ) -> list[Path]:
-    if trigger not in triggers.TRIGGERS:
+    if trigger not in TRIGGERS:
         raise TightTaskError(
-            f"unknown trigger {trigger}; choose one of {', '.join(triggers.TRIGGERS)} "
+            f"unknown trigger {trigger}; choose one of {', '.join(TRIGGERS)} "
             "(or give methods= for an HTTP function)"
         )
     if model and model.strip() and trigger != "dynamodb_stream":
@@ -389,7 +412,7 @@ def _load_yaml(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({error}); fix it first") from None
+        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({yaml_problem(error)})") from None
     if not isinstance(data, dict):
         raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
     return data
@@ -450,7 +473,7 @@ def add_function_entry(
     if _load_yaml(updated) != expected:
         raise TightTaskError(
             f"could not add {name} to functions: in {CONFIG_FILE} without changing other "
-            f"settings; add it by hand:\nfunctions:\n  {name}:\n    {trigger}: {spec}"
+            f"settings; add it by hand: functions: {{{name}: {{{trigger}: {spec}}}}}"
         )
     return updated
 
@@ -462,6 +485,7 @@ def class_name(name: str) -> str:
 def generate_model(name: str | None, root: Path | None = None) -> list[Path]:
     """Write app/models/<name>.py and tests/models/test_<name>.py."""
     app_root = find_app_root(root)
+    load(app_root)  # every task checks tight.yml, even one that only adds files
     name = validate_name(name, "model", "item")
     if (app_root / "app" / "models" / f"{name}.py").exists():
         raise TightTaskError(f"app/models/{name}.py exists already; choose another name")
@@ -488,6 +512,9 @@ def describe(paths: Iterable[Path]) -> str:
 def _generate_app(name: str, dir: str) -> Any:
     target = generate_app(name, dir or None)
     print(f"created {target}")
+    app_name = validate_app_name(name)[1]
+    if app_name != target.name:
+        print(f"app name in tight.yml: {app_name} (AWS resource names take hyphens)")
     print(f"next: cd {target} && doit generate_function name=items && doit test")
 
 
@@ -503,11 +530,15 @@ def _generate_model(name: str) -> Any:
 
 
 def task_generate_app() -> dict[str, Any]:
-    """Create a new app folder: tight generate_app name=my_app [dir=path]."""
+    """Create a new app folder: tight generate_app name=my-app [dir=path]."""
     return {
         "actions": [(as_action(_generate_app),)],
         "params": [
-            param("name", "the app's name, a Python identifier (e.g. my_app)"),
+            param(
+                "name",
+                "the app's folder; tight.yml's name is the same with hyphens for "
+                "underscores (lowercase letters, digits, hyphens; e.g. my-app)",
+            ),
             param("dir", "the folder to create the app in (default: the current folder)"),
         ],
         "uptodate": [False],
@@ -520,7 +551,7 @@ def task_generate_function() -> dict[str, Any]:
     return {
         "actions": [(as_action(_generate_function),)],
         "params": [
-            param("name", "the function's name, a Python identifier (e.g. items)"),
+            param("name", f"the function's name: {MODULE_NAME_WORDS} (e.g. items)"),
             param(
                 "methods",
                 "HTTP methods to handle, comma-separated, from get,post,put,patch,delete "
@@ -529,7 +560,7 @@ def task_generate_function() -> dict[str, Any]:
             param(
                 "trigger",
                 "instead of HTTP, the event source that calls it: "
-                + ", ".join(triggers.TRIGGERS)
+                + ", ".join(TRIGGERS)
                 + " (added to functions: in tight.yml)",
             ),
             param("model", "with trigger=dynamodb_stream: the model whose table it reads"),
@@ -542,6 +573,6 @@ def task_generate_model() -> dict[str, Any]:
     """Add a model in app/models with its test: doit generate_model name=x."""
     return {
         "actions": [(as_action(report_created(_generate_model)),)],
-        "params": [param("name", "the model's name, a Python identifier (e.g. item)")],
+        "params": [param("name", f"the model's name: {MODULE_NAME_WORDS} (e.g. item)")],
         "uptodate": [False],
     }

@@ -8,12 +8,13 @@ runtime's ``<app>-${Stage}-<model>``, with ``Stage`` a template parameter.
 
 import hashlib
 import importlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
+from tight_tasks.files import write_atomic
 
 SCHEMA_DIR = "schemas/dynamo"
 MODELS_DIR = "app/models"
@@ -86,7 +87,7 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
 
     from tight import config
 
-    app = str(settings.get("name") or root.name)
+    app = app_name(root, settings)
     stage = str(settings.get("stage") or "dev")
     config.configure(app_name=app, stage=stage)
     models = load_models(root)
@@ -104,9 +105,7 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
     documents["template.yml"] = template(models, app, stage)
     for name, document in documents.items():
         path = out / name
-        temporary = path.with_name(f".{name}.{os.getpid()}.tmp")
-        temporary.write_text(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
-        os.replace(temporary, path)
+        write_atomic(path, yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
         written.append(path.relative_to(root))
     stale = {p.name for p in out.glob("*.yml")} - set(documents)
     for name in stale:  # a model file that is gone leaves no template behind

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import LAMBDA_PYTHONS
 from tight_tasks.errors import TightTaskError
 
-LAMBDA_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
 # Packages Lambda's Python runtime already has: left out of app/vendored unless kept.
 PROVIDED_BY_LAMBDA = frozenset(("boto3", "botocore", "s3transfer", "jmespath"))

@@ -67,8 +67,7 @@ def in_app(function: Any) -> Any:
 
     @functools.wraps(function)
     def run() -> Any:
-        from tight_tasks.config import load
-        from tight_tasks.scaffold import find_app_root
+        from tight_tasks.config import find_app_root, load
 
         root = find_app_root()
         return function(root, load(root))

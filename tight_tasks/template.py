@@ -12,15 +12,15 @@ HTTP routes: tight.yml ``functions.<name>.routes`` (a list of paths), by default
 """
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import TRIGGERS
 from tight_tasks.errors import TightTaskError, as_action
+from tight_tasks.files import write_atomic
 from tight_tasks.taskkit import failing, param, settings_or_error
-from tight_tasks.triggers import TRIGGERS
 
 TEMPLATE_PATH = "build/template.yml"
 OVERLAY_FILE = "template.overlay.yml"
@@ -806,12 +806,8 @@ def write_template(root: Path, settings: dict[str, Any], stage: str) -> Path:
 
     document = build_template(root, settings, stage)
     path = root / TEMPLATE_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     text = yaml.dump(document, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=100)
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_atomic(path, text)
 
 
 def stage_of(stage: str, settings: dict[str, Any]) -> str:

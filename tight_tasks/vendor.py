@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from tight_tasks.target import (
 from tight_tasks.taskkit import failing, settings_or_error
 
 VENDOR_DIR = "app/vendored"
+# What app/vendored was built from, kept inside it (see artifact.py on the three records).
 STAMP = ".tight-vendor.json"
 # Where Lambda unpacks the function: compiled code names its files from here, not from
 # the build machine's checkout, so the bytes are the same wherever the build ran.
@@ -235,7 +237,12 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
             "requirements.in lists tight: the tight on PyPI is an unrelated project; the "
             "runtime is copied from your installed tight, so remove it from requirements.in"
         )
-    print(f"installing {len(wanted)} locked package(s) for {target.describe()}")
+    started = time.monotonic()
+    print(
+        f"installing {len(wanted)} locked package(s) for {target.describe()} into a new "
+        f"{VENDOR_DIR}; done again only when the lock, the target or the runtime change",
+        flush=True,
+    )
     with (
         building_folder(vendored) as staging,
         tempfile.TemporaryDirectory(prefix="tight-vendor-") as work,
@@ -265,7 +272,11 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         if compiled
         else f"sources only: no Python {target.python} here to compile with"
     )
-    print(f"vendored {len(wanted)} package(s) and the tight runtime into {VENDOR_DIR} ({how})")
+    elapsed = time.monotonic() - started
+    print(
+        f"vendored {len(wanted)} package(s) and the tight runtime into {VENDOR_DIR} ({how}) "
+        f"in {elapsed:.1f} s"
+    )
     return summary
 
 

@@ -2,8 +2,9 @@
 
 An SQS batch of 100 messages with JSON bodies, one handler call per message: Tight's
 ``@sqs.record``, a hand-written loop that reports failures, and Powertools' ``BatchProcessor``
-with ``process_partial_response``. Per-record cost is the best of 7 timings in each of several
-fresh interpreters, interleaved; cold start is import plus first call (a one-message batch,
+with ``process_partial_response``. Per-record cost is the best of interleaved timings of all
+three in one interpreter (so load on a shared machine hits each alike), over several fresh
+interpreters; cold start is import plus first call (a one-message batch,
 and for comparison a GET to an HTTP function of the same Tight app), median of fresh
 interpreters whose path is only the deploy folder. Every framework must report the same
 poisoned message before anything is timed. Results print as ratios against the peers
@@ -116,24 +117,46 @@ if mode == "cold":
     answer = handler(event, context)
     elapsed = time.perf_counter() - start
     print(json.dumps({"seconds": elapsed, "answer": answer}))
-elif mode == "check":
+else:
     handler = getattr(importlib.import_module(module_name), attribute)
     real_stdout, sys.stdout = sys.stdout, io.StringIO()  # the failure logs
     answer = handler(event, context)
     sys.stdout = real_stdout
     print(json.dumps({"answer": answer}))
-else:
-    handler = getattr(importlib.import_module(module_name), attribute)
+"""
+
+# Times every consumer in one interpreter, in interleaved repetitions, so that load on the
+# shared machine falls on each alike. argv: event file, calls per timing, then one
+# "name=folder" per consumer (each folder's handler.py, or app_index.orders for Tight).
+COMPARE = """\
+import importlib.util, json, sys, time
+
+event_file, number = sys.argv[1], int(sys.argv[2])
+with open(event_file) as f:
+    event = json.load(f)
+handlers = {}
+for spec in sys.argv[3:]:
+    name, folder = spec.split("=", 1)
+    sys.path.insert(0, folder)
+    if name == "tight":
+        handlers[name] = importlib.import_module("app_index").orders
+    else:
+        path = folder + "/handler.py"
+        module_spec = importlib.util.spec_from_file_location(name + "_handler", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        handlers[name] = module.handler
+best = {name: float("inf") for name in handlers}
+for handler in handlers.values():
     for _ in range(50):
-        handler(event, context)
-    number = int(sys.argv[5])
-    best = float("inf")
-    for _ in range(7):
+        handler(event, None)
+for _ in range(9):
+    for name, handler in handlers.items():
         start = time.perf_counter()
         for _ in range(number):
-            handler(event, context)
-        best = min(best, (time.perf_counter() - start) / number)
-    print(json.dumps({"seconds": best, "answer": handler(event, context)}))
+            handler(event, None)
+        best[name] = min(best[name], (time.perf_counter() - start) / number)
+print(json.dumps(best))
 """
 
 
@@ -208,7 +231,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     args = parser.parse_args()
     rounds = 1 if args.quick else 5
-    number = "20" if args.quick else "300"
+    number = "20" if args.quick else "200"
     cold_runs = 5 if args.quick else 31
 
     per_record: dict[str, float] = {}
@@ -225,13 +248,23 @@ def main() -> int:
             expected = {"batchItemFailures": [{"itemIdentifier": poisoned}]}
             if answer != expected:
                 raise RuntimeError(f"{framework} answered {answer!r}, expected {expected!r}")
-        print(f"per-record cost (µs): batches of {BATCH}, best of {rounds} processes", flush=True)
-        # Rounds interleave the frameworks, so drift on a shared machine hits each alike.
+        print(
+            f"per-record cost (µs): batches of {BATCH}, best of 9 interleaved timings in each "
+            f"of {rounds} interpreters",
+            flush=True,
+        )
         for _ in range(rounds):
-            for framework, (folder, entry) in folders.items():
-                answer = run_child("invoke", folder, entry, event["batch"], number)
-                micros = float(answer["seconds"]) * 1e6 / BATCH  # type: ignore[arg-type]
-                per_record[framework] = min(per_record.get(framework, micros), micros)
+            result = subprocess.run(
+                [sys.executable, "-I", "-S", "-B", "-c", COMPARE, str(event["batch"]), number]
+                + [f"{name}={folder}" for name, (folder, _) in folders.items()],
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"timing failed:\n{result.stderr[-2000:]}")
+            for name, seconds in json.loads(result.stdout.strip().splitlines()[-1]).items():
+                micros = seconds * 1e6 / BATCH
+                per_record[name] = min(per_record.get(name, micros), micros)
         for framework, micros in per_record.items():
             print(f"  {framework:<10} {micros:8.3f}", flush=True)
         print(f"\nimport + first call, median of {cold_runs} fresh interpreters (ms)", flush=True)

@@ -1,8 +1,10 @@
-"""Toolkit benchmark: how long a user waits for scaffolding and for `doit list`.
+"""Toolkit benchmark: how long a user waits for scaffolding, `doit list` and a rebuild.
 
 Wall time of real commands in a fresh app, median of several runs, beside the peers
 measured in the same run: `chalice new-project` against `tight generate_app`, and a bare
-`python -c pass` as the floor every command starts from. Nothing here asserts a timing.
+`python -c pass` as the floor every command starts from. Then, in an app built from a
+local wheelhouse (no network), `doit artifact` when nothing changed (the no-op) and after
+a handler edit (a new zip, compiled and import-checked). Nothing here asserts a timing.
 
     python bench/toolkit/run.py [--quick]
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(HERE.parent.parent / "tests"))
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -31,6 +34,33 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return elapsed
+
+
+def artifact_times(folder: Path, env: dict[str, str], runs: int) -> dict[str, float]:
+    """`doit artifact` with nothing to do, and after each of ``runs`` handler edits."""
+    from wheelhouse import build_wheelhouse
+
+    wheels = build_wheelhouse(folder / "wheelhouse")
+    subprocess.run([str(BIN / "tight"), "generate_app", "name=shop"], cwd=folder, env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    app = folder / "shop"
+    subprocess.run([str(BIN / "doit"), "generate_function", "name=items"], cwd=app, env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    (app / "requirements.in").write_text("purepkg\n")
+    with (app / "tight.yml").open("a") as settings:
+        settings.write(f"no_index: true\nfind_links: {wheels}\n")
+    doit = [str(BIN / "doit"), "artifact"]
+    timed(doit, app, env)  # lock, vendor and the first zip
+    no_op = [timed(doit, app, env) for _ in range(runs)]
+    handler = app / "app/functions/items/handler.py"
+    edits = []
+    for run in range(runs):
+        handler.write_text(handler.read_text() + f"\n# edit {run}\n")
+        edits.append(timed(doit, app, env))
+    return {
+        "doit artifact (no-op)": statistics.median(no_op),
+        "doit artifact (handler edit)": statistics.median(edits),
+    }
 
 
 def main() -> int:
@@ -66,6 +96,7 @@ def main() -> int:
             shutil.rmtree(work)
         for name, values in samples.items():
             results[name] = statistics.median(values)
+        results.update(artifact_times(root, env, runs))
 
     print(f"toolkit commands, median wall time of {runs} runs (s)")
     for name, seconds in results.items():
@@ -73,13 +104,20 @@ def main() -> int:
     floor = results["python -c pass"]
     ratio = results["chalice new-project"] / results["tight generate_app"]
     print(f"tight generate_app is {ratio:.1f}x as fast as chalice new-project")
-    for name in ("doit list", "doit generate_function"):
+    for name in (
+        "doit list",
+        "doit generate_function",
+        "doit artifact (no-op)",
+        "doit artifact (handler edit)",
+    ):
         print(
             f"{name}: {results[name]:.3f} s, {results[name] / floor:.1f}x a bare interpreter start"
         )
     targets = [
         ("doit list < 0.5 s", results["doit list"] < 0.5),
         ("doit generate_function < 0.5 s", results["doit generate_function"] < 0.5),
+        ("no-op artifact <= 0.15 s", results["doit artifact (no-op)"] <= 0.15),
+        ("handler edit <= 0.3 s", results["doit artifact (handler edit)"] <= 0.3),
     ]
     print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
     out = HERE.parent / "results"
