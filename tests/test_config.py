@@ -167,7 +167,7 @@ def test_a_misspelt_key_stops_every_task_with_a_suggestion(app_folder, task):
     root = with_settings(app_folder, "name: shop\nruntme: python3.12\n")
     before = snapshot(root)
     error = one_error_line(doit(task, "name=extra", cwd=root))
-    assert error == "error: tight.yml: unknown key runtme; did you mean runtime?"
+    assert error == "error: tight.yml:2: unknown key runtme; did you mean runtime?"
     assert snapshot(root) == before  # nothing built, generated or written
 
 

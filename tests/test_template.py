@@ -268,6 +268,8 @@ def test_template_is_incremental(app):
     (app / "template.overlay.yml").write_text("Description: mine\n")  # a new input file
     assert template(app)["Description"] == "mine"
     assert template(app, "stage=prod")["Parameters"]["Stage"]["Default"] == "prod"
+    assert template(app, "--stage", "qa")["Parameters"]["Stage"]["Default"] == "qa"
+    assert "-- template" in run("doit", "template", "--stage", "qa", cwd=app).stdout
 
 
 @pytest.mark.parametrize(
@@ -280,7 +282,7 @@ def test_template_is_incremental(app):
         ({"function": {"timeout": 901}}, "function.timeout"),
         ({"api": "graphql"}, "api graphql is unknown; use one of rest, http"),
         ({"functions": {"changes": {"dynamodb_stream": {"model": "nope"}}}}, "model 'nope'"),
-        ({"functions": {"nightly": {"schedule": "every day"}}}, "must be a schedule expression"),
+        ({"functions": {"nightly": {"schedule": "every day"}}}, "rate(...) or cron(...)"),
         ({"functions": {"orders": {"sqs": {"queue": "o", "batch_size": 0}}}}, "batch_size must"),
     ],
 )

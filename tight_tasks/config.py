@@ -59,9 +59,10 @@ class SettingError(ConfigError):
     """A setting tight.yml gets wrong: ``key`` is its dotted path (``dynamo.port``,
     ``functions.items.routes[0]``), ``problem`` the message without the file's name."""
 
-    def __init__(self, key: str, problem: str) -> None:
-        self.key, self.problem = key, problem
-        super().__init__(f"{CONFIG_FILE}: {problem}")
+    def __init__(self, key: str, problem: str, line: int | None = None) -> None:
+        self.key, self.problem, self.line = key, problem, line
+        where = f"{CONFIG_FILE}:{line}" if line else CONFIG_FILE
+        super().__init__(f"{where}: {problem}")
 
     @property
     def path(self) -> list[str | int]:
@@ -427,7 +428,8 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
         cached = _cache.get(path)
         if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
             return dict(cached[2])
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_LOADER)
     except FileNotFoundError:
         raise ConfigError(
             f"no {CONFIG_FILE} in {Path(app_root).resolve()}; run this from an app's root "
@@ -435,9 +437,33 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)}); fix it") from None
-    data = validate(data)
+    try:
+        data = validate(data)
+    except SettingError as error:  # the same words, with the line of the key at fault
+        node = yaml.compose(text, Loader=_LOADER)
+        raise SettingError(error.key, error.problem, line_of(node, *error.path)) from None
     _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
     return dict(data)
+
+
+def line_of(node: Any, *keys: Any) -> int | None:
+    """The line of ``keys`` (mapping keys, sequence indexes) in a YAML node tree, or of the
+    deepest of them that is there."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in keys:
+        found = None
+        if isinstance(getattr(node, "value", None), list):
+            for index, entry in enumerate(node.value):
+                if isinstance(entry, tuple) and str(entry[0].value) == str(key):
+                    found, line = entry[1], entry[0].start_mark.line + 1
+                    break
+                if not isinstance(entry, tuple) and index == key:
+                    found, line = entry, entry.start_mark.line + 1
+                    break
+        if found is None:
+            return line
+        node = found
+    return line
 
 
 def app_name(root: Path, settings: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """Toolkit benchmark: `doit template` for an app of 20 functions, fresh and as a no-op.
 
 Wall time of the real command, median of several runs, beside what is measured in the
-same run: a bare `python -c pass` (the floor), `doit list` in the same app (doit's own
+same run (wall time, and CPU time, steadier on a busy machine): a bare `python -c pass`
+(the floor), `doit list` in the same app (doit's own
 start-up, which every task pays) and Chalice's `chalice package` for an app of 20 routes
 (the peer that writes a SAM template; it reuses its zip when nothing changed). Goals:
 `doit template` <= 0.3 s, no-op <= 0.15 s. Nothing here asserts a timing.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,12 +51,20 @@ def on_message(*args, **kwargs):
 """
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + system) of each command's process
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], label: str = "") -> float:
+    """Wall time; the CPU time goes to CPU[label] (on a busy machine, the steadier figure)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(label or " ".join(command), []).append(cpu)
     return elapsed
 
 
@@ -113,18 +123,21 @@ def main() -> int:
             "chalice package": [],
         }
         for run in range(runs):
-            samples["python -c pass"].append(timed([sys.executable, "-c", "pass"], root, env))
-            samples["doit list"].append(timed([doit, "list"], root, env))
-            handler.write_text(HTTP + f"\n# edit {run}\n")  # an edit: the template is rewritten
-            samples["doit template"].append(timed([doit, "template"], root, env))
-            samples["doit template (no-op)"].append(timed([doit, "template"], root, env))
-            samples["chalice package"].append(
-                timed([str(BIN / "chalice"), "package", str(folder / "out")], peer, env)
-            )
+            for name, command, cwd in (
+                ("python -c pass", [sys.executable, "-c", "pass"], root),
+                ("doit list", [doit, "list"], root),
+                ("doit template", [doit, "template"], root),
+                ("doit template (no-op)", [doit, "template"], root),
+                ("chalice package", [str(BIN / "chalice"), "package", str(folder / "out")], peer),
+            ):
+                if name == "doit template":  # an edit: the template is written again
+                    handler.write_text(HTTP + f"\n# edit {run}\n")
+                samples[name].append(timed(command, cwd, env, name))
         results = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"doit template, {FUNCTIONS} functions, median wall time of {runs} runs (s)")
+        cpu = {name: statistics.median(CPU[name]) for name in samples}
+    print(f"doit template, {FUNCTIONS} functions, median of {runs} runs (s): wall, CPU")
     for name, seconds in results.items():
-        print(f"  {name:<24} {seconds:6.3f}")
+        print(f"  {name:<24} {seconds:6.3f} {cpu[name]:6.3f}")
     floor = results["doit list"]
     print(
         f"doit template is {results['doit template'] / floor:.2f}x doit list, "
@@ -135,12 +148,18 @@ def main() -> int:
     targets = [
         ("doit template <= 0.3 s", results["doit template"] <= 0.3),
         ("no-op <= 0.15 s", results["doit template (no-op)"] <= 0.15),
+        ("in CPU time: doit template <= 0.3 s", cpu["doit template"] <= 0.3),
+        ("no-op <= 0.15 s", cpu["doit template (no-op)"] <= 0.15),
     ]
+    print(
+        f"doit list alone (doit and tight_tasks starting) takes {results['doit list']:.3f} s "
+        f"wall, {cpu['doit list']:.3f} s CPU: the floor of every doit command"
+    )
     print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
     out = HERE.parent / "results"
     out.mkdir(exist_ok=True)
     (out / "toolkit_template.json").write_text(
-        json.dumps({"median_seconds": results}, indent=2) + "\n"
+        json.dumps({"median_seconds": results, "median_cpu_seconds": cpu}, indent=2) + "\n"
     )
     return 0
 

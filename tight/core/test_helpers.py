@@ -192,22 +192,10 @@ def read_yaml(path: Path) -> tuple[Any, Any]:
 
 
 def line_of(node: Any, *keys: Any) -> int | None:
-    """The line of ``keys`` (mapping keys, sequence indexes) in a YAML node tree."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in keys:
-        found = None
-        if isinstance(getattr(node, "value", None), list):
-            for index, entry in enumerate(node.value):
-                if isinstance(entry, tuple) and str(entry[0].value) == str(key):
-                    found, line = entry[1], entry[0].start_mark.line + 1
-                    break
-                if not isinstance(entry, tuple) and index == key:
-                    found, line = entry, entry.start_mark.line + 1
-                    break
-        if found is None:
-            return line
-        node = found
-    return line
+    """The line of ``keys`` in a YAML node tree (``tight_tasks.config.line_of``)."""
+    from tight_tasks.config import line_of as find
+
+    return find(node, *keys)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -267,20 +255,6 @@ def read_testing_config(root: Path) -> dict[str, Any]:
                     ) from None
         rules[field] = list(values)
     return {"scrub": rules}
-
-
-def _line_of_key(node: Any, message: str) -> int | None:
-    """The line of the first dotted key (``dynamo.port``, ``functions.x.routes[0]``) that an
-    error message names."""
-    for word in re.findall(r"[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*", message):
-        parts: list[Any] = []
-        for part in re.findall(r"[^.\[\]]+|\[\d+\]", word):
-            parts.append(int(part[1:-1]) if part.startswith("[") else part)
-        if isinstance(getattr(node, "value", None), list) and any(
-            isinstance(entry, tuple) and str(entry[0].value) == parts[0] for entry in node.value
-        ):
-            return line_of(node, *parts)
-    return line_of(node)
 
 
 def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
