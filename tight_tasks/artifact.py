@@ -23,7 +23,9 @@ Three records say what is up to date, each for its own question:
 - ``.tight/artifact/<zip>.json``: not an up-to-date check but the previous zip's index
   (where each entry sits, its CRC and sizes, the zip's digest and whether its imports
   passed), valid only while that zip's size and mtime match, so a rebuild copies unchanged
-  entries instead of compressing them again and skips the import check for the same bytes."""
+  entries instead of compressing them again and skips the import check for the same bytes.
+  Beside it, ``<zip>.unzipped/`` is the import check's copy of the zip, with its own
+  manifest, so a rebuild rewrites only the entries that changed."""
 
 import hashlib
 import importlib.util
