@@ -2,9 +2,21 @@
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 HERE = Path(__file__).parent
+# The top-level templates/ folder ships inside the toolkit as tight_tasks/templates. Each
+# of its folders is listed as a (data-only) package: setuptools warns, once per folder and
+# build, about any folder it copies that the packages list does not name.
+TEMPLATES = [
+    "tight_tasks.templates",
+    *(
+        f"tight_tasks.templates.{name}"
+        for name in find_namespace_packages(
+            where=str(HERE / "templates"), exclude=["*__pycache__*"]
+        )
+    ),
+]
 
 
 def requirements() -> list[str]:
@@ -37,22 +49,9 @@ setup(
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=[
-        "tight",
-        "tight.core",
-        "tight.providers",
-        "tight.providers.aws",
-        "tight.providers.aws.clients",
-        "tight.providers.aws.controllers",
-        "tight.providers.aws.lambda_app",
-        "tight.testing",
-        "tight_tasks",
-        "tight_tasks.templates",
-    ],
-    # The top-level templates/ folder ships inside the toolkit as tight_tasks/templates.
+    packages=[*find_packages(include=["tight", "tight.*", "tight_tasks"]), *TEMPLATES],
     package_dir={"tight_tasks.templates": "templates"},
-    package_data={"tight_tasks.templates": ["*", "**/*"]},
-    include_package_data=True,
+    package_data={name: ["*"] for name in TEMPLATES},
     install_requires=requirements(),
     extras_require={"dev": DEV},
     entry_points={

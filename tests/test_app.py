@@ -12,6 +12,7 @@ from conftest import write_app
 from events import KINDS, FakeContext, make_event
 
 import tight
+from tight.errors import WrongEventSource
 from tight.providers.aws.lambda_app import app as tight_app
 
 ITEMS = """
@@ -133,10 +134,11 @@ SQS_EVENT = {
 def test_an_sqs_batch_sent_to_an_http_function_fails_the_invocation(load_app, capsys):
     """Lambda must see a failure, or the queue deletes the batch unprocessed."""
     app_index = load_app({"items": ITEMS})
-    with pytest.raises(tight.errors.WrongEventSource, match="function 'items' serves HTTP"):
+    with pytest.raises(WrongEventSource, match="function 'items' serves HTTP"):
         app_index.items(SQS_EVENT, FakeContext())
     logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (logged["level"], logged["function"], logged["source"]) == ("ERROR", "items", "sqs")
+    assert "received a SQS event" in logged["message"]
     # A malformed HTTP-like event is still answered, with a 400.
     assert app_index.items({"Records": []}, FakeContext())["statusCode"] == 400
 

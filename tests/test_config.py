@@ -288,3 +288,12 @@ def test_a_new_key_is_one_line_in_the_schema(monkeypatch, tmp_path):
         task_config.load(tmp_path)
     (tmp_path / "tight.yml").write_text("colour: red\n")
     assert task_config.load(tmp_path) == {"colour": "red"}
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"), [("my_shop", "my-shop"), ("My Shop", "my-shop"), ("2go", "go")]
+)
+def test_an_app_without_a_name_is_named_after_its_folder_made_valid(tmp_path, folder, expected):
+    assert task_config.app_name(tmp_path / folder, {}) == expected
+    assert task_config.is_app_name(expected)
+    assert task_config.app_name(tmp_path / folder, {"name": "given"}) == "given"

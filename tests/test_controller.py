@@ -12,6 +12,7 @@ import pytest
 from events import KINDS, FakeContext, make_event
 
 from tight import config, errors
+from tight.batch import LABELS
 from tight.providers.aws.controllers import lambda_proxy_event as lambda_proxy
 from tight.providers.aws.controllers.lambda_proxy_event import Controller, DuplicateHandler
 from tight.response import Response
@@ -430,13 +431,14 @@ def test_an_event_from_another_source_fails_the_invocation(source, capsys):
     with pytest.raises(errors.WrongEventSource) as raised:
         c.dispatch(OTHER_SOURCES[source], FakeContext(), "items")
     assert called == []
+    label = LABELS[source]  # "SQS", "DynamoDB stream": as the record controllers say it
     assert (raised.value.function, raised.value.got, raised.value.serves) == (
         "items",
-        source,
+        label,
         "HTTP",
     )
     message = str(raised.value)
-    assert f"function 'items' serves HTTP events but received a {source} event" in message
+    assert f"function 'items' serves HTTP events but received a {label} event" in message
     log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert log["level"] == "ERROR"
     assert log["message"] == message
@@ -585,25 +587,40 @@ def test_an_http_error_with_an_invalid_status_is_a_logged_500(kind, status, caps
     assert f"status_code {status!r}" in log["traceback"]
 
 
-def test_an_http_error_that_breaks_while_answering_is_a_500():
+def test_an_http_error_whose_body_breaks_is_a_500():
     class Broken(errors.HTTPError):
         def body(self):
             raise RuntimeError("no body today")
 
+    def broken(**kw):
+        raise Broken()
+
+    assert controller(get=broken).dispatch(make_event("rest"), None)["statusCode"] == 500
+
+
+def test_an_http_error_with_headers_no_response_can_carry_keeps_its_status(capsys):
     class BadHeaders(errors.HTTPError):
         status_code = 400
 
-        def __init__(self):
+        def __init__(self, headers):
             super().__init__("bad")
-            self.headers = "Retry-After: 5"  # type: ignore[assignment]
+            self.headers = headers
 
-    for error in (Broken, BadHeaders):
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no str")
 
-        def handler(error=error, **kw):
-            raise error()
+    for headers in ("Retry-After: 5", {"Retry-After": Unprintable()}):
 
-        response = controller(get=handler).dispatch(make_event("rest"), FakeContext())
-        assert response["statusCode"] == 500
+        def handler(headers=headers, **kw):
+            raise BadHeaders(headers)
+
+        response = controller(get=handler).dispatch(make_event("rest"), None)
+        assert response["statusCode"] == 400
+        assert json.loads(response["body"]) == {"error": "Bad Request", "message": "bad"}
+        log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert log["level"] == "WARNING"
+        assert "BadHeaders.headers must map header names to strings" in log["message"]
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -642,3 +659,15 @@ def test_log_lines_carry_lambdas_request_id_and_the_gateways_in_its_own_field(ki
     log = json.loads(capsys.readouterr().out.strip())
     assert (log["function"], log["request_id"]) == ("fn", "lambda-req-1")
     assert log.get("gateway_request_id") == (None if kind == "alb" else "gw-7")
+
+
+def test_an_http_error_whose_payload_cannot_even_be_printed_keeps_its_status():
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    def handler(**kw):
+        raise errors.NotFound(Unprintable())  # type: ignore[arg-type]
+
+    response = controller(get=handler).dispatch(make_event("rest"), None)
+    assert (response["statusCode"], response["body"]) == (404, "Not Found")

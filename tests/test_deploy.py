@@ -2,7 +2,8 @@
 
 moto's CloudFormation builds Lambda functions, event source mappings, tables, queues,
 topics, rules and roles from the transformed template, so the app here has event-source
-functions and a model; HTTP functions are checked on the transformed template instead
+functions and a model, and an HTTP function on an HTTP API (``api: http``), whose API moto
+skips; REST APIs are checked on the transformed template instead
 (tests/test_template.py): moto builds no REST API from an OpenAPI body.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,8 @@ import boto3
 import pytest
 import yaml
 from servers import moto_server
+
+from tight_tasks.deploy import default_bucket
 
 BIN = Path(sys.executable).parent
 
@@ -39,6 +43,16 @@ import tight.providers.aws.controllers.sns as sns
 @sns.record
 def on_alert(*args, **kwargs):
     print(kwargs["record"].message)
+"""
+
+ITEMS = """
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+from app.models.item import Item
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200, "body": Item.get(kwargs["request"].path_params["id"]).to_dict()}
 """
 
 NIGHTLY = """
@@ -89,12 +103,18 @@ def make_app(folder: Path) -> Path:
     assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
     root = folder / "shop"
     assert run("doit", "generate_model", "name=item", cwd=root).returncode == 0
-    for name, source in {"orders": ORDERS, "alerts": ALERTS, "nightly": NIGHTLY}.items():
+    for name, source in {
+        "orders": ORDERS,
+        "alerts": ALERTS,
+        "nightly": NIGHTLY,
+        "items": ITEMS,
+    }.items():
         (root / "app/functions" / name).mkdir(parents=True)
         (root / "app/functions" / name / "__init__.py").write_text("")
         (root / "app/functions" / name / "handler.py").write_text(source)
     settings = yaml.safe_load((root / "tight.yml").read_text())
     settings["no_index"] = True  # the app has no dependencies: no network for the lock
+    settings["api"] = "http"
     settings["functions"] = {
         "orders": {"sqs": {"queue": "orders", "batch_size": 10}},
         "alerts": {"sns": {"topic": "alerts"}},
@@ -136,6 +156,8 @@ def test_deploy_no_op_update_and_undeploy(aws, tmp_path):
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["EventSourceArn"].endswith(":shop-qa-orders")
     assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+    items = lambda_.get_function(FunctionName="shop-qa-items")["Configuration"]
+    assert items["Handler"] == "app_index.items" and items["CodeSha256"] == code_sha(zip_path)
     assert aws.client("sns").list_topics()["Topics"][0]["TopicArn"].endswith(":shop-qa-alerts")
     assert aws.client("events").list_rules()["Rules"]
     events_before = cloudformation.describe_stack_events(StackName="shop-qa")["StackEvents"]
@@ -181,8 +203,18 @@ def test_a_configured_bucket_is_used_and_never_created(aws, tmp_path):
     settings = yaml.safe_load((root / "tight.yml").read_text())
     settings["deploy"] = {"bucket": "team-deploys"}
     (root / "tight.yml").write_text(yaml.safe_dump(settings))
-    result = run("doit", "deploy", cwd=root)
+    with (root / "env.dist.yml").open("a") as dist:
+        dist.write("GREETING: hello\n")
+    os.environ["GREETING"] = "bonjour"  # the environment's value is deployed
+    try:
+        result = run("doit", "deploy", cwd=root)
+    finally:
+        del os.environ["GREETING"]
     assert result.returncode == 0, result.stdout + result.stderr
+    variables = aws.client("lambda").get_function(FunctionName="shop-dev-alerts")["Configuration"][
+        "Environment"
+    ]["Variables"]
+    assert variables["GREETING"] == "bonjour" and variables["TIGHT_STAGE"] == "dev"
     keys = aws.client("s3").list_objects_v2(Bucket="team-deploys")["Contents"]
     assert all(k["Key"].startswith("shop/") for k in keys)
     assert "created bucket" not in result.stdout
@@ -195,3 +227,15 @@ def test_a_missing_region_is_a_clear_error(aws, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     result = run("doit", "deploy", cwd=root)
     assert result.returncode != 0 and "no AWS region; set AWS_DEFAULT_REGION" in result.stderr
+
+
+def test_the_default_bucket_name_is_valid_for_s3_whatever_the_app_name():
+    assert (
+        default_bucket("shop", "123456789012", "eu-west-1") == "shop-123456789012-eu-west-1-tight"
+    )
+    long = default_bucket("My_Very_Long_Application_Name_" * 3, "123456789012", "ap-southeast-2")
+    other = default_bucket("My_Very_Long_Application_Name_" * 4, "123456789012", "ap-southeast-2")
+    for name in (long, other):
+        assert len(name) <= 63 and name == name.lower() and "_" not in name
+        assert name.endswith("-123456789012-ap-southeast-2-tight")
+    assert long != other

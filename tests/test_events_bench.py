@@ -35,6 +35,21 @@ def test_each_consumer_reports_the_poisoned_message_alike(framework, tmp_path):
         assert json.loads(result.stdout.splitlines()[-1])["answer"] == expected
 
 
+def test_the_interleaved_timing_runs_every_consumer_in_one_interpreter(tmp_path):
+    events = batch.write_events(tmp_path)
+    folders = {name: batch.build(name, tmp_path)[0] for name in batch.FRAMEWORKS}
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", batch.COMPARE, str(events["batch"]), "1"]
+        + [f"{name}={folder}" for name, folder in folders.items()],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    timings = json.loads(result.stdout.splitlines()[-1])
+    assert sorted(timings) == sorted(batch.FRAMEWORKS)
+    assert all(seconds > 0 for seconds in timings.values())
+
+
 def test_event_fixture_builds_every_kind(pytester: pytest.Pytester):
     pytester.makepyfile(
         """

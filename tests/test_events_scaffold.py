@@ -12,11 +12,19 @@ import pytest
 import yaml
 
 from tight.config import ConfigError
-from tight_tasks import scaffold, triggers
+from tight_tasks import config as task_config
+from tight_tasks import scaffold
 from tight_tasks.errors import TightTaskError
+from tight_tasks.template import read_code
 
 BIN = Path(sys.executable).parent
 TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
+
+
+def scaffold_logical(name: str) -> str:
+    from tight_tasks.template import camel
+
+    return camel(name) + "Function"
 
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -58,12 +66,19 @@ def test_every_trigger_scaffolds_a_function_whose_tests_pass_at_once_offline(sho
     functions = yaml.safe_load(after)["functions"]
     assert functions["on_sqs"] == {"sqs": {"queue": "on_sqs", "batch_size": 10, "fifo": False}}
     assert functions["on_s3"]["s3"]["events"] == ["s3:ObjectCreated:*"]
+    assert functions["on_s3"]["s3"]["bucket"] == "on-s3"  # bucket names take no underscores
     assert functions["on_dynamodb_stream"]["dynamodb_stream"]["model"] == "item"
     assert functions["on_eventbridge"] == {"eventbridge": {"pattern": {"source": ["shop"]}}}
     assert functions["on_schedule"] == {"schedule": "rate(1 day)"}
-    # What the toolkit reads back is valid and matches every handler's decorator.
-    settings = yaml.safe_load(after)
-    assert sorted(triggers.validate(settings, shop)) == sorted(f"on_{t}" for t in TRIGGERS)
+    # What the toolkit reads back is valid, and `doit template` finds every trigger matching
+    # its handler's decorator.
+    assert task_config.load(shop)["functions"] == functions
+    templated = run("doit", "template", cwd=shop)
+    assert templated.returncode == 0, templated.stderr
+    resources = yaml.safe_load((shop / "build/template.yml").read_text())["Resources"]
+    for trigger in TRIGGERS:
+        function = resources[scaffold_logical(f"on_{trigger}")]
+        assert function["Properties"]["Events"], trigger
 
     tested = run("doit", "test", cwd=shop)
     assert tested.returncode == 0, tested.stdout + tested.stderr
@@ -123,6 +138,15 @@ def test_bad_trigger_input_is_one_line_and_changes_nothing(shop, args, message):
     assert result.returncode != 0
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 1 and errors[0].startswith("error: ") and message in errors[0], errors
+    assert snapshot(shop) == before
+
+
+def test_invalid_tight_yml_is_a_one_line_error(shop):
+    (shop / "tight.yml").write_text("name: shop\nfunctions: [unclosed\n")
+    before = snapshot(shop)
+    result = run("doit", "generate_function", "name=orders", "trigger=SQS", cwd=shop)
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and "tight.yml is not valid YAML (line 3: " in errors[0], errors
     assert snapshot(shop) == before
 
 
@@ -188,6 +212,7 @@ def test_the_entry_is_added_without_touching_the_rest(text, expected):
 def test_names_yaml_would_misread_are_quoted():
     assert scaffold.default_trigger("sqs", "null", "shop", None).startswith('{queue: "null"')
     assert scaffold.default_trigger("sns", "orders", "shop", None) == "{topic: orders}"
+    assert scaffold.default_trigger("s3", "up", "shop", None).startswith("{bucket: up-uploads,")
     assert scaffold.default_trigger("eventbridge", "audit", "yes", None) == (
         '{pattern: {source: ["yes"]}}'
     )
@@ -219,26 +244,36 @@ def write_function(root: Path, name: str, source: str) -> None:
          "batch_size must be a whole number from 1 to 10000"),
         ({"orders": {"sqs": {"queue": "q", "batch_size": 0}}}, "batch_size must be"),
         ({"orders": {"sqs": {"queue": "q", "fifo": "yes"}}}, "fifo must be true or false"),
-        ({"orders": {"sqs": "orders"}}, r"functions\.orders\.sqs .* must be a mapping"),
-        ({"orders": {"sqs": {"queue": "q"}, "sns": {"topic": "t"}}},
-         "has 2 triggers .* a function serves one kind of event"),
-        ({"orders": {"http": {}}}, r"functions\.orders .* unknown key\(s\) http"),
-        ({"orders": None}, r"functions\.orders in tight\.yml must hold one trigger"),
+        ({"orders": {"sqs": ["orders"]}}, r"functions\.orders\.sqs .* must be a mapping"),
+        ({"orders": {"http": {}}}, r"unknown key functions\.orders\.http"),
         ({"nightly": {"schedule": "every day"}}, r"functions\.nightly\.schedule .*rate\(1 day\)"),
-        ({"nightly": {"schedule": "rate(0 days)"}}, "schedule expression"),
-        ({"uploads": {"s3": {"bucket": "b", "events": ["ObjectCreated:*"]}}},
+        ({"nightly": {"schedule": "rate(0 days)"}},
+         r"must be a schedule expression, rate\(\.\.\.\) or cron"),
+        ({"uploads": {"s3": {"bucket": "bucket", "events": ["ObjectCreated:*"]}}},
          "events must be a list of S3 event names"),
+        ({"uploads": {"s3": {"bucket": "My_Uploads"}}},
+         r"functions\.uploads\.s3 in tight\.yml: bucket must be a bucket name"),
         ({"clicks": {"kinesis": {"stream": "s", "starting_position": "NOW"}}},
          "starting_position must be LATEST"),
         ({"audit": {"eventbridge": {"pattern": {}}}}, "pattern must be an event pattern"),
+        ({"changes": {"dynamodb_stream": {"model": ""}}}, "model must be a non-empty string"),
     ],
 )  # fmt: skip
-def test_trigger_entries_are_checked_and_errors_name_the_function(functions, message):
+def test_trigger_entries_are_checked_when_tight_yml_is_read(functions, message):
     with pytest.raises(ConfigError, match=message):
-        triggers.triggers({"functions": functions})
+        task_config.validate({"functions": functions})
 
 
-def test_every_documented_trigger_shape_is_accepted(tmp_path):
+def test_a_bad_trigger_fails_every_task_with_one_line(shop):
+    config = shop / "tight.yml"
+    config.write_text(config.read_text() + "functions:\n  orders:\n    sqs: {queue: q, size: 1}\n")
+    result = run("doit", "template", cwd=shop)
+    errors = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(errors) == 1, errors
+    assert "functions.orders.sqs in tight.yml has unknown key(s) size" in errors[0]
+
+
+def test_every_documented_trigger_shape_is_accepted():
     documented = yaml.safe_load(
         """
 functions:
@@ -256,89 +291,73 @@ functions:
     schedule: "rate(1 day)"
   audit:
     eventbridge: {pattern: {source: ["my.app"]}}
+  short:
+    sqs: arn:aws:sqs:us-east-1:123456789012:orders
 """
     )
-    found = triggers.triggers(documented)
-    assert found["nightly"] == ("schedule", "rate(1 day)")
-    assert found["orders"] == ("sqs", {"queue": "orders", "batch_size": 10, "fifo": False})
-    assert triggers.triggers({}) == {} and triggers.triggers({"functions": None}) == {}
+    assert task_config.validate(documented) == documented
+
+
+SQS_HANDLER = """
+from tight.providers.aws.controllers import sqs
+
+@sqs.record
+def on_message(*args, **kwargs):
+    pass
+"""
 
 
 @pytest.mark.parametrize(
-    "source",
+    ("source", "kind"),
     [
-        SQS_HANDLER,
-        SQS_HANDLER.replace(
+        (SQS_HANDLER, "sqs"),
+        (SQS_HANDLER.replace(
             "from tight.providers.aws.controllers import sqs",
             "import tight.providers.aws.controllers.sqs as queue",
-        ).replace("@sqs.record", "@queue.record"),
-        SQS_HANDLER.replace(
+        ).replace("@sqs.record", "@queue.record"), "sqs"),
+        (SQS_HANDLER.replace(
             "from tight.providers.aws.controllers import sqs",
             "from app.vendored.tight.providers.aws.controllers import sqs",
-        ),
-        SQS_HANDLER.replace(
+        ), "sqs"),
+        (SQS_HANDLER.replace(
             "from tight.providers.aws.controllers import sqs",
             "from tight.providers.aws.controllers.sqs import record",
-        ).replace("@sqs.record", "@record"),
-        SQS_HANDLER.replace(
+        ).replace("@sqs.record", "@record"), "sqs"),
+        (SQS_HANDLER.replace(
             "from tight.providers.aws.controllers import sqs",
             "import tight.providers.aws.controllers.sqs",
-        ).replace("@sqs.record", "@tight.providers.aws.controllers.sqs.record"),
-        "def handler(event, context):\n    return None\n",
+        ).replace("@sqs.record", "@tight.providers.aws.controllers.sqs.record"), "sqs"),
+        (SQS_HANDLER.replace("sqs", "eventbridge"), "eventbridge"),
+        ("def handler(event, context):\n    return None\n", None),
     ],
-    ids=["from-import", "aliased", "vendored", "decorator-imported", "dotted", "plain"],
-)
-def test_a_matching_handler_passes_whatever_its_import_style(tmp_path, source):
-    write_function(tmp_path, "orders", source)
-    settings = {"functions": {"orders": {"sqs": {"queue": "orders"}}}}
-    assert triggers.validate(settings, tmp_path) == {"orders": ("sqs", {"queue": "orders"})}
-
-
-@pytest.mark.parametrize(
-    ("source", "trigger", "message"),
-    [
-        (SQS_HANDLER, {"sns": {"topic": "t"}},
-         r"has a sns trigger but app/functions/orders/handler\.py registers @sqs\.record; "
-         r"decorate its handler with @sns\.record"),
-        (SQS_HANDLER, {"schedule": "rate(1 day)"},
-         r"decorate its handler with @eventbridge\.record"),
-        ("from tight.providers.aws.controllers import lambda_proxy_event as lp\n\n"
-         "@lp.get\ndef get(*args, **kwargs):\n    pass\n", {"sqs": {"queue": "q"}},
-         r"registers HTTP handlers"),
-        ("X = 1\n", {"sqs": {"queue": "q"}}, "registers no handler"),
-        ("def broken(:\n", {"sqs": {"queue": "q"}}, r"handler\.py line 1: .*fix the syntax error"),
-    ],
+    ids=["from-import", "aliased", "vendored", "decorator-imported", "dotted", "schedule", "plain"],
 )  # fmt: skip
-def test_a_trigger_that_does_not_match_the_handler_is_an_error(tmp_path, source, trigger, message):
+def test_the_toolkit_reads_every_import_style_of_a_record_handler(tmp_path, source, kind):
     write_function(tmp_path, "orders", source)
-    with pytest.raises(ConfigError, match=message):
-        triggers.validate({"functions": {"orders": trigger}}, tmp_path)
+    assert read_code(tmp_path, "orders").kind == kind
 
 
 def test_handlers_are_read_never_imported(tmp_path):
     marker = tmp_path / "imported"
     write_function(tmp_path, "orders", f"open({str(marker)!r}, 'w').close()\n" + SQS_HANDLER)
-    triggers.validate({"functions": {"orders": {"sqs": {"queue": "q"}}}}, tmp_path)
+    assert read_code(tmp_path, "orders").kind == "sqs"
     assert not marker.exists()
 
 
-def test_missing_handler_model_or_trigger_names_the_fix(tmp_path):
-    with pytest.raises(ConfigError, match=r"names no app/functions/orders/handler\.py; create"):
-        triggers.validate({"functions": {"orders": {"sqs": {"queue": "q"}}}}, tmp_path)
-    write_function(tmp_path, "changes", SQS_HANDLER.replace("sqs", "dynamodb_stream"))
-    with pytest.raises(ConfigError, match="model item is not in app/models"):
-        triggers.validate(
-            {"functions": {"changes": {"dynamodb_stream": {"model": "item"}}}}, tmp_path
-        )
-    (tmp_path / "app/functions/changes/handler.py").unlink()
-    # A record handler with no trigger could never be deployed.
-    write_function(tmp_path, "orders", SQS_HANDLER)
-    with pytest.raises(ConfigError, match=r"registers @sqs\.record but tight\.yml has no trigger"):
-        triggers.validate({}, tmp_path)
-    # HTTP functions need no entry.
-    (tmp_path / "app/functions/orders/handler.py").unlink()
-    write_function(tmp_path, "items", "import tight.providers.aws.controllers.lambda_proxy_event\n")
-    assert triggers.validate({}, tmp_path) == {}
+@pytest.mark.parametrize(
+    ("trigger", "message"),
+    [
+        ("sns: {topic: t}", "has a sns trigger but app/functions/orders/handler.py registers sqs"),
+        ("", "app/functions/orders handles sqs events but tight.yml has no trigger"),
+    ],
+)
+def test_a_trigger_that_does_not_match_the_handler_fails_doit_template(shop, trigger, message):
+    write_function(shop, "orders", SQS_HANDLER)
+    if trigger:
+        config = shop / "tight.yml"
+        config.write_text(config.read_text() + f"functions:\n  orders:\n    {trigger}\n")
+    result = run("doit", "template", cwd=shop)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
 
 
 def test_doit_help_documents_trigger_and_model(shop):

@@ -43,7 +43,7 @@ def test_resources_are_found_from_a_checkout():
 
 @pytest.mark.slow
 def test_wheel_ships_both_packages_templates_and_the_console_script(tmp_path):
-    subprocess.run(
+    built = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -51,46 +51,116 @@ def test_wheel_ships_both_packages_templates_and_the_console_script(tmp_path):
             "wheel",
             "--no-deps",
             "--no-build-isolation",
-            "-q",
+            "-v",
             "-w",
             str(tmp_path),
             str(ROOT),
         ],
         check=True,
         capture_output=True,
+        text=True,
     )
+    # setuptools warns about any shipped folder the packages list leaves out.
+    assert "absent from the" not in built.stdout + built.stderr
     wheel = next(tmp_path.glob("tight-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "tight/providers/aws/lambda_app/app.py" in names
     assert "tight_tasks/cli.py" in names
     assert "tight_tasks/templates/README.md" in names
+    assert "tight_tasks/templates/app/tests/conftest.py.j2" in names
+    assert not any("demo" in name for name in names)
     assert not any(name.startswith("tests/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tight = tight_tasks.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
-def test_demo_runs_end_to_end():
+@pytest.mark.slow
+def test_demo_runs_end_to_end_in_order_and_keeps_its_apps(tmp_path):
+    kept = tmp_path / "kept"
     result = subprocess.run(
-        [sys.executable, "-m", "tight_tasks.demo"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
+        [sys.executable, "demo/run.py", "--keep", str(kept)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
     for status in ("200", "201", "204", "400", "404", "405", "500"):
-        assert f"-> {status} " in result.stdout
-    assert "$ tight generate_app name=demo_app" in result.stdout
-    assert "$ doit generate_function name=items methods=get,post,delete" in result.stdout
-    assert "8 passed" in result.stdout  # the scaffolded app's own tests
-    assert "$ doit artifact" in result.stdout and "build/demo_app.zip  sha256 " in result.stdout
-    assert "invoked from the unzipped artifact" in result.stdout
-    assert "8 requests answered" in result.stdout  # the scaffolded functions, 4 kinds each
-    assert "11 requests answered" in result.stdout
-    assert "Access-Control-Allow-Origin': 'https://demo.example'" in result.stdout
-    assert "ERROR unhandled error while serving the request (request rest-2)" in result.stdout
-    assert "hunter2" not in result.stdout
-    assert "$ doit dynamo_start" in result.stdout
-    assert "created tables: notes_app-dev-note" in result.stdout
-    assert "app_index.notes GET /notes/s1 -> 200" in result.stdout
-    assert "app_index.notes GET /notes/n9 -> 404" in result.stdout
-    assert "recording run: 4 passed" in result.stdout
-    assert "placebos/test_write_then_read_a_note/dynamodb.PutItem_1.json" in result.stdout
-    assert "stopped moto" in result.stdout
-    assert "playback run: 4 passed" in result.stdout
+        assert f"-> {status} " in out
+    assert "$ tight generate_app name=demo-app" in out
+    assert "$ doit generate_function name=items methods=get,post,delete" in out
+    assert "8 passed" in out  # the scaffolded app's own tests
+    assert "$ doit artifact" in out and "build/demo-app.zip  sha256 " in out
+    assert "invoked from the unzipped artifact" in out
+    assert "8 requests answered" in out  # the scaffolded functions, 4 kinds each
+    assert "11 requests answered" in out
+    assert "Access-Control-Allow-Origin': 'https://demo.example'" in out
+    assert "ERROR unhandled error while serving the request (request rest-2)" in out
+    assert "hunter2" not in out
+    assert "$ doit dynamo_start" in out
+    assert "created tables: notes-app-dev-note" in out
+    assert "app_index.notes GET /notes/s1 -> 200" in out
+    assert "app_index.notes GET /notes/n9 -> 404" in out
+    assert "recording run: 4 passed" in out
+    assert "placebos/test_write_then_read_a_note/dynamodb.PutItem_1.json" in out
+    assert "stopped moto" in out
+    assert "playback run: 4 passed" in out
+    # Steps print in the order they happen: what the recording wrote, then the stop.
+    steps = [
+        "stage 1:", "$ doit artifact", "stage 2:", "stage 3:", "$ doit dynamo_start",
+        "recording run:", "wrote tests/", "$ doit dynamo_stop", "playback run:",
+        "the apps are kept in",
+    ]  # fmt: skip
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions), out
+    assert (
+        out.rstrip()
+        .splitlines()[-2]
+        .endswith(f"{kept / 'demo-app'} and {kept / 'demo-notes-app'}:")
+    )
+    assert (kept / "demo-app" / "build" / "demo-app.zip").is_file()
+    assert (kept / "demo-notes-app" / "app" / "models" / "note.py").is_file()
+    assert not (kept / "demo-notes-app" / ".tight").exists()
+    assert "absent from the" not in result.stdout + result.stderr
+
+
+def test_the_demo_is_not_part_of_the_installed_toolkit():
+    import tight_tasks
+
+    package = Path(tight_tasks.__file__).parent
+    assert not list(package.glob("demo*.py"))
+    assert (ROOT / "demo" / "run.py").is_file()
+
+
+def test_root_only_ignore_rules_do_not_hide_source_folders():
+    """`build/` alone once hid bench/build/run.py, so a fresh clone had no build bench."""
+
+    def ignored(path: str) -> bool:
+        check = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
+        return check.returncode == 0
+
+    assert not ignored("bench/build/run.py")
+    assert not ignored("demo/run.py")
+    assert ignored("build/demo-app/tight.yml") and ignored("dist/tight.whl")
+    assert ignored("tight/__pycache__/x.pyc")
+    tracked = subprocess.run(
+        ["git", "ls-files", "bench"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for bench in ("runtime", "toolkit", "build", "dynamo"):
+        assert f"bench/{bench}/run.py" in tracked
+
+
+def test_doit_bench_runs_every_benchmark_even_after_one_fails(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("project_dodo", ROOT / "dodo.py")
+    assert spec and spec.loader
+    dodo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dodo)
+    assert len(dodo.BENCHES) == 4 and all((ROOT / script).is_file() for script in dodo.BENCHES)
+    ran = tmp_path / "ran"
+    failing = tmp_path / "failing.py"
+    failing.write_text(f"open({str(ran)!r}, 'a').write('failing ')\nraise SystemExit(1)\n")
+    passing = tmp_path / "passing.py"
+    passing.write_text(f"import sys\nopen({str(ran)!r}, 'a').write(' '.join(sys.argv[1:]))\n")
+    monkeypatch.setattr(dodo, "BENCHES", (str(failing), str(passing)))
+    assert dodo.run_bench(quick=True) is False
+    assert ran.read_text() == "failing --quick"

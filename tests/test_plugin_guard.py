@@ -226,10 +226,22 @@ def test_only_the_apps_tests_are_collected(pytester):
         ),
         (
             {"tight.yml": "name: x\ntesting:\n  record: always\n"},
-            "error: tight.yml:2: testing must be a mapping with the key scrub",
+            "error: tight.yml:3: unknown key testing.record; known keys: testing.scrub",
+        ),
+        (
+            {"tight.yml": "name: x\nstage: dev\ndynamo:\n  backend: moto\n  port: 99999\n"},
+            "error: tight.yml:5: dynamo.port must be a TCP port number from 1 to 65535, "
+            "not 99999 (int)",
         ),
     ],
-    ids=["env-syntax", "env-list", "tight-syntax", "tight-pattern", "tight-testing-key"],
+    ids=[
+        "env-syntax",
+        "env-list",
+        "tight-syntax",
+        "tight-pattern",
+        "tight-testing-key",
+        "tight-schema",
+    ],
 )
 def test_a_bad_config_file_is_one_line(pytester, files, line):
     write(pytester.path, {"tight.yml": "name: x\n", "tests/test_x.py": "def test_x():\n    pass\n"})
@@ -240,21 +252,45 @@ def test_a_bad_config_file_is_one_line(pytester, files, line):
     assert not result.outlines
 
 
-def test_a_bad_config_file_under_doit_test_is_one_line(pytester):
+@pytest.mark.parametrize(
+    ("files", "line"),
+    [
+        (
+            {"env.yml": "COLOUR: blue\nNESTED:\n  a: 1\n"},
+            "error: env.yml:2: NESTED must be a single value, not a mapping",
+        ),
+        (
+            {"tight.yml": "name: x\nstage: dev\n  cors: '*'\n"},
+            "error: tight.yml:3: not valid YAML: mapping values are not allowed here",
+        ),
+    ],
+    ids=["env", "tight"],
+)
+def test_a_bad_config_file_under_doit_test_is_one_line(pytester, files, line):
     write(
         pytester.path,
         {
             "tight.yml": "name: x\n",
             "dodo.py": "from tight_tasks import *\n",
-            "env.yml": "COLOUR: blue\nNESTED:\n  a: 1\n",
             "tests/test_x.py": "def test_x():\n    pass\n",
         },
     )
+    write(pytester.path, files)
     doit = str(Path(sys.executable).parent / "doit")
     done = subprocess.run(
         [doit, "test"], cwd=pytester.path, capture_output=True, text=True, timeout=120
     )
     assert done.returncode != 0
-    assert done.stderr.splitlines() == [
-        "error: env.yml:2: NESTED must be a single value, not a mapping"
+    assert done.stderr.splitlines() == [line]
+
+
+def test_recording_with_a_missing_profile_is_one_error(guarded_app, monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    result = guarded_app.runpytest_subprocess("--tight-record", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines == [
+        "error: cannot record: The config profile (no-such-profile) could not be found"
     ]

@@ -3,6 +3,7 @@ scrubbed at recording and the same request scrubbed at playback are still equal.
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_json_bodies_at_any_depth_and_oauth_fields():
     }
     clean = json.loads(POLICY.body(json.dumps(body), "application/json"))
     assert clean["access_token"] == clean["refresh_token"] == clean["id_token"] == MARKER
-    assert clean["code"] == clean["token_type"] == MARKER
+    assert clean["code"] == MARKER and clean["token_type"] == "Bearer"
     assert clean["expires_in"] == 3600  # numbers keep their type
     deeper = clean["nested"][0]["deeper"]
     assert deeper == {"password": MARKER, "userPassword": MARKER, "name": "tea"}
@@ -199,8 +200,8 @@ def test_expectation_files_are_scrubbed_and_still_match(tmp_path):
     assert "abc" not in text and "t-1" not in text and "hunter2" not in text
     assert "tea" in text
     Expectations(path, policy=policy).check(response)  # the scrubbed file still matches
-    changed = {**response, "body": json.dumps({"token": "t-2", "echo": "x", "name": "tea"})}
-    with pytest.raises(ExpectationMismatch, match="echo"):
+    changed = {**response, "body": json.dumps({"token": "t-2", "echo": "x", "name": "coffee"})}
+    with pytest.raises(ExpectationMismatch, match="coffee"):
         Expectations(path, policy=policy).check(changed)
 
 
@@ -213,3 +214,61 @@ def test_a_secret_masked_by_name_is_hunted_from_then_on():
     session.headers({"Authorization": "Bearer opaque-token-123"})
     assert session.url("http://h/p?t=opaque-token-123") == f"http://h/p?t={MARKER}"
     assert "recording-credential" not in session.hunted()  # only its own derived copies
+
+
+def test_an_expectation_masked_by_what_the_recording_learnt_still_matches(tmp_path):
+    path = tmp_path / "test_x.yml"
+    recording = ScrubPolicy()
+    recording.data({"SecretString": "learnt-at-recording"})  # read from Secrets Manager
+    response = {"statusCode": 200, "body": json.dumps({"echo": "id learnt-at-recording"})}
+    Expectations(path, update=True, policy=recording).check(response)
+    assert "learnt" not in path.read_text()
+    # Playback knows nothing of it: where the file has the marker, any string matches.
+    Expectations(path, policy=ScrubPolicy()).check(response)
+    wrong = {"statusCode": 200, "body": json.dumps({"echo": "name learnt-at-recording"})}
+    with pytest.raises(ExpectationMismatch):
+        Expectations(path, policy=ScrubPolicy()).check(wrong)
+
+
+@pytest.mark.parametrize(
+    ("host", "lookup"),
+    [
+        ("example.com", True),
+        ("db.internal", True),
+        ("localhost", False),
+        ("api.localhost", False),
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        (None, False),
+        (b"example.com", True),
+    ],
+)
+def test_which_names_the_guard_refuses_to_look_up(host, lookup):
+    from tight.testing.network import needs_lookup
+
+    assert needs_lookup(host) is lookup
+
+
+def test_the_guard_refuses_and_restores(monkeypatch):
+    import socket
+
+    from tight.testing.network import NetworkBlocked, NetworkGuard
+
+    original = socket.socket.connect
+    guard = NetworkGuard(allowed=["127.0.0.1:9"])
+    guard.start()
+    try:
+        with socket.socket() as sock, pytest.raises(NetworkBlocked, match=re.escape("10.9.9.9:80")):
+            sock.connect(("10.9.9.9", 80))
+        with pytest.raises(NetworkBlocked, match=re.escape("looking up example.com:443")):
+            socket.getaddrinfo("example.com", 443)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.sendto(b"x", ("127.0.0.1", 9))  # allowed by address
+            with pytest.raises(NetworkBlocked, match=re.escape("UDP datagram to 127.0.0.1:10")):
+                udp.sendto(b"x", 0, ("127.0.0.1", 10))
+        assert len(guard.attempts) == 3
+    finally:
+        guard.stop()
+    assert socket.socket.connect is original

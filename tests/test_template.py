@@ -280,7 +280,8 @@ def test_template_is_incremental(app):
         ({"function": {"timeout": 901}}, "function.timeout"),
         ({"api": "graphql"}, "api in tight.yml must be rest or http"),
         ({"functions": {"changes": {"dynamodb_stream": {"model": "nope"}}}}, "model 'nope'"),
-        ({"functions": {"nightly": {"schedule": "every day"}}}, "rate(...) or cron(...)"),
+        ({"functions": {"nightly": {"schedule": "every day"}}}, "must be a schedule expression"),
+        ({"functions": {"orders": {"sqs": {"queue": "o", "batch_size": 0}}}}, "batch_size must"),
     ],
 )
 def test_bad_settings_are_one_line_errors_and_keep_the_last_template(app, change, message):
@@ -329,3 +330,18 @@ def test_no_functions_is_a_clear_error(tmp_path, monkeypatch):
     result = run("doit", "template", cwd=tmp_path / "empty")
     assert "no functions in app/functions" in result.stderr
     assert not os.path.exists(tmp_path / "empty/build/template.yml")
+
+
+@pytest.mark.parametrize("stage", ["a b", "prod;rm", "-x", "x" * 33])
+def test_a_bad_stage_is_refused(app, stage):
+    result = run("doit", "template", f"stage={stage}", cwd=app)
+    assert result.returncode != 0 and "stage" in result.stderr
+    assert not (app / "build/template.yml").exists()
+
+
+def test_a_function_name_past_lambdas_limit_is_named(app):
+    name = "f" * 60
+    (app / "app/functions" / name).mkdir()
+    (app / "app/functions" / name / "handler.py").write_text(HTTP_READER)
+    result = run("doit", "template", cwd=app)
+    assert f"shop-dev-{name} is longer than Lambda's 64 characters" in result.stderr

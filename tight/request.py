@@ -48,6 +48,13 @@ def event_kind(event: Any) -> str | None:
     return None
 
 
+def _bad_request(message: str) -> Exception:
+    """``tight.errors.BadRequest``, imported only when a request turns out to be bad."""
+    from tight.errors import BadRequest
+
+    return BadRequest(message)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number (RFC 8259 has no NaN or Infinity)")
 
@@ -313,9 +320,7 @@ class Request:
                 try:
                     self._body = b64decode(raw, validate=True)
                 except (binascii.Error, ValueError, TypeError) as exc:
-                    from tight.errors import BadRequest
-
-                    raise BadRequest("request body is not valid base64") from exc
+                    raise _bad_request("request body is not valid base64") from exc
             elif isinstance(raw, str):
                 self._body = raw.encode("utf-8", "surrogatepass")
             elif isinstance(raw, bytes):
@@ -332,9 +337,7 @@ class Request:
         try:
             return self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            from tight.errors import BadRequest
-
-            raise BadRequest("request body is not valid UTF-8 text") from exc
+            raise _bad_request("request body is not valid UTF-8 text") from exc
 
     @property
     def is_json(self) -> bool:
@@ -351,9 +354,7 @@ class Request:
                     self._json = _decode_json(raw)  # the common case, without the detours below
                 except (ValueError, RecursionError) as exc:
                     if raw.strip():
-                        from tight.errors import BadRequest
-
-                        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+                        raise _bad_request(f"request body is not valid JSON: {exc}") from exc
                     self._json = None
             elif raw is not None and not isinstance(raw, (str, bytes)):
                 self._json = raw  # already decoded
@@ -365,9 +366,7 @@ class Request:
                     try:
                         self._json = _decode_json(text)
                     except (ValueError, RecursionError) as exc:
-                        from tight.errors import BadRequest
-
-                        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+                        raise _bad_request(f"request body is not valid JSON: {exc}") from exc
         return self._json
 
     def __repr__(self) -> str:

@@ -352,13 +352,25 @@ def error_response(
             f"{type(error).__name__} has status_code {status!r}; an HTTP status is an int "
             "from 100 to 599"
         )
-    headers = _merge_headers(defaults, error.headers)
+    try:
+        headers = _merge_headers(defaults, error.headers)
+    except Exception:  # noqa: BLE001 - headers no response can carry: the status still holds
+        from tight.core import logger
+
+        logger.warn(
+            message=f"{type(error).__name__}.headers must map header names to strings; "
+            "answered without them"
+        )
+        headers = dict(defaults)
     payload = error.body()
     try:
         text = encode_json(payload)
         content_type = JSON_TYPE
     except (TypeError, ValueError, RecursionError):
-        text = payload if isinstance(payload, str) else _as_text(payload)
+        try:
+            text = payload if isinstance(payload, str) else _as_text(payload)
+        except Exception:  # noqa: BLE001 - a payload that cannot even be printed
+            text = reason(status)
         content_type = "text/plain; charset=utf-8"
     for name in [n for n in headers if n.lower() == "content-type"]:
         del headers[name]

@@ -22,11 +22,11 @@ def _run_tests(pytest_args: str) -> Any:
     from tight_tasks.config import find_app_root, load
 
     root = find_app_root()
-    load(root)  # a bad tight.yml is one line here, not an error in every test
-    try:  # and so is a bad env.yml, as pytest itself would say it
+    try:  # a bad tight.yml or env.yml is one line naming its line, as pytest would say it
         read_app_config(root)
     except ConfigFileError as error:
         raise TightTaskError(str(error)) from None
+    load(root)
     command = [sys.executable, "-m", "pytest", *_split(pytest_args)]
     completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode not in (0, 5):

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.env import DIST_FILE, read_env_file
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
@@ -438,7 +439,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
     if not (root / VENDOR_DIR / STAMP).is_file():
         raise TightTaskError(f"{VENDOR_DIR} is not built; run `doit vendor` (or `doit artifact`)")
     target = Target.from_settings(settings)
-    name = str(settings.get("name") or root.name)
+    name = app_name(root, settings)
     python = target.interpreter()
     entries = collect(root, target, python)
     vendored_prefix = VENDOR_DIR + "/"
@@ -505,7 +506,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
 
 
 def outputs(root: Path, settings: dict[str, Any], layer: bool) -> list[Path]:
-    name = str(settings.get("name") or root.name)
+    name = app_name(root, settings)
     paths = [root / BUILD_DIR / f"{name}.zip"]
     if layer:
         paths.append(root / BUILD_DIR / f"{name}-layer.zip")

@@ -152,14 +152,19 @@ class ListOf(Spec):
             self.item.check(item, f"{key}[{index}]")
 
 
-class Anything(Spec):
-    """Any value: a key whose inner shape another module checks."""
+class Trigger(Spec):
+    """One trigger of a function (``functions.<name>.sqs``, ...), checked by
+    ``tight_tasks.triggers``, which knows each event source's keys."""
 
-    def __init__(self, words: str = "a value") -> None:
-        self.words = words
+    words = "the trigger's settings"
+
+    def __init__(self, trigger: str) -> None:
+        self.trigger = trigger
 
     def check(self, value: Any, key: str) -> None:
-        return None
+        from tight_tasks.triggers import check_trigger
+
+        check_trigger(key.split(".")[1], self.trigger, value)
 
 
 class Checked(Spec):
@@ -292,8 +297,7 @@ def _vendor_dir(value: Any) -> None:
 FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
-        # Each trigger's inner shape is checked where the event sources are built.
-        **{trigger: Anything("the trigger's settings") for trigger in TRIGGERS},
+        **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
     "a mapping of routes and at most one trigger (" + ", ".join(TRIGGERS) + ")",
 )
@@ -387,6 +391,13 @@ def find_app_root(start: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
+def yaml_problem(error: Any) -> str:
+    """A YAML error on one line: ``line 3: did not find expected ',' or ']'``."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}: " if mark is not None else ""
+    return where + str(getattr(error, "problem", None) or "cannot be read")
+
+
 def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
     """``tight.yml`` of the app at ``app_root`` as a dict, checked against ``SCHEMA``;
     a ``ConfigError`` naming the key and the fix when it is not valid.
@@ -406,7 +417,7 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
             "or create one with `tight generate_app name=<name>`"
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)}); fix it") from None
     data = validate(data)
     _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
     return dict(data)

@@ -60,11 +60,12 @@ def _aws_error(error: Exception, doing: str) -> TightTaskError:
 
 def default_bucket(app: str, account: str, region: str) -> str:
     """The bucket Tight creates when none is configured: one per app, account and region."""
-    name = f"{app}-{account}-{region}-tight".lower().replace("_", "-")
-    if len(name) > 63:  # S3's limit: keep the unique tail, shorten the app name
+    app = app.lower().replace("_", "-")
+    tail = f"-{account}-{region}-tight"
+    if len(app) + len(tail) > 63:  # S3's limit: shorten the app's part, keep it unique
         digest = hashlib.sha256(app.encode()).hexdigest()[:8]
-        name = f"{app[: 63 - len(name) + len(app) - 9]}-{digest}-{account}-{region}-tight".lower()
-    return name
+        app = f"{app[: 63 - len(tail) - 9].rstrip('-')}-{digest}"
+    return app + tail
 
 
 def ensure_bucket(s3: Any, name: str, region: str, create: bool) -> None:
@@ -160,14 +161,16 @@ def _stack(cloudformation: Any, name: str) -> dict[str, Any] | None:
     return stacks[0] if stacks else None
 
 
-def _parameters(document: dict[str, Any], stage: str) -> list[dict[str, str]]:
+def _parameters(root: Path, stage: str) -> list[dict[str, str]]:
     """Stage, and each env.dist.yml variable set in this environment (others: defaults)."""
+    from tight_tasks.template import env_parameter_id, env_parameters
+
     values = [{"ParameterKey": "Stage", "ParameterValue": stage}]
-    for logical, parameter in (document.get("Parameters") or {}).items():
-        description = str(parameter.get("Description", ""))
-        variable = description.split(" ", 1)[0]
-        if logical.startswith("Env") and variable in os.environ:
-            values.append({"ParameterKey": logical, "ParameterValue": os.environ[variable]})
+    for key in env_parameters(root):
+        if key in os.environ:
+            values.append(
+                {"ParameterKey": env_parameter_id(key), "ParameterValue": os.environ[key]}
+            )
     return values
 
 
@@ -282,7 +285,7 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
     cfn_path.write_text(body + "\n", encoding="utf-8")
     print(f"wrote {CFN_PATH}")
 
-    parameters = _parameters(document, stage)
+    parameters = _parameters(root, stage)
     stack = _stack(cloudformation, name)
     if stack is not None and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         raise TightTaskError(

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import building_folder, recover_folder, write_atomic
 from tight_tasks.target import Sources
@@ -328,9 +329,7 @@ def create_tables(root: Path, settings: dict[str, Any], endpoint: str) -> list[s
     from tight import config
     from tight.providers.aws.clients import boto3_client, dynamo_db
 
-    config.configure(
-        app_name=str(settings.get("name") or root.name), stage=str(settings.get("stage") or "dev")
-    )
+    config.configure(app_name=app_name(root, settings), stage=str(settings.get("stage") or "dev"))
     local = {
         "TIGHT_DYNAMO_ENDPOINT": endpoint,
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),

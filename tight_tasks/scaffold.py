@@ -21,12 +21,14 @@ from tight_tasks.config import (
     CONFIG_FILE,
     LAMBDA_RUNTIMES,
     MODULE_NAME_WORDS,
+    TRIGGERS,
     find_app_root,
     is_app_name,
     is_module_name,
     load,
     suggest_app_name,
     suggest_module_name,
+    yaml_problem,
 )
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
@@ -234,7 +236,7 @@ def generate_function(
     app_root = find_app_root(root)
     load(app_root)  # every task checks tight.yml, even one that only adds files
     name = validate_name(name, "function", "items")
-    trigger = (trigger or "").strip() or None
+    trigger = (trigger or "").strip().lower() or None
     if trigger is not None:
         if methods and methods.strip():
             raise TightTaskError(
@@ -292,6 +294,9 @@ TRIGGER_KINDS = {
 
 def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str:
     """The trigger's tight.yml value, in YAML flow style, for a function called ``name``."""
+    # Bucket names are lowercase letters, digits and hyphens, at least 3 long.
+    bucket = name.lower().replace("_", "-")
+    bucket = bucket if len(bucket) >= 3 else f"{bucket}-uploads"
 
     def quoted(value: str) -> str:
         # Plain when YAML reads it back as that string (not "true", "null", "1e3"), else a
@@ -301,7 +306,7 @@ def default_trigger(trigger: str, name: str, app: str, model: str | None) -> str
     return {
         "sqs": f"{{queue: {quoted(name)}, batch_size: 10, fifo: false}}",
         "sns": f"{{topic: {quoted(name)}}}",
-        "s3": f'{{bucket: {quoted(name)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
+        "s3": f'{{bucket: {quoted(bucket)}, events: ["s3:ObjectCreated:*"], prefix: incoming/}}',
         "kinesis": f"{{stream: {quoted(name)}, starting_position: LATEST}}",
         "dynamodb_stream": (
             f"{{model: {quoted(str(model))}, starting_position: LATEST, batch_size: 100}}"
@@ -338,9 +343,9 @@ def _stream_model(app_root: Path, model: str | None) -> str:
 def _generate_record_function(
     app_root: Path, name: str, trigger: str, model: str | None
 ) -> list[Path]:
-    if trigger not in triggers.TRIGGERS:
+    if trigger not in TRIGGERS:
         raise TightTaskError(
-            f"unknown trigger {trigger}; choose one of {', '.join(triggers.TRIGGERS)} "
+            f"unknown trigger {trigger}; choose one of {', '.join(TRIGGERS)} "
             "(or give methods= for an HTTP function)"
         )
     if model and model.strip() and trigger != "dynamodb_stream":
@@ -407,7 +412,7 @@ def _load_yaml(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({error}); fix it first") from None
+        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({yaml_problem(error)})") from None
     if not isinstance(data, dict):
         raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
     return data
@@ -468,7 +473,7 @@ def add_function_entry(
     if _load_yaml(updated) != expected:
         raise TightTaskError(
             f"could not add {name} to functions: in {CONFIG_FILE} without changing other "
-            f"settings; add it by hand:\nfunctions:\n  {name}:\n    {trigger}: {spec}"
+            f"settings; add it by hand: functions: {{{name}: {{{trigger}: {spec}}}}}"
         )
     return updated
 
@@ -555,7 +560,7 @@ def task_generate_function() -> dict[str, Any]:
             param(
                 "trigger",
                 "instead of HTTP, the event source that calls it: "
-                + ", ".join(triggers.TRIGGERS)
+                + ", ".join(TRIGGERS)
                 + " (added to functions: in tight.yml)",
             ),
             param("model", "with trigger=dynamodb_stream: the model whose table it reads"),

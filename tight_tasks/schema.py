@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
 
@@ -86,7 +87,7 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
 
     from tight import config
 
-    app = str(settings.get("name") or root.name)
+    app = app_name(root, settings)
     stage = str(settings.get("stage") or "dev")
     config.configure(app_name=app, stage=stage)
     models = load_models(root)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import TRIGGERS
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
 from tight_tasks.taskkit import failing, param, settings_or_error
@@ -39,7 +40,6 @@ CONTROLLERS = {
     "eventbridge": "eventbridge",
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head")
-TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
 BATCH_TRIGGERS = ("sqs", "kinesis", "dynamodb_stream")  # these report partial failures
 FUNCTION_KEYS = ("routes", *TRIGGERS)
 # Model methods that write; a function whose code calls none of them only reads.
@@ -224,6 +224,11 @@ def _function_settings(settings: dict[str, Any], name: str) -> dict[str, Any]:
     return entry
 
 
+def env_parameter_id(key: str) -> str:
+    """The template parameter of an env.dist.yml variable: ``LOG_LEVEL`` -> ``EnvLogLevel``."""
+    return "Env" + camel(key.lower())
+
+
 def env_parameters(root: Path) -> dict[str, str]:
     """env.dist.yml's keys (those Lambda accepts) and their defaults."""
     import yaml
@@ -302,16 +307,6 @@ def _arn_or_create(value: Any, what: str, function: str) -> tuple[Any, str]:
             "digits, '.', '-' and '_'"
         )
     return None, value
-
-
-def _trigger_options(entry: Any, function: str, trigger: str, main: str) -> dict[str, Any]:
-    if isinstance(entry, str) and trigger == "schedule":
-        return {"expression": entry}
-    if isinstance(entry, str):
-        return {main: entry}
-    if not isinstance(entry, dict):
-        raise TightTaskError(f"functions.{function}.{trigger} in tight.yml must be a mapping")
-    return entry
 
 
 class Builder:
@@ -434,6 +429,12 @@ class Builder:
             statements.insert(
                 0, {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
             )
+        physical = f"{self.app}-{self.stage}-{name}"
+        if len(physical) > 64:
+            raise TightTaskError(
+                f"the function name {physical} is longer than Lambda's 64 characters; "
+                "shorten the function's folder name, the app's name or the stage"
+            )
         function_name = {"Fn::Sub": f"{self.prefix}-{name}"}
         role = self.role(logical, name, statements)
         properties: dict[str, Any] = {
@@ -551,27 +552,26 @@ class Builder:
     def trigger(
         self, name: str, trigger: str, raw: Any
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        main = {"sqs": "queue", "sns": "topic", "s3": "bucket", "kinesis": "stream"}.get(
-            trigger, "model"
-        )
-        options = _trigger_options(raw, name, trigger, main)
+        from tight.config import ConfigError
+        from tight_tasks.triggers import check_trigger
+
+        try:  # the keys and values each trigger takes are checked in one place
+            check_trigger(name, trigger, raw)
+        except ConfigError as error:
+            raise TightTaskError(str(error)) from None
+        options: dict[str, Any] = {"expression": raw} if trigger == "schedule" else dict(raw)
         properties: dict[str, Any] = {}
         statements: list[dict[str, Any]] = []
         if "batch_size" in options:
-            size = options["batch_size"]
-            if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 10000:
-                raise TightTaskError(
-                    f"functions.{name}.{trigger}.batch_size in tight.yml must be 1 to 10000"
-                )
-            properties["BatchSize"] = size
+            properties["BatchSize"] = options["batch_size"]
         if trigger in BATCH_TRIGGERS:
             properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
         if trigger in ("kinesis", "dynamodb_stream"):
             position = str(options.get("starting_position", "LATEST"))
             if position not in ("LATEST", "TRIM_HORIZON"):
                 raise TightTaskError(
-                    f"functions.{name}.{trigger}.starting_position in tight.yml must be LATEST "
-                    "or TRIM_HORIZON"
+                    f"functions.{name}.{trigger}.starting_position in tight.yml: the template "
+                    "takes LATEST or TRIM_HORIZON"
                 )
             properties["StartingPosition"] = position
         if trigger == "sqs":
@@ -693,24 +693,12 @@ class Builder:
                 s3["Filter"] = {"S3Key": {"Rules": rules}}
             return {"Upload": {"Type": "S3", "Properties": s3}}, statements
         if trigger == "schedule":
-            expression = options.get("expression")
-            if not isinstance(expression, str) or not expression.startswith(("rate(", "cron(")):
-                raise TightTaskError(
-                    f"functions.{name}.schedule in tight.yml must be rate(...) or cron(...), "
-                    'for example "rate(1 day)"'
-                )
+            expression = options["expression"].strip()
             return {
                 "Schedule": {"Type": "Schedule", "Properties": {"Schedule": expression}}
             }, statements
-        pattern = options.get("pattern")
-        if not isinstance(pattern, dict) or not pattern:
-            raise TightTaskError(
-                f"functions.{name}.eventbridge.pattern in tight.yml must be an event pattern, "
-                'for example {source: ["my.app"]}'
-            )
+        pattern = options["pattern"]
         event: dict[str, Any] = {"Pattern": pattern}
-        if options.get("bus"):
-            event["EventBusName"] = options["bus"]
         return {"Rule": {"Type": "EventBridgeRule", "Properties": event}}, statements
 
     @property
@@ -735,7 +723,7 @@ class Builder:
         env = env_parameters(self.root)
         variables: dict[str, Any] = {"TIGHT_STAGE": {"Ref": "Stage"}, "TIGHT_APP": self.app}
         for key, default in env.items():
-            logical = "Env" + camel(key.lower())
+            logical = env_parameter_id(key)
             parameter: dict[str, Any] = {
                 "Type": "String",
                 "Default": default,

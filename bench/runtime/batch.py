@@ -2,12 +2,14 @@
 
 An SQS batch of 100 messages with JSON bodies, one handler call per message: Tight's
 ``@sqs.record``, a hand-written loop that reports failures, and Powertools' ``BatchProcessor``
-with ``process_partial_response``. Per-record cost is the best of 7 timings in each of several
-fresh interpreters, interleaved; cold start is import plus first call (a one-message batch,
-and for comparison a GET to an HTTP function of the same Tight app), median of fresh
-interpreters whose path is only the deploy folder. Every framework must report the same
-poisoned message before anything is timed. Results print as ratios against the peers
-measured in this run and are saved to bench/results/batch.json. Nothing here asserts a timing.
+with ``process_partial_response``. Per-record cost is timed for all three interleaved in one
+interpreter (garbage collection off, as timeit does), so load on a shared machine hits each
+alike; the ratios are the median over several interpreters of the ratios within each.
+Cold start is import plus first call (a one-message batch, and for comparison a GET to an
+HTTP function of the same Tight app), median of fresh interpreters whose path is only the
+deploy folder. Every consumer must report the same poisoned message before anything is
+timed. Results print as ratios against the peers measured in this run and are saved to
+bench/results/batch.json. Nothing here asserts a timing.
 
     python bench/runtime/batch.py [--quick]
 """
@@ -116,24 +118,51 @@ if mode == "cold":
     answer = handler(event, context)
     elapsed = time.perf_counter() - start
     print(json.dumps({"seconds": elapsed, "answer": answer}))
-elif mode == "check":
+else:
     handler = getattr(importlib.import_module(module_name), attribute)
     real_stdout, sys.stdout = sys.stdout, io.StringIO()  # the failure logs
     answer = handler(event, context)
     sys.stdout = real_stdout
     print(json.dumps({"answer": answer}))
-else:
-    handler = getattr(importlib.import_module(module_name), attribute)
+"""
+
+# Times every consumer in one interpreter, in interleaved repetitions, so that load on the
+# shared machine falls on each alike. argv: event file, calls per timing, then one
+# "name=folder" per consumer (each folder's handler.py, or app_index.orders for Tight).
+COMPARE = """\
+import gc, importlib.util, json, sys, time
+
+event_file, number = sys.argv[1], int(sys.argv[2])
+with open(event_file) as f:
+    event = json.load(f)
+handlers = {}
+for spec in sys.argv[3:]:
+    name, folder = spec.split("=", 1)
+    sys.path.insert(0, folder)
+    if name == "tight":
+        handlers[name] = importlib.import_module("app_index").orders
+    else:
+        path = folder + "/handler.py"
+        module_spec = importlib.util.spec_from_file_location(name + "_handler", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        handlers[name] = module.handler
+best = {name: float("inf") for name in handlers}
+for handler in handlers.values():
     for _ in range(50):
-        handler(event, context)
-    number = int(sys.argv[5])
-    best = float("inf")
-    for _ in range(7):
+        handler(event, None)
+# As timeit does: no garbage collection while timing, so that one consumer's heap (Powertools
+# loads thousands of objects) does not slow the others' collections.
+gc.collect()
+gc.disable()
+for _ in range(9):
+    for name, handler in handlers.items():
         start = time.perf_counter()
         for _ in range(number):
-            handler(event, context)
-        best = min(best, (time.perf_counter() - start) / number)
-    print(json.dumps({"seconds": best, "answer": handler(event, context)}))
+            handler(event, None)
+        best[name] = min(best[name], (time.perf_counter() - start) / number)
+gc.enable()
+print(json.dumps(best))
 """
 
 
@@ -208,10 +237,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     args = parser.parse_args()
     rounds = 1 if args.quick else 5
-    number = "20" if args.quick else "300"
+    number = "20" if args.quick else "200"
     cold_runs = 5 if args.quick else 31
 
     per_record: dict[str, float] = {}
+    ratios: dict[str, list[float]] = {}
     cold: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="tight-batch-bench-") as tmp:
         root = Path(tmp)
@@ -225,15 +255,31 @@ def main() -> int:
             expected = {"batchItemFailures": [{"itemIdentifier": poisoned}]}
             if answer != expected:
                 raise RuntimeError(f"{framework} answered {answer!r}, expected {expected!r}")
-        print(f"per-record cost (µs): batches of {BATCH}, best of {rounds} processes", flush=True)
-        # Rounds interleave the frameworks, so drift on a shared machine hits each alike.
+        print(
+            f"per-record cost (µs): batches of {BATCH}, best of 9 interleaved timings in each "
+            f"of {rounds} interpreters",
+            flush=True,
+        )
         for _ in range(rounds):
-            for framework, (folder, entry) in folders.items():
-                answer = run_child("invoke", folder, entry, event["batch"], number)
-                micros = float(answer["seconds"]) * 1e6 / BATCH  # type: ignore[arg-type]
-                per_record[framework] = min(per_record.get(framework, micros), micros)
+            result = subprocess.run(
+                [sys.executable, "-I", "-S", "-B", "-c", COMPARE, str(event["batch"]), number]
+                + [f"{name}={folder}" for name, (folder, _) in folders.items()],
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"timing failed:\n{result.stderr[-2000:]}")
+            timings = json.loads(result.stdout.strip().splitlines()[-1])
+            for name, seconds in timings.items():
+                micros = seconds * 1e6 / BATCH
+                per_record[name] = min(per_record.get(name, micros), micros)
+            # Ratios within one interpreter: the timings they divide ran side by side.
+            for name in ("tight", "powertools"):
+                ratios.setdefault(name, []).append(timings[name] / timings["raw"])
         for framework, micros in per_record.items():
             print(f"  {framework:<10} {micros:8.3f}", flush=True)
+        for name, values in ratios.items():
+            per_record[f"{name}_over_raw"] = statistics.median(values)
         print(f"\nimport + first call, median of {cold_runs} fresh interpreters (ms)", flush=True)
         tight_folder = folders["tight"][0]
         cases = {
@@ -243,8 +289,10 @@ def main() -> int:
             "powertools": (*folders["powertools"], event["one"]),
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(cold_runs):
-            for name, (folder, entry, path) in cases.items():
+        for run in range(cold_runs):
+            # Alternate the order, so that going first or second favours neither.
+            ordered = list(cases.items())
+            for name, (folder, entry, path) in ordered if run % 2 else reversed(ordered):
                 answer = run_child("cold", folder, entry, path)
                 samples[name].append(float(answer["seconds"]) * 1e3)  # type: ignore[arg-type]
         for name, values in samples.items():
@@ -256,6 +304,8 @@ def main() -> int:
             sqs - http
             for sqs, http in zip(samples["tight_sqs"], samples["tight_http"], strict=True)
         )
+        # The fastest of each, the least disturbed by other work on the machine.
+        cold["best_sqs_minus_http"] = min(samples["tight_sqs"]) - min(samples["tight_http"])
         shutil.rmtree(root, ignore_errors=True)
 
     report(per_record, cold)
@@ -268,22 +318,27 @@ def main() -> int:
 
 
 def report(per_record: dict[str, float], cold: dict[str, float]) -> None:
-    tight, raw, powertools = per_record["tight"], per_record["raw"], per_record["powertools"]
+    tight = per_record["tight"]
+    to_raw, powertools_to_raw = per_record["tight_over_raw"], per_record["powertools_over_raw"]
     print("\n== summary: Tight's SQS batch against the peers measured in this run ==")
     print(
-        f"per record: tight {tight:.2f} µs = {tight / raw:.2f}x the raw loop "
-        f"(powertools {powertools / raw:.2f}x the raw loop, {powertools / tight:.2f}x tight)"
+        f"per record (median of the ratios within each interpreter): tight {tight:.2f} µs = "
+        f"{to_raw:.2f}x the raw loop (powertools {powertools_to_raw:.2f}x the raw loop, "
+        f"{powertools_to_raw / to_raw:.2f}x tight)"
     )
     gap = cold["sqs_minus_http"]
+    best_gap = cold["best_sqs_minus_http"]
     print(
         f"import + first call: tight SQS {cold['tight_sqs']:.2f} ms, tight HTTP "
-        f"{cold['tight_http']:.2f} ms (paired gap {gap:+.2f} ms), raw loop {cold['raw']:.2f} ms, "
+        f"{cold['tight_http']:.2f} ms (paired gap {gap:+.2f} ms, fastest runs {best_gap:+.2f} ms), "
+        f"raw loop {cold['raw']:.2f} ms, "
         f"powertools {cold['powertools']:.2f} ms"
     )
     targets = [
-        ("per record <= 1.3x the raw loop", tight <= 1.3 * raw),
-        ("per record faster than Powertools", tight < powertools),
+        ("per record <= 1.3x the raw loop", to_raw <= 1.3),
+        ("per record faster than Powertools", to_raw < powertools_to_raw),
         ("SQS import + first call within 1 ms of HTTP's", abs(gap) <= 1.0),
+        ("(fastest runs) within 1 ms", abs(best_gap) <= 1.0),
     ]
     print("targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
 

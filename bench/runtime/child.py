@@ -8,6 +8,9 @@ import sys
 import time
 
 mode, folder, entry, method = sys.argv[1:5]
+# Wall time by default; CPU time of this process (TIGHT_BENCH_CLOCK=cpu) on a shared machine,
+# where other work preempting the child would otherwise count as its own.
+clock = time.process_time if os.environ.get("TIGHT_BENCH_CLOCK") == "cpu" else time.perf_counter
 sys.path.insert(0, folder)
 os.chdir(folder)
 
@@ -81,10 +84,10 @@ event = make_event()
 context = Context()
 
 if mode == "cold":
-    start = time.perf_counter()
+    start = clock()
     handler = getattr(importlib.import_module(module_name), attribute)
     response = handler(event, context)
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     print(
         json.dumps(
             {
@@ -103,8 +106,8 @@ else:
     number = int(sys.argv[5]) if len(sys.argv) > 5 else 20000
     best = float("inf")
     for _ in range(7):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             handler(event, context)
-        best = min(best, (time.perf_counter() - start) / number)
+        best = min(best, (clock() - start) / number)
     print(json.dumps({"seconds": best, "status": response["statusCode"], "body": response["body"]}))

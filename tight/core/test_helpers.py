@@ -119,7 +119,11 @@ def _passed(item: pytest.Item) -> bool:
 
 
 # -- the session: config files, environment, network guard ---------------------------------
-class ConfigFileError(Exception):
+class TightRunError(Exception):
+    """The test run cannot start; the message (one line) says why and what to do."""
+
+
+class ConfigFileError(TightRunError):
     """A config file the test run cannot use: shown as ``error: <file>:<line>: <what>``."""
 
     def __init__(self, path: Path, line: int | None, problem: str) -> None:
@@ -227,41 +231,33 @@ def read_testing_config(root: Path) -> dict[str, Any]:
     """tight.yml checked for a test run, and its ``testing`` settings:
     ``{"scrub": {"keys": [...], "patterns": [...]}}``.
 
-    The one place the plugin reads tight.yml; a ``ConfigFileError`` names the line."""
+    The one place the plugin reads tight.yml. It is checked with the toolkit's schema
+    (``tight_tasks.config``) when the toolkit is installed; a ``ConfigFileError`` names the
+    line of the key at fault."""
     path = root / CONFIG_FILE
     data, node = read_yaml(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigFileError(path, line_of(node), "must be a mapping of settings")
     try:
-        from tight_tasks.config import runtime_config
+        from tight_tasks.config import runtime_config, validate
     except ImportError:  # the runtime alone: tight.yml is checked when the app is vendored
-        pass
+        if data is not None and not isinstance(data, dict):
+            raise ConfigFileError(path, line_of(node), "must be a mapping of settings") from None
     else:
         from tight.config import ConfigError
 
         try:
+            data = validate(data)
             runtime_config(data)
         except ConfigError as error:
-            raise ConfigFileError(path, None, str(error)) from None
-    testing = data.get("testing") or {}
-    if not isinstance(testing, dict) or set(testing) - {"scrub"}:
-        raise ConfigFileError(
-            path, line_of(node, "testing"), "testing must be a mapping with the key scrub"
-        )
+            message = str(error).removeprefix(f"{CONFIG_FILE}: ")
+            raise ConfigFileError(path, _line_of_key(node, message), message) from None
+    testing = (data or {}).get("testing") or {}
+    if not isinstance(testing, dict):
+        raise ConfigFileError(path, line_of(node, "testing"), "testing must be a mapping")
     scrub = testing.get("scrub") or {}
-    if not isinstance(scrub, dict) or set(scrub) - {"keys", "patterns"}:
-        raise ConfigFileError(
-            path,
-            line_of(node, "testing", "scrub"),
-            "testing.scrub must be a mapping with the keys keys and patterns",
-        )
     rules: dict[str, list[str]] = {}
     for field in ("keys", "patterns"):
-        values = scrub.get(field) or []
-        if not isinstance(values, list):
-            values = [values]
+        values = scrub.get(field) or [] if isinstance(scrub, dict) else []
+        values = values if isinstance(values, list) else [values]
         for index, value in enumerate(values):
             where = line_of(node, "testing", "scrub", field, index)
             if not isinstance(value, str) or not value:
@@ -279,6 +275,20 @@ def read_testing_config(root: Path) -> dict[str, Any]:
     return {"scrub": rules}
 
 
+def _line_of_key(node: Any, message: str) -> int | None:
+    """The line of the first dotted key (``dynamo.port``, ``functions.x.routes[0]``) that an
+    error message names."""
+    for word in re.findall(r"[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*", message):
+        parts: list[Any] = []
+        for part in re.findall(r"[^.\[\]]+|\[\d+\]", word):
+            parts.append(int(part[1:-1]) if part.startswith("[") else part)
+        if isinstance(getattr(node, "value", None), list) and any(
+            isinstance(entry, tuple) and str(entry[0].value) == parts[0] for entry in node.value
+        ):
+            return line_of(node, *parts)
+    return line_of(node)
+
+
 def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """The app's ``testing`` settings and ``env.yml``, both checked: what a test run reads
     first, and what `doit test` checks before it starts pytest. ``ConfigFileError``."""
@@ -289,7 +299,7 @@ def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
 def _start_session(config: pytest.Config) -> TightSession:
     """Read the app's config files, load env.yml, build the scrubbing policy and check
-    where a recording would go. Raises ``ConfigFileError`` (or ``UsageError``)."""
+    where a recording would go. Raises ``TightRunError`` (or ``UsageError``)."""
     from tight.testing.scrub import ScrubPolicy
 
     root = find_app_root(config)
@@ -324,6 +334,7 @@ CREDENTIAL_SOURCES = {
 
 
 def recording_region() -> str:
+    """The region AWS calls are recorded in (and played back as)."""
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
@@ -331,6 +342,7 @@ def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
     """Point a recording at the local DynamoDB when one runs, find credentials, and say
     in one line where the recording goes."""
     import boto3
+    from botocore.exceptions import BotoCoreError
 
     local = _local_dynamo(config)
     if local and not os.environ.get("TIGHT_DYNAMO_ENDPOINT"):
@@ -343,16 +355,17 @@ def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
     else:
         endpoints.append("AWS" if not endpoints else "other services at AWS")
     region = recording_region()
-    credentials = boto3.session.Session(region_name=region).get_credentials()
+    try:
+        credentials = boto3.session.Session(region_name=region).get_credentials()
+    except BotoCoreError as error:  # a profile that does not exist, a broken config file
+        raise TightRunError(f"cannot record: {error}") from None
     if credentials is None and not (
         os.environ.get("TIGHT_DYNAMO_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
     ):
-        raise ConfigFileError(
-            Path("--tight-record"),
-            None,
-            "recording against AWS needs credentials and none were found: set "
+        raise TightRunError(
+            "--tight-record: recording against AWS needs credentials and none were found: set "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or record against "
-            "a local server (`doit dynamo_start`, or AWS_ENDPOINT_URL)",
+            "a local server (`doit dynamo_start`, or AWS_ENDPOINT_URL)"
         )
     if credentials is None:  # a local server accepts any credentials
         session.set_env({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
@@ -378,7 +391,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         return None
     try:
         session = _start_session(config)
-    except (ConfigFileError, pytest.UsageError) as error:
+    except (TightRunError, pytest.UsageError) as error:
         sys.stderr.write(f"error: {error}\n")
         sys.stderr.flush()
         return int(pytest.ExitCode.USAGE_ERROR)

@@ -61,8 +61,15 @@ class HttpRecorder:
         policy = self.policy
         request.uri = policy.url(request.uri)
         request.headers = policy.headers(dict(request.headers))
-        if request.body:
-            request.body = policy.body(request.body, header_value(request.headers, "content-type"))
+        raw = getattr(request, "body_bytes", request.body)  # bytes even for a file upload
+        if isinstance(raw, (str, bytes)) and raw:
+            body = policy.body(raw, header_value(request.headers, "content-type"))
+            if body is not raw:
+                request.body = body
+                length = len(body if isinstance(body, bytes) else body.encode())
+                for name in list(request.headers):
+                    if name.lower() == "content-length":  # the body's length changed
+                        request.headers[name] = str(length)
         return request
 
     def _before_record_response(self, response: dict[str, Any]) -> dict[str, Any]:

@@ -40,9 +40,24 @@ def is_loopback(host: Any) -> bool:
     import ipaddress
 
     try:
-        return ipaddress.ip_address(name.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(name.split("%")[0])
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified  # 0.0.0.0 is this machine
+
+
+def needs_lookup(host: Any) -> bool:
+    """True for a name that only a DNS server can resolve (not an IP address, not loopback)."""
+    if is_loopback(host):
+        return False
+    import ipaddress
+
+    name = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
+    try:
+        ipaddress.ip_address(name.strip("[]").split("%")[0])
+    except ValueError:
+        return True
+    return False  # an address: getaddrinfo answers without asking anyone; connect() is guarded
 
 
 def show(host: Any, port: Any) -> str:
@@ -120,7 +135,7 @@ class NetworkGuard:
             return saved["sendto"](sock, data, *rest)  # type: ignore[no-any-return]
 
         def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-            if not is_loopback(host) and not guard.permits(host, port):
+            if needs_lookup(host) and not guard.permits(host, port):
                 guard.refuse(host, port, "looking up")
             return saved["getaddrinfo"](host, port, *args, **kwargs)
 

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MARKER = "REDACTED"
-REDACTED = MARKER  # the name earlier versions used
 
 # Names that are secrets whatever their words: headers (compared lowercased) ...
 SECRET_NAMES = frozenset(
@@ -38,6 +37,7 @@ SECRET_NAMES = frozenset(
         "x-amz-security-token",
         "x-amz-signature",
         "x-amz-credential",
+        "x-amz-date",  # not secret, but a presigned URL's changes with every run
         "plaintext",  # KMS Decrypt / GenerateDataKey
     )
 )
@@ -52,9 +52,10 @@ SECRET_WORDS = re.compile(
     re.IGNORECASE,
 )
 # Pagination cursors carry "token" but are not secrets, and botocore's paginators stop
-# with an error when two pages bring the same (masked) cursor.
+# with an error when two pages bring the same (masked) cursor; a token's type is not one.
 NOT_SECRET = re.compile(
-    r"^(next|continuation|next_?continuation|pagination|next_?page|page|starting)_?token$",
+    r"^(?:(next|continuation|next_?continuation|pagination|next_?page|page|starting)_?token|"
+    r"token_?type)$",  # OAuth's token_type is "Bearer"
     re.IGNORECASE,
 )
 # Under these keys every string is a secret (STS/Cognito credentials, Cognito tokens).

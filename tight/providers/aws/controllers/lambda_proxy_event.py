@@ -47,14 +47,17 @@ def serve_as(function: str | None, request: Any = None, context: Any = None) -> 
 
 def reject_other_sources(event: Any, function: str | None, context: Any = None) -> None:
     """Raise ``WrongEventSource`` (and log it) if ``event`` comes from a non-HTTP service."""
-    from tight.errors import WrongEventSource
     from tight.sources import event_source
 
     source = event_source(event)
     if source is None:
         return
+    # The names the event-source controllers use in the same error ("SQS", "EventBridge").
+    from tight.batch import LABELS
+    from tight.errors import WrongEventSource
+
     serve_as(function, None, context)
-    error = WrongEventSource(function, source, "HTTP")
+    error = WrongEventSource(function, LABELS.get(source, source), "HTTP")
     from tight.core import logger
 
     logger.error(message=str(error), source=source)

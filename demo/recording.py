@@ -87,14 +87,15 @@ def pytest_summary(root: Path, *args: str) -> tuple[int, str]:
     return completed.returncode, lines[-1].strip("= ") if lines else ""
 
 
-def main(folder: Path) -> int:
+def main(folder: Path) -> tuple[int, Path]:
+    """Stage 3 in ``folder``; the exit code and the app's root."""
     from tight.testing.events import make_event
     from tight.testing.servers import free_port
 
     folder.mkdir(parents=True, exist_ok=True)
     print("stage 3: a function backed by a local DynamoDB; record its test, replay offline")
-    command("tight", "generate_app", "name=notes_app", cwd=folder)
-    root = folder / "notes_app"
+    command("tight", "generate_app", "name=notes-app", cwd=folder)
+    root = folder / "notes-app"
     command("doit", "generate_model", "name=note", cwd=root)
     command("doit", "generate_function", "name=notes", "methods=get,post", cwd=root)
     # The user writes the handler, and tests for it in place of the generated ones.
@@ -132,15 +133,15 @@ def main(folder: Path) -> int:
         print("  $ pytest --tight-record --tight-update-expectations")
         code, summary = pytest_summary(root, "--tight-record", "--tight-update-expectations")
         print(f"    recording run: {summary}")
+        for path in sorted((root / "tests").rglob("*")):
+            recorded = {"placebos", "cassettes", "expectations"} & set(path.parts)
+            if path.is_file() and recorded and "test_write_then_read_a_note" in path.as_posix():
+                print(f"    wrote {path.relative_to(root)}")
     finally:
         echo(command("doit", "dynamo_stop", cwd=root), "stopped")
     if code != 0:
-        return code
-    for path in sorted((root / "tests").rglob("*")):
-        recorded = {"placebos", "cassettes", "expectations"} & set(path.parts)
-        if path.is_file() and recorded and "test_write_then_read_a_note" in path.as_posix():
-            print(f"    wrote {path.relative_to(root)}")
+        return code, root
     print("  $ pytest   (the server is stopped: playback, network refused)")
     code, summary = pytest_summary(root)
     print(f"    playback run: {summary}")
-    return code
+    return code, root

@@ -1,4 +1,8 @@
-"""``python -m tight_tasks.demo``: Tight end to end, in a temporary folder.
+"""``python demo/run.py [--keep FOLDER]`` (``make demo``): Tight end to end.
+
+The apps are built in temporary folders and kept, when the demo is done, in
+``build/demo-app`` and ``build/demo-notes-app`` (or under ``--keep``), so you can look at
+what was built. Not part of the installed toolkit: it runs from a checkout.
 
 1. Scaffolds an app and two functions with the real ``tight`` and ``doit`` commands, runs
    the app's generated tests, vendors the runtime, and invokes each function with events
@@ -7,11 +11,12 @@
 2. Edits the handlers as a user would (errors, CORS from tight.yml, the caller from the
    authorizer) and prints one request -> response line per event.
 3. Starts a local DynamoDB, serves a function backed by a model through it, records
-   that function's test against it and replays it offline (``demo_recording``).
+   that function's test against it and replays it offline (``recording.py``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -21,7 +26,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tight_tasks import demo_recording
+import recording  # demo/recording.py: Python puts the script's folder on sys.path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ITEMS_HANDLER = """\
 import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
@@ -69,7 +76,7 @@ app.run()
 """
 
 TIGHT_YML = f"""\
-name: demo_app
+name: demo-app
 provider: aws
 runtime: python{sys.version_info[0]}.{sys.version_info[1]}
 architecture: x86_64
@@ -202,15 +209,15 @@ def build_and_unzip(root: Path, folder: Path) -> Path:
         if "sha256" in line or "zipped" in line:
             print(f"    {line.strip()}")
     shutil.rmtree(folder, ignore_errors=True)
-    with zipfile.ZipFile(root / "build" / "demo_app.zip") as archive:
+    with zipfile.ZipFile(root / "build" / "demo-app.zip") as archive:
         archive.extractall(folder)
     return folder
 
 
 def scaffold(folder: Path) -> Path:
     """Stage 1's app, made with the real commands; returns its root."""
-    command("tight", "generate_app", "name=demo_app", cwd=folder)
-    root = folder / "demo_app"
+    command("tight", "generate_app", "name=demo-app", cwd=folder)
+    root = folder / "demo-app"
     command("doit", "generate_function", "name=items", "methods=get,post,delete", cwd=root)
     command("doit", "generate_function", "name=hello", cwd=root)
     summary = [line for line in command("doit", "test", cwd=root).splitlines() if line.strip()]
@@ -279,7 +286,23 @@ def describe(kind: str, event: dict[str, object]) -> str:
     return f"{kind:<4} {method} {path}" + (f" {body}" if body else "")
 
 
-def main() -> int:
+def keep(app: Path, where: Path) -> Path:
+    """Copy the app the demo built to ``where`` (replacing an earlier demo's copy), without
+    the local DynamoDB the app installed for itself."""
+    shutil.rmtree(where, ignore_errors=True)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(app, where, ignore=shutil.ignore_patterns(".tight", "__pycache__"))
+    return where
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--keep", type=Path, default=ROOT / "build", help="where to keep the apps (build/)"
+    )
+    kept = parser.parse_args(argv).keep.resolve()
+    # One line at a time, so the steps show in order beside the commands' own output.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
         print("stage 1: scaffold an app and two functions, test, build and invoke them")
         root = scaffold(Path(folder))
@@ -294,9 +317,23 @@ def main() -> int:
         events = sample_events()
         if show(events, invoke(unzipped, events)):
             return 1
+        app = keep(root, kept / "demo-app")
     print()
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
-        return demo_recording.main(Path(folder))
+        code, notes = recording.main(Path(folder))
+        notes_app = keep(notes, kept / "demo-notes-app")
+    print()
+    print(f"the apps are kept in {display(app)} and {display(notes_app)}:")
+    print(f"  cd {display(app)} && doit list")
+    return code
+
+
+def display(path: Path) -> str:
+    """``path`` relative to the current folder when it is under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""docs/tutorial.md cannot rot: every command in it runs here, in order, against moto.
+
+Shell blocks (```sh) run line by line (``cd`` and ``export`` carry over, a line ending in
+``&`` starts in the background); ```python file=<path> blocks are written to that path.
+The emulator's port 5000 becomes a free port, so the run does not clash with anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from tight.testing.servers import free_port, wait_for_port
+
+TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
+BIN = Path(sys.executable).parent
+BLOCK = re.compile(r"^```(sh|python file=(?P<path>\S+))\n(?P<body>.*?)^```$", re.M | re.S)
+
+
+def steps(text: str) -> list[tuple[str, str, str]]:
+    """("sh", line, "") for each command, ("file", path, content) for each file block."""
+    found: list[tuple[str, str, str]] = []
+    for match in BLOCK.finditer(text):
+        if match["path"]:
+            found.append(("file", match["path"], match["body"]))
+        else:
+            found += [("sh", line, "") for line in match["body"].splitlines() if line.strip()]
+    return found
+
+
+def test_every_command_of_the_tutorial_runs(tmp_path):
+    port = free_port()
+    text = TUTORIAL.read_text().replace("127.0.0.1:5000", f"127.0.0.1:{port}")
+    text = text.replace("moto_server -p 5000", f"moto_server -p {port}")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "TIGHT_")) and key not in ("PYTEST_ADDOPTS",)
+    }
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    cwd = tmp_path
+    background: list[subprocess.Popen[bytes]] = []
+    outputs: dict[str, list[str]] = {}
+    commands = steps(text)
+    assert len(commands) > 10
+    try:
+        for kind, line, content in commands:
+            if kind == "file":
+                path = cwd / line
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+            elif line.startswith("cd "):
+                cwd = cwd / line[3:].strip()
+            elif line.startswith("export "):
+                for assignment in shlex.split(line)[1:]:
+                    key, _, value = assignment.partition("=")
+                    env[key] = value
+            elif line.endswith("&"):
+                command = shlex.split(line[:-1])
+                background.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=cwd,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+                wait_for_port(port)
+            else:
+                result = subprocess.run(
+                    line, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+                )
+                assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
+                outputs.setdefault(line, []).append(result.stdout)
+    finally:
+        for process in background:
+            process.terminate()
+            process.wait(timeout=30)
+
+    deploys = outputs["doit deploy stage=dev"]
+    assert "stack shop-dev: CREATE_COMPLETE" in deploys[0]
+    assert "stack shop-dev is up to date: nothing to deploy" in deploys[1]
+    assert "passed" in outputs["doit test"][0] and "failed" not in outputs["doit test"][0]
+    assert (
+        "retained (with their data): shop-dev-item"
+        in outputs["doit undeploy stage=dev yes=true"][0]
+    )
+    app = tmp_path / "shop"
+    assert list((app / "tests/functions/integration/placebos").rglob("*.json"))
+    expectation = app / "tests/functions/integration/expectations"
+    assert "teapot" in (expectation / "test_an_item_is_created_then_read.yml").read_text()
