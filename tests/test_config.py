@@ -198,7 +198,7 @@ def test_a_misspelt_key_stops_every_task_with_a_suggestion(app_folder, task):
         ("layer: yes please\n", "layer must be true or false, not 'yes please' (str)"),
         ("headers:\n  X-Thing: [1, 2]\n", "headers.X-Thing must be a string or a number"),
         ("vendor_dir: lib\n", "vendor_dir must be app/vendored"),
-        ("- name\n", "tight.yml must be a mapping of settings, not ['name'] (list)"),
+        ("- name\n", "must be a mapping of settings, not ['name'] (list)"),
         ("bogus: 1\n", "unknown key bogus; known keys: name, provider, runtime"),
     ],
 )
@@ -226,7 +226,9 @@ def test_the_test_plugin_checks_tight_yml_with_the_same_rules(app_folder):
     finally:
         (root / "tests" / "test_uses_app.py").unlink()
     assert result.returncode != 0
-    assert "unknown key architecure; did you mean architecture?" in result.stdout
+    assert "tight.yml:2: unknown key architecure; did you mean architecture?" in (
+        result.stdout + result.stderr
+    )
 
 
 def test_every_documented_key_is_accepted(app_folder):

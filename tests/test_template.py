@@ -275,10 +275,10 @@ def test_template_is_incremental(app):
     [
         ({"functions": {"items": {"sqs": {"queue": "x"}}}}, "registers http handlers"),
         ({"functions": {"orders": {"sqs": {"queue": "o"}, "routes": ["/o"]}}}, "routes and"),
-        ({"functions": {"orders": {"queue": "o"}}}, "unknown key(s) queue"),
+        ({"functions": {"orders": {"queue": "o"}}}, "unknown key functions.orders.queue"),
         ({"functions": {"orders": {"sqs": {"queue": "a/b"}}}}, "may hold only"),
         ({"function": {"timeout": 901}}, "function.timeout"),
-        ({"api": "graphql"}, "api in tight.yml must be rest or http"),
+        ({"api": "graphql"}, "api graphql is unknown; use one of rest, http"),
         ({"functions": {"changes": {"dynamodb_stream": {"model": "nope"}}}}, "model 'nope'"),
         ({"functions": {"nightly": {"schedule": "every day"}}}, "must be a schedule expression"),
         ({"functions": {"orders": {"sqs": {"queue": "o", "batch_size": 0}}}}, "batch_size must"),

@@ -25,6 +25,7 @@ import yaml
 
 from tight.config import RUNTIME_CONFIG_PATH, ConfigError, Cors
 from tight_tasks.files import write_atomic
+from tight_tasks.triggers import TRIGGERS  # each trigger's inner shape is checked there
 
 CONFIG_FILE = "tight.yml"
 RUNTIME_KEYS = ("app_name", "stage", "cors", "headers")
@@ -35,7 +36,6 @@ LAMBDA_RUNTIMES = tuple(f"python{version}" for version in LAMBDA_PYTHONS)
 ARCHITECTURES = ("x86_64", "arm64")
 RESOLVERS = ("pip-tools", "uv")
 DYNAMO_BACKENDS = ("moto", "dynalite", "command")
-TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
 
 # An app's name goes into zip, stack, bucket, function and table names: the characters
 # all of those accept, short enough that `<app>-<stage>-<function>` fits Lambda's 64.
@@ -55,6 +55,23 @@ def _kind(value: Any) -> str:
 
 
 # -- the schema's vocabulary ----------------------------------------------------------------
+class SettingError(ConfigError):
+    """A setting tight.yml gets wrong: ``key`` is its dotted path (``dynamo.port``,
+    ``functions.items.routes[0]``), ``problem`` the message without the file's name."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key, self.problem = key, problem
+        super().__init__(f"{CONFIG_FILE}: {problem}")
+
+    @property
+    def path(self) -> list[str | int]:
+        """``functions.items.routes[0]`` -> ``["functions", "items", "routes", 0]``."""
+        parts: list[str | int] = []
+        for part in re.findall(r"[^.\[\]]+|\[\d+\]", self.key):
+            parts.append(int(part[1:-1]) if part.startswith("[") else part)
+        return parts
+
+
 class Spec:
     """What one key accepts. ``words`` completes "must be ..."; ``check`` raises a
     ``ConfigError`` naming ``key`` (a dotted path such as ``dynamo.port``)."""
@@ -65,7 +82,7 @@ class Spec:
         raise NotImplementedError
 
     def fail(self, value: Any, key: str) -> ConfigError:
-        return ConfigError(f"{CONFIG_FILE}: {key} must be {self.words}, not {_kind(value)}")
+        return SettingError(key, f"{key} must be {self.words}, not {_kind(value)}")
 
 
 class Type(Spec):
@@ -106,9 +123,8 @@ class OneOf(Spec):
             close = [lowered[str(value).lower()]] if str(value).lower() in lowered else []
             close = close or difflib.get_close_matches(str(value), self.values, n=1, cutoff=0.8)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(
-                f"{CONFIG_FILE}: {key} {value} is unknown; use one of "
-                f"{', '.join(self.values)}{hint}"
+            raise SettingError(
+                key, f"{key} {value} is unknown; use one of {', '.join(self.values)}{hint}"
             )
 
 
@@ -130,10 +146,10 @@ class Matches(Spec):
             raise self.fail(value, key)
 
     def fail(self, value: Any, key: str) -> ConfigError:
-        error = super().fail(value, key)
+        problem = f"{key} must be {self.words}, not {_kind(value)}"
         if self.suggest is not None and isinstance(value, str):
-            return ConfigError(f"{error}; did you mean {self.suggest(value)}?")
-        return error
+            problem += f"; did you mean {self.suggest(value)}?"
+        return SettingError(key, problem)
 
 
 class ListOf(Spec):
@@ -188,7 +204,7 @@ class Checked(Spec):
         try:
             self.function(value)
         except ConfigError as error:
-            raise ConfigError(f"{CONFIG_FILE}: {error}") from None
+            raise SettingError(key, str(error)) from None
         except (TypeError, ValueError):
             raise self.fail(value, key) from None
 
@@ -230,22 +246,23 @@ class MapOf(Spec):
                 self.key.check(name, f"{key}.{name}")
             except ConfigError as error:
                 hint = str(error).rpartition(";")[2] if "did you mean" in str(error) else ""
-                raise ConfigError(
-                    f"{CONFIG_FILE}: {key}.{name}: {name!r} is not {self.key.words}"
-                    + (f";{hint}" if hint else "")
+                raise SettingError(
+                    f"{key}.{name}",
+                    f"{key}.{name}: {name!r} is not {self.key.words}"
+                    + (f";{hint}" if hint else ""),
                 ) from None
             if item is not None:
                 self.value.check(item, f"{key}.{name}")
 
 
-def unknown_key(name: Any, schema: dict[str, Spec], prefix: str = "") -> ConfigError:
+def unknown_key(name: Any, schema: dict[str, Spec], prefix: str = "") -> SettingError:
     """The error for a key the schema does not know, with the closest known key."""
     close = difflib.get_close_matches(str(name), list(schema), n=1, cutoff=0.6)
     if close:
         hint = f"did you mean {prefix}{close[0]}?"
     else:
         hint = "known keys: " + ", ".join(f"{prefix}{known}" for known in schema)
-    return ConfigError(f"{CONFIG_FILE}: unknown key {prefix}{name}; {hint}")
+    return SettingError(f"{prefix}{name}", f"unknown key {prefix}{name}; {hint}")
 
 
 # -- names ----------------------------------------------------------------------------------
@@ -368,7 +385,7 @@ def validate(settings: Any) -> dict[str, Any]:
     if settings is None:
         return {}
     if not isinstance(settings, dict):
-        raise ConfigError(f"{CONFIG_FILE} must be a mapping of settings, not {_kind(settings)}")
+        raise SettingError("", f"must be a mapping of settings, not {_kind(settings)}")
     SETTINGS.check(settings, "")
     return settings
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.taskkit import failing, param, settings_or_error
 from tight_tasks.template import TEMPLATE_PATH, stage_of
@@ -256,7 +257,7 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
     """Deploy the built app; returns what happened: created, updated or unchanged."""
     import yaml
 
-    app = str(settings.get("name") or root.name)
+    app = app_name(root, settings)
     name = stack_name(app, stage)
     boto = session()
     region = boto.region_name
@@ -371,7 +372,7 @@ def apply_stack(
 
 def undeploy(root: Path, settings: dict[str, Any], stage: str, yes: bool) -> None:
     """Delete the stage's stack; its tables stay (they are retained) and are listed."""
-    app = str(settings.get("name") or root.name)
+    app = app_name(root, settings)
     name = stack_name(app, stage)
     cloudformation = session().client("cloudformation")
     stack = _stack(cloudformation, name)

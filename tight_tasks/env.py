@@ -17,25 +17,53 @@ DIST_FILE = "env.dist.yml"
 ENV_FILE = "env.yml"
 
 
+class EnvFileError(TightTaskError):
+    """An env file that is not a flat mapping of names to single values; ``line`` is where
+    (1-based, or None) and ``problem`` what, so the test plugin can show ``env.yml:2: ...``."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = path, line, problem
+        super().__init__(f"{path.name}{f':{line}' if line else ''}: {problem}")
+
+
 def read_env_file(path: Path) -> dict[str, str | None]:
     """An ``env.yml``-style file as environment variables: a flat mapping whose values are
     given as the environment would hold them (``true``, not ``True``); ``None`` where the
     file names a variable without a value. The one reader of env.yml and env.dist.yml, for
-    ``doit generate_env`` and the test plugin alike.
+    ``doit generate_env`` and the test plugin alike; ``EnvFileError`` names the line.
     """
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError as error:
+        raise EnvFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "unreadable"
+        raise EnvFileError(
+            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
+        ) from None
     except yaml.YAMLError as error:
-        raise TightTaskError(f"{path.name} is not valid YAML: {error}") from error
+        raise EnvFileError(path, None, f"not valid YAML: {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise TightTaskError(f"{path.name} must be a mapping of variable names to values")
-    nested = [f"{k} ({type(v).__name__})" for k, v in data.items() if isinstance(v, (dict, list))]
-    if nested:
-        raise TightTaskError(f"{path.name}: {', '.join(nested)} must be single values")
+        line = node.start_mark.line + 1 if node is not None else None
+        raise EnvFileError(path, line, "must be a mapping of variable names to values")
+    pairs = node.value if node is not None else []
+    lines = {str(key.value): key.start_mark.line + 1 for key, _ in pairs}
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            kind = "mapping" if isinstance(value, dict) else "list"
+            raise EnvFileError(
+                path, lines.get(str(key)), f"{key} must be a single value, not a {kind}"
+            )
     return {str(k): None if v is None else _text(v) for k, v in data.items()}
 
 

@@ -21,7 +21,6 @@ from tight_tasks.config import (
     CONFIG_FILE,
     LAMBDA_RUNTIMES,
     MODULE_NAME_WORDS,
-    TRIGGERS,
     find_app_root,
     is_app_name,
     is_module_name,
@@ -33,6 +32,7 @@ from tight_tasks.config import (
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
 from tight_tasks.taskkit import param, report_created
+from tight_tasks.triggers import TRIGGERS
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 DEFAULT_METHODS = ("get",)

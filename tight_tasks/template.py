@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.config import TRIGGERS
+from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
 from tight_tasks.taskkit import failing, param, settings_or_error
+from tight_tasks.triggers import TRIGGERS
 
 TEMPLATE_PATH = "build/template.yml"
 OVERLAY_FILE = "template.overlay.yml"
@@ -317,7 +318,7 @@ class Builder:
 
         self.root = root
         self.settings = settings
-        self.app = str(settings.get("name") or root.name)
+        self.app = app_name(root, settings)
         if not NAME.match(self.app.replace("_", "-")):
             raise TightTaskError(
                 f"name {self.app!r} in tight.yml must start with a letter and hold only letters, "

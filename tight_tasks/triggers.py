@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from tight.config import ConfigError
-from tight_tasks.config import TRIGGERS
+
+TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
 
 SCHEDULE_PATTERN = re.compile(
     r"^(rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$"

@@ -342,11 +342,15 @@ def main() -> int:
         compare(results, "tight cold (pip-tools)", "pip install -t + zip", False),
     ):
         print_now(f"  {line}")
-    goals = [
-        ("no-op <= 0.15 s", results.get("tight no-op", 1e9) <= 0.15),
-        ("handler edit <= 0.3 s", results.get("tight handler edit", 1e9) <= 0.3),
-    ]
-    print_now("goals: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in goals))
+    goals = [("tight no-op", 0.15), ("tight handler edit", 0.3)]
+    print_now(
+        "goals: "
+        + "; ".join(
+            f"{name} <= {limit} s: "
+            + ("not measured" if name not in results else "met" if results[name] <= limit else "MISSED")
+            for name, limit in goals
+        )
+    )
     out = HERE.parent / "results"
     out.mkdir(exist_ok=True)
     (out / "build.json").write_text(

@@ -88,10 +88,13 @@ def find_app_root(config: pytest.Config) -> Path | None:
             raise pytest.UsageError(f"--tight-app-root {root} holds no {CONFIG_FILE}")
         return root
     start = Path(config.rootpath).resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    return None
+    from tight.config import ConfigError
+    from tight_tasks.config import find_app_root as find_upward  # shipped with the plugin
+
+    try:  # the one rule, as `tight` finds an app: the nearest folder with tight.yml upward
+        return find_upward(start)
+    except ConfigError:
+        return None
 
 
 def recording_name(item: pytest.Item) -> str:
@@ -209,22 +212,15 @@ def line_of(node: Any, *keys: Any) -> int | None:
 
 def read_env_file(path: Path) -> dict[str, str]:
     """``env.yml`` as environment variables; ``ConfigFileError`` when it is not a flat
-    mapping of names to single values."""
-    data, node = read_yaml(path)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigFileError(path, line_of(node), "must be a mapping of variable names to values")
-    env: dict[str, str] = {}
-    for key, value in data.items():
-        if isinstance(value, (dict, list)):
-            kind = "mapping" if isinstance(value, dict) else "list"
-            raise ConfigFileError(
-                path, line_of(node, key), f"{key} must be a single value, not a {kind}"
-            )
-        if value is not None:
-            env[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
+    mapping of names to single values. Read by the toolkit's one env-file reader."""
+    from tight_tasks.env import EnvFileError
+    from tight_tasks.env import read_env_file as read
+
+    try:
+        values = read(path)
+    except EnvFileError as error:
+        raise ConfigFileError(path, error.line, error.problem) from None
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def read_testing_config(root: Path) -> dict[str, Any]:
@@ -237,22 +233,20 @@ def read_testing_config(root: Path) -> dict[str, Any]:
     path = root / CONFIG_FILE
     data, node = read_yaml(path)
     try:
-        from tight_tasks.config import runtime_config, validate
+        from tight_tasks.config import SettingError, validate
     except ImportError:  # the runtime alone: tight.yml is checked when the app is vendored
         if data is not None and not isinstance(data, dict):
             raise ConfigFileError(path, line_of(node), "must be a mapping of settings") from None
     else:
-        from tight.config import ConfigError
-
-        try:
+        try:  # the schema every task checks tight.yml against
             data = validate(data)
-            runtime_config(data)
-        except ConfigError as error:
-            message = str(error).removeprefix(f"{CONFIG_FILE}: ")
-            raise ConfigFileError(path, _line_of_key(node, message), message) from None
+        except SettingError as error:
+            raise ConfigFileError(path, line_of(node, *error.path), error.problem) from None
     testing = (data or {}).get("testing") or {}
-    if not isinstance(testing, dict):
-        raise ConfigFileError(path, line_of(node, "testing"), "testing must be a mapping")
+    if not isinstance(testing, dict) or set(testing) - {"scrub"}:
+        raise ConfigFileError(
+            path, line_of(node, "testing"), "testing must be a mapping with the key scrub"
+        )
     scrub = testing.get("scrub") or {}
     rules: dict[str, list[str]] = {}
     for field in ("keys", "patterns"):
