@@ -93,11 +93,15 @@ sys.path.insert(0, ".")
 import app_index
 
 class Context:
-    aws_request_id = "demo-request"
     function_name = "demo"
 
+    def __init__(self, request_id):
+        self.aws_request_id = request_id
+
+# Each invocation has its own Lambda request id (here the event's), as the log shows it.
 for name, kind, event in json.load(sys.stdin):
-    print(json.dumps(getattr(app_index, name)(event, Context())))
+    request_id = (event.get("requestContext") or {}).get("requestId") or "demo-request"
+    print(json.dumps(getattr(app_index, name)(event, Context(request_id))))
 """
 
 
