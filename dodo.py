@@ -23,7 +23,9 @@ def task_test():
 
 BENCHES = (
     "bench/runtime/run.py",
+    "bench/runtime/batch.py",
     "bench/toolkit/run.py",
+    "bench/toolkit/template.py",
     "bench/build/run.py",
     "bench/dynamo/run.py",
 )
