@@ -299,3 +299,65 @@ def test_an_app_without_a_name_is_named_after_its_folder_made_valid(tmp_path, fo
     assert task_config.app_name(tmp_path / folder, {}) == expected
     assert task_config.is_app_name(expected)
     assert task_config.app_name(tmp_path / folder, {"name": "given"}) == "given"
+
+
+# -- a checked tight.yml is read back without PyYAML -----------------------------------------
+LOAD = """
+import json, sys
+from tight_tasks.config import load
+try:
+    settings = load(sys.argv[1])
+except Exception as error:
+    settings = f"{type(error).__name__}: {error}"
+print(json.dumps({"settings": settings, "yaml": "yaml" in sys.modules}))
+"""
+
+
+def load_in_a_new_process(root: Path, cache: Path) -> dict:
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD, str(root)], capture_output=True, text=True, env=env,
+        check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_checked_tight_yml_is_read_back_without_pyyaml_until_its_bytes_change(tmp_path):
+    root, cache = tmp_path / "app", tmp_path / "cache"
+    root.mkdir()
+    settings = root / "tight.yml"
+    settings.write_text("name: shop\nruntime: python3.12\nheaders: {X-Ratio: 1.5}\n")
+    first = load_in_a_new_process(root, cache)
+    again = load_in_a_new_process(root, cache)
+    assert first["yaml"] and not again["yaml"]
+    assert again["settings"] == first["settings"] == {
+        "name": "shop", "runtime": "python3.12", "headers": {"X-Ratio": 1.5},
+    }  # fmt: skip
+    # A typo of the same length, with the old size and mtime: the bytes decide, not the stat.
+    stat = settings.stat()
+    settings.write_text("name: shop\nruntyme: python3.12\nheaders: {X-Ratio: 1.5}\n")
+    os.utime(settings, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert settings.stat().st_size == stat.st_size
+    broken = load_in_a_new_process(root, cache)
+    assert broken["yaml"]
+    assert broken["settings"].startswith("SettingError: tight.yml:2: unknown key runtyme")
+    assert load_in_a_new_process(root, cache)["settings"] == broken["settings"]  # not kept
+
+
+def test_a_damaged_or_unwritable_cache_changes_nothing_but_speed(tmp_path):
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "tight.yml").write_text("name: shop\nstage: prod\n")
+    cache = tmp_path / "cache"
+    load_in_a_new_process(root, cache)
+    (kept,) = (cache / "tight" / "settings").iterdir()
+    kept.write_text('{"digest": "forged", "settings": {"name": "evil"}}')
+    assert load_in_a_new_process(root, cache)["settings"] == {"name": "shop", "stage": "prod"}
+    kept.write_text("{not json")
+    assert load_in_a_new_process(root, cache)["settings"] == {"name": "shop", "stage": "prod"}
+    blocked = tmp_path / "blocked"
+    (blocked / "tight").mkdir(parents=True)
+    (blocked / "tight" / "settings").write_text("")  # a file: no folder can be made there
+    twice = [load_in_a_new_process(root, blocked) for _ in range(2)]
+    assert [run["settings"] for run in twice] == [{"name": "shop", "stage": "prod"}] * 2
+    assert all(run["yaml"] for run in twice)

@@ -18,11 +18,11 @@ This module only gathers them, with doit's configuration.
 """
 
 import hashlib
-import os
 from pathlib import Path
 
 from tight_tasks.apptests import task_test
 from tight_tasks.artifact import task_artifact
+from tight_tasks.config import user_cache
 from tight_tasks.deploy import task_deploy, task_undeploy
 from tight_tasks.dynamo import (
     task_dynamo_install,
@@ -47,7 +47,7 @@ from tight_tasks.vendor import task_vendor
 def _dep_file() -> str:
     """doit's state lives in the user's cache, keyed by folder, not in the app's tree: a
     task that fails on bad input leaves the tree exactly as it was."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tight" / "doit"
+    cache = user_cache("doit")
     cache.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(str(Path.cwd().resolve()).encode()).hexdigest()[:20]
     return str(cache / f"{key}.json")

@@ -1,7 +1,5 @@
 """``doit test``: run the app's own tests with pytest, in the app's root."""
 
-import shlex
-import subprocess
 import sys
 from typing import Any
 
@@ -11,6 +9,8 @@ from tight_tasks.taskkit import param
 
 def _split(pytest_args: str) -> list[str]:
     """Split as a shell would, so a quoted ``-k "a and b"`` stays one argument."""
+    import shlex
+
     try:
         return shlex.split(pytest_args)
     except ValueError as error:  # an unclosed quote
@@ -18,6 +18,8 @@ def _split(pytest_args: str) -> list[str]:
 
 
 def _run_tests(pytest_args: str) -> Any:
+    import subprocess
+
     from tight.core.test_helpers import ConfigFileError, read_app_config
     from tight_tasks.config import find_app_root, load
 

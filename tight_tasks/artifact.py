@@ -28,14 +28,9 @@ Three records say what is up to date, each for its own question:
   manifest, so a rebuild rewrites only the entries that changed."""
 
 import hashlib
-import importlib.util
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +143,8 @@ def app_sources(root: Path) -> list[Path]:
 def collect(root: Path, target: Target, python: str | None) -> list[Entry]:
     """Every file the function needs, with the bytes it ships; the app's modules compiled
     by ``python`` (of the target's version) when there is one."""
+    import tempfile
+
     entries: list[Entry] = []
     if not (root / "app_index.py").is_file():
         raise TightTaskError(f"no app_index.py in {root}; is this an app's root folder?")
@@ -324,6 +321,8 @@ print(json.dumps(failures))
 def _lambda_provided(folder: Path) -> None:
     """Links to this machine's copies of what Lambda's runtime provides (boto3 and its
     dependencies), and nothing else of this environment."""
+    import importlib.util
+
     folder.mkdir()
     for name in LAMBDA_PROVIDES:
         spec = importlib.util.find_spec(name)
@@ -339,6 +338,9 @@ def _unzipped(built: Built) -> Path:
     one build to the next, so only the entries whose bytes changed are written again (a
     handler edit rewrites two files, not the whole tree) and files no longer in the zip go.
     A manifest of what the folder holds is written last; without it, it is unzipped whole."""
+    import shutil
+    import zipfile
+
     folder = _cache_file(built.path).with_suffix(".unzipped")
     manifest = folder / ".tight-unzipped.json"
     try:
@@ -366,6 +368,9 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
     """Import every function's handler from the zips just written, as Lambda will: the
     target's Python, isolated (-I -S), its path only the unzipped function, the layer and
     what Lambda's runtime provides. A failure is a ``TightTaskError`` naming the function."""
+    import subprocess
+    import tempfile
+
     reason = target.cannot_run_here()
     if reason is not None or python is None:
         print(f"import check skipped: {reason}")

@@ -13,7 +13,7 @@ writes what the runtime needs (app name, stage, CORS, default headers) to
 
 from __future__ import annotations
 
-import difflib
+import hashlib
 import json
 import os
 import re
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import tight.config
+import tight_tasks.triggers
 from tight.config import RUNTIME_CONFIG_PATH, ConfigError, Cors
 from tight_tasks.files import write_atomic
 from tight_tasks.triggers import TRIGGERS  # each trigger's inner shape is checked there
@@ -120,6 +120,8 @@ class OneOf(Spec):
 
     def check(self, value: Any, key: str) -> None:
         if value not in self.values:
+            import difflib  # imports cost every doit command; this is for a wrong value only
+
             lowered = {known.lower(): known for known in self.values}
             close = [lowered[str(value).lower()]] if str(value).lower() in lowered else []
             close = close or difflib.get_close_matches(str(value), self.values, n=1, cutoff=0.8)
@@ -258,6 +260,8 @@ class MapOf(Spec):
 
 def unknown_key(name: Any, schema: dict[str, Spec], prefix: str = "") -> SettingError:
     """The error for a key the schema does not know, with the closest known key."""
+    import difflib
+
     close = difflib.get_close_matches(str(name), list(schema), n=1, cutoff=0.6)
     if close:
         hint = f"did you mean {prefix}{close[0]}?"
@@ -392,8 +396,53 @@ def validate(settings: Any) -> dict[str, Any]:
 
 
 # -- reading tight.yml ----------------------------------------------------------------------
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
 _cache: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+
+
+def user_cache(kind: str) -> Path:
+    """The toolkit's state outside any app's tree (doit's dep files, checked settings): a
+    task that fails on bad input leaves the app's tree exactly as it was."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "tight" / kind
+
+
+# Every doit command creates every task, and each task reads tight.yml. Importing PyYAML
+# alone costs a no-op build about a tenth of its time, so a tight.yml that passed the
+# checks is also kept as JSON in the user's cache, under a digest of its bytes and of the
+# code that checked it: the same bytes checked by the same code are read back without
+# PyYAML. Only what JSON gives back unchanged is kept (not dates or non-string keys).
+def _checked_copy(path: Path) -> Path:
+    key = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:20]
+    return user_cache("settings") / f"{key}.json"
+
+
+def _checked_digest(raw: bytes) -> str:
+    digest = hashlib.sha256(raw)
+    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__):
+        stat = os.stat(module)
+        digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _read_checked(path: Path, digest: str) -> dict[str, Any] | None:
+    try:
+        stored = json.loads(_checked_copy(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("digest") != digest:
+        return None
+    settings = stored.get("settings")
+    return settings if isinstance(settings, dict) else None
+
+
+def _keep_checked(path: Path, digest: str, settings: dict[str, Any]) -> None:
+    try:
+        text = json.dumps({"digest": digest, "settings": settings}, allow_nan=False)
+        if json.loads(text)["settings"] != settings:
+            return  # JSON would not give these settings back as they are
+        write_atomic(_checked_copy(path), text)
+    except (OSError, TypeError, ValueError):
+        pass  # no cache (an unwritable home, values JSON cannot hold): parsed next time
 
 
 def find_app_root(start: str | os.PathLike[str] | None = None) -> Path:
@@ -428,22 +477,35 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
         cached = _cache.get(path)
         if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
             return dict(cached[2])
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_LOADER)
+        raw = path.read_bytes()  # decoded only to parse: PyYAML reads \r\n as \n itself
     except FileNotFoundError:
         raise ConfigError(
             f"no {CONFIG_FILE} in {Path(app_root).resolve()}; run this from an app's root "
             "or create one with `tight generate_app name=<name>`"
         ) from None
+    digest = _checked_digest(raw)
+    data = _read_checked(path, digest)
+    if data is None:
+        data = _parse(path, raw.decode("utf-8"))
+        _keep_checked(path, digest, data)
+    _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
+    return dict(data)
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    """tight.yml's text parsed and checked: a ``ConfigError`` naming the key's line."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+    try:
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)}); fix it") from None
     try:
-        data = validate(data)
+        return validate(data)
     except SettingError as error:  # the same words, with the line of the key at fault
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=loader)
         raise SettingError(error.key, error.problem, line_of(node, *error.path)) from None
-    _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
-    return dict(data)
 
 
 def line_of(node: Any, *keys: Any) -> int | None:

@@ -23,11 +23,6 @@ installed so that an install already there is not done again.
 
 import json
 import os
-import shlex
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -161,6 +156,8 @@ def install(root: Path, settings: dict[str, Any]) -> str:
 
 
 def _install(arguments: list[str], failure: str) -> None:
+    import subprocess
+
     completed = subprocess.run(arguments, capture_output=True, text=True)
     if completed.returncode != 0:
         reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
@@ -178,6 +175,8 @@ def installed_marker(root: Path, settings: dict[str, Any]) -> Path:
 
 
 def _which(program: str) -> str:
+    import shutil
+
     found = shutil.which(program)
     if not found:
         raise TightTaskError(
@@ -211,6 +210,8 @@ def server_command(root: Path, backend: Backend) -> tuple[list[str], dict[str, s
             "--updateTableMs", "0",
         ], env  # fmt: skip
     assert backend.command_template is not None
+    import shlex
+
     return shlex.split(backend.command_template.replace("{port}", str(backend.port))), env
 
 
@@ -262,6 +263,8 @@ def process_identity(pid: int) -> dict[str, Any] | None:
             "started": f"proc:{_boot_id()}:{fields[19]}",
             "cmdline": [part.decode(errors="replace") for part in cmdline.split(b"\0")[:-1]],
         }
+    import subprocess
+
     completed = subprocess.run(
         ["ps", "-p", str(pid), "-o", "lstart=", "-o", "state=", "-o", "command="],
         capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"),
@@ -290,6 +293,8 @@ def alive(pid: int) -> bool:
 
 
 def port_in_use(port: int) -> bool:
+    import socket
+
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -376,6 +381,8 @@ def _stale(state: dict[str, Any], found: str) -> str:
 
 
 def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    import subprocess
+
     backend = Backend.from_settings(settings)
     state = read_state(root)
     found = owner(state) if state else "gone"
@@ -463,6 +470,8 @@ def _terminate(pid: int, state: dict[str, Any] | None, timeout: float = 10.0) ->
         except ProcessLookupError:
             return False
         return True
+
+    import signal
 
     if not signal_group(signal.SIGTERM):
         return

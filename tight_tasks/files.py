@@ -8,17 +8,18 @@ in: with the kernel's atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``, mac
 the next run finish or undo a swap a crash interrupted (``recover_folder``).
 """
 
-import ctypes
-import ctypes.util
 import errno
 import json
 import os
-import secrets
 import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2  # Linux renameat2 flag
@@ -32,7 +33,7 @@ def replacing(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``; moved onto ``path`` when the block succeeds,
     removed when it fails, so ``path`` is always the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         yield temporary
         os.replace(temporary, path)
@@ -48,7 +49,9 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
 
 
 # -- folders -----------------------------------------------------------------------------------
-def _libc() -> ctypes.CDLL | None:
+def _libc() -> "ctypes.CDLL | None":
+    import ctypes.util  # ctypes only when a folder is swapped: it slows every doit command
+
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     except OSError:
@@ -69,6 +72,8 @@ def exchange(first: Path, second: Path) -> bool:
         return False
     if result == 0:
         return True
+    import ctypes
+
     code = ctypes.get_errno()
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
         return False  # an old kernel, or a file system without the exchange
@@ -142,7 +147,7 @@ def swap_folder(staging: Path, target: Path) -> None:
         return
     # No exchange here: two renames, with a journal so the next run can finish the swap
     # if this one stops between them (recover_folder).
-    retired = target.with_name(f".{target.name}-old-{os.getpid()}-{secrets.token_hex(4)}")
+    retired = target.with_name(f".{target.name}-old-{os.getpid()}-{os.urandom(4).hex()}")
     journal = _journal(target)
     write_atomic(journal, json.dumps({"staging": str(staging), "retired": str(retired)}))
     os.rename(target, retired)
@@ -165,7 +170,7 @@ def staging_folder(target: Path) -> Path:
     named so that ``recover_folder`` can tell whose it is."""
     target.parent.mkdir(parents=True, exist_ok=True)
     prefix = _leftover_prefixes(target)[0]
-    staging = target.with_name(f"{prefix}{os.getpid()}-{secrets.token_hex(4)}")
+    staging = target.with_name(f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
     staging.mkdir()
     return staging
 

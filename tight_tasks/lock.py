@@ -9,7 +9,6 @@ into place only when the resolver succeeded (``files.replacing``).
 
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -83,6 +82,8 @@ def lock_command(settings: dict[str, Any], root: Path, output: Path) -> list[str
 
 def lock(root: Path, settings: dict[str, Any]) -> Path:
     """Write requirements.txt; a ``TightTaskError`` with the resolver's reason if it fails."""
+    import subprocess
+
     source = root / REQUIREMENTS_IN
     if not source.is_file():
         raise TightTaskError(f"no {REQUIREMENTS_IN} in {root}: list the app's dependencies there")

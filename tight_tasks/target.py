@@ -10,14 +10,9 @@ bytes on every run, and the artifact's import check runs with it.
 """
 
 import functools
-import glob
 import json
 import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +99,8 @@ class Target:
 
     def cannot_run_here(self) -> str | None:
         """Why this machine cannot run the target's code, or None when it can."""
+        import platform
+
         machine = platform.machine().lower().replace("arm64", "aarch64").replace("amd64", "x86_64")
         if not sys.platform.startswith("linux") or machine != self.machine:
             return f"this machine is {sys.platform} {machine}, not Linux {self.machine}"
@@ -123,6 +120,9 @@ def find_interpreter(version: str) -> str | None:
     install of it, else one on PATH (not a pyenv shim, which may refuse to run it)."""
     if version == f"{sys.version_info[0]}.{sys.version_info[1]}":
         return sys.executable
+    import glob
+    import shutil
+
     pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     installed = glob.glob(
         os.path.join(pyenv, "versions", f"{version}.*", "bin", f"python{version}")
@@ -176,6 +176,9 @@ def compile_bytecode(
 ) -> list[str]:
     """Unchecked-hash .pyc for whole ``folders`` (folder, name shown in tracebacks) and single
     ``files`` (source, .pyc, name shown), the same bytes on every run; returns the errors."""
+    import subprocess
+    import tempfile
+
     job = {
         "folders": [[str(folder), ddir] for folder, ddir in folders],
         "files": [[str(source), str(cfile), dfile] for source, cfile, dfile in files],

@@ -17,9 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +164,8 @@ def _build_pure_wheels(
     requirements: list[Requirement], staging: Path, target: Target, sources: Sources, work: Path
 ) -> None:
     """Build sdist-only packages; install the result only if it is pure Python."""
+    import zipfile
+
     for requirement in requirements:
         listed = work / f"sdist-{requirement.name}.txt"
         listed.write_text(requirement.text + "\n", encoding="utf-8")
@@ -214,6 +214,8 @@ def precompile(folder: Path, display_root: str, python: str) -> None:
 
 def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Build app/vendored for the target in tight.yml; returns what was installed."""
+    import tempfile
+
     if str(settings.get("vendor_dir") or VENDOR_DIR).strip("/") != VENDOR_DIR:
         raise TightTaskError(
             "vendor_dir in tight.yml must be app/vendored: app_index.py imports app.vendored.tight"
