@@ -132,12 +132,13 @@ def task_schema() -> dict[str, Any]:
     if models and (root / "tight.yml").is_file():
         from doit.tools import config_changed
 
-        import tight.models
+        from tight_tasks.resources import runtime_dir
 
         task["file_dep"] = [*models, "tight.yml"]
         task["targets"] = [f"{SCHEMA_DIR}/template.yml"]
-        # A new Tight may write other templates from the same models.
-        code = b"".join(Path(f).read_bytes() for f in (tight.models.__file__ or "", __file__))
+        # A new Tight may write other templates from the same models. tight.models is read,
+        # not imported: every doit command creates this task.
+        code = b"".join(Path(f).read_bytes() for f in (runtime_dir() / "models.py", __file__))
         task["uptodate"] = [config_changed(hashlib.sha256(code).hexdigest())]
     else:
         task["uptodate"] = [False]
