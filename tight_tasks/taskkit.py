@@ -7,6 +7,7 @@ only re-exports them for an app's ``dodo.py``.
 """
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,19 @@ def failing(message: str) -> dict[str, Any]:
         raise TightTaskError(message)
 
     return {"actions": [(as_action(fail),)], "uptodate": [False]}
+
+
+def inputs_changed(inputs: Callable[[], dict[str, str]]) -> Any:
+    """doit's ``config_changed`` (the same digest, kept the same way), with ``inputs``
+    computed when doit checks the task rather than when every command creates it."""
+    from doit.tools import config_changed
+
+    class Changed(config_changed):  # type: ignore[misc]
+        def _calc_digest(self) -> str:
+            self.config = inputs()
+            return str(super()._calc_digest())
+
+    return Changed({})
 
 
 def in_app(function: Any) -> Any:

@@ -35,7 +35,7 @@ from tight_tasks.target import (
     interpreter_identity,
     normalize,
 )
-from tight_tasks.taskkit import failing, settings_or_error
+from tight_tasks.taskkit import failing, inputs_changed, settings_or_error
 
 VENDOR_DIR = "app/vendored"
 # What app/vendored was built from, kept inside it (see artifact.py on the three records).
@@ -296,20 +296,24 @@ def _vendor() -> None:
 
 def task_vendor() -> dict[str, Any]:
     """Install the lock and the tight runtime into app/vendored for the Lambda target."""
-    from doit.tools import config_changed
-
     root, settings, problem = settings_or_error()
     if settings is None:
         return failing(problem or "no tight.yml")
-    try:
-        # The lock is a file_dep, so doit compares it itself: it may not exist yet when this
-        # runs, before `doit lock` has written it.
-        inputs = {k: v for k, v in vendor_inputs(root, settings).items() if k != "lock"}
+    try:  # the settings' errors now; the inputs (hashing the runtime) when doit checks
+        Target.from_settings(settings)
+        Sources.from_settings(settings, root)
+        keep_provided(settings)
     except TightTaskError as error:
         return failing(str(error))
+
+    def inputs() -> dict[str, str]:
+        # The lock is a file_dep, so doit compares it itself: it may not exist yet when this
+        # runs, before `doit lock` has written it.
+        return {k: v for k, v in vendor_inputs(root, settings).items() if k != "lock"}
+
     return {
         "actions": [(as_action(_vendor),)],
         "file_dep": ["requirements.txt", "tight.yml"],
         "targets": [f"{VENDOR_DIR}/{STAMP}"],
-        "uptodate": [config_changed(inputs)],
+        "uptodate": [inputs_changed(inputs)],
     }
