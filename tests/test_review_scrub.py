@@ -1,0 +1,141 @@
+"""Review: secrets in the shapes the first scrubbing policy missed, each planted in a real
+recording (a vcrpy cassette of a local server's answers) or in the data placebo writes."""
+
+import base64
+import gzip
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from tight.testing.http import HttpRecorder
+from tight.testing.scrub import MARKER, ScrubPolicy
+
+# A hunted value (env.yml's API_PASSWORD, say) full of URL, JSON, XML and regex specials.
+SECRET = 's3cr3t-V@lue/+&<x>"q.*'
+OTHER = "hunter2hunter2"
+
+
+def leaks(text: str) -> list[str]:
+    forms = {
+        OTHER,
+        SECRET,
+        quote(SECRET),
+        quote(SECRET, safe=""),
+        quote_plus(SECRET),
+        base64.b64encode(SECRET.encode()).decode().rstrip("="),
+        json.dumps(SECRET)[1:-1],
+        's3cr3t-V@lue/+&amp;&lt;x&gt;"q.*',
+    }
+    return sorted(form for form in forms if form in text)
+
+
+def policy() -> ScrubPolicy:
+    return ScrubPolicy(values=[SECRET])
+
+
+SHAPES = {
+    # SQS message bodies, SNS messages, JSON config blobs stored in DynamoDB
+    "JSON in a JSON string": lambda p: p.data({"Body": json.dumps({"password": OTHER})}),
+    "JSON in JSON in a body": lambda p: p.body(
+        json.dumps({"Message": json.dumps({"Token": {"access_token": OTHER}})}), "application/json"
+    ),
+    "JSON in a DynamoDB S": lambda p: p.data(
+        {"Item": {"cfg": {"S": json.dumps({"api_key": OTHER})}}}
+    ),
+    "userinfo in a string": lambda p: p.data({"DATABASE_URL": f"postgres://app:{OTHER}@db:5432/x"}),
+    "userinfo in a URL": lambda p: p.url(f"https://app:{OTHER}@example.com/x"),
+    "URL-encoded in text": lambda p: p.body("q=" + quote(SECRET), "text/plain"),
+    "URL-encoded in a path": lambda p: p.url("https://h/x/" + quote(SECRET, safe="")),
+    "form-encoded in text": lambda p: p.body("pw=" + quote_plus(SECRET), "text/plain"),
+    "base64-encoded": lambda p: p.data({"blob": base64.b64encode(SECRET.encode()).decode()}),
+    "JSON-escaped in text": lambda p: p.text(json.dumps({"x": SECRET})),
+    "XML-escaped": lambda p: p.body(
+        "<R><V>s3cr3t-V@lue/+&amp;&lt;x&gt;&quot;q.*</V></R>", "text/xml"
+    ),
+    "XML element with attributes": lambda p: p.body(
+        f'<R><SessionToken xmlns="x">{OTHER}</SessionToken></R>', "text/xml"
+    ),
+    "bytes that are not UTF-8": lambda p: p.body(b"\xff\xfe" + SECRET.encode(), "application/x"),
+    "bytes in data": lambda p: p.data({"Blob": b"\xff" + SECRET.encode()}),
+    "a PEM private key": lambda p: p.data(
+        {"Note": f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{OTHER}\n-----END RSA PRIVATE KEY-----"}
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_secret_is_masked_in_every_shape(shape):
+    out = SHAPES[shape](policy())
+    text = out.decode("latin-1") if isinstance(out, bytes) else json.dumps(out, default=repr)
+    assert leaks(text) == []
+    assert MARKER in text
+
+
+def test_scrubbing_is_deterministic_and_keeps_ordinary_data():
+    body = json.dumps({"Message": json.dumps({"order": 7, "password": OTHER}), "n": 1})
+    once, twice = policy().body(body, "application/json"), policy().body(body, "application/json")
+    assert once == twice
+    inner = json.loads(json.loads(once)["Message"])
+    assert inner == {"order": 7, "password": MARKER}
+    plain = json.dumps({"Message": json.dumps({"order": 7}), "url": "https://h/x?a=1"})
+    assert policy().body(plain, "application/json") == plain  # untouched, byte for byte
+
+
+class Leaky(BaseHTTPRequestHandler):
+    """Answers with the secret in the shapes above, gzip-compressed."""
+
+    def do_GET(self) -> None:
+        payload = {
+            "note": json.dumps({"refresh_token": OTHER}),
+            "dsn": f"mysql://root:{OTHER}@db/x",
+            "blob": base64.b64encode(SECRET.encode()).decode(),
+            "escaped": SECRET,
+        }
+        body = gzip.compress(json.dumps(payload).encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def leaky_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Leaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_recorded_cassette_holds_none_of_them(tmp_path, leaky_server):
+    import requests
+
+    cassette = tmp_path / "cassettes" / "t.yaml"
+    recorder = HttpRecorder(cassette, "record", policy())
+    recorder.start()
+    url = leaky_server.replace("http://", f"http://app:{quote(SECRET, safe='')}@")
+    answer = requests.get(f"{url}/x/{quote(SECRET, safe='')}", timeout=5)
+    assert answer.json()["escaped"] == SECRET  # the code under test saw the real answer
+    recorder.finish()
+    written = cassette.read_text()
+    assert leaks(written) == [], written
+    assert MARKER in written
+
+    replay = HttpRecorder(cassette, "playback", policy())
+    replay.start()
+    try:
+        again = requests.get(f"{url}/x/{quote(SECRET, safe='')}", timeout=5)
+    finally:
+        replay.finish()
+    assert replay.problems == []
+    assert json.loads(again.json()["note"]) == {"refresh_token": MARKER}
