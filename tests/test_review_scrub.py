@@ -60,6 +60,12 @@ SHAPES = {
     ),
     "bytes that are not UTF-8": lambda p: p.body(b"\xff\xfe" + SECRET.encode(), "application/x"),
     "bytes in data": lambda p: p.data({"Blob": b"\xff" + SECRET.encode()}),
+    "a presigned URL in data": lambda p: p.data(
+        {"Code": {"Location": f"https://b.s3.amazonaws.com/f.zip?X-Amz-Security-Token={OTHER}"}}
+    ),
+    "an OAuth redirect's code": lambda p: p.headers(
+        {"Location": f"https://app.example/cb?code={OTHER}&state=s"}
+    ),
     "a PEM private key": lambda p: p.data(
         {"Note": f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{OTHER}\n-----END RSA PRIVATE KEY-----"}
     ),
@@ -80,7 +86,9 @@ def test_scrubbing_is_deterministic_and_keeps_ordinary_data():
     assert once == twice
     inner = json.loads(json.loads(once)["Message"])
     assert inner == {"order": 7, "password": MARKER}
-    plain = json.dumps({"Message": json.dumps({"order": 7}), "url": "https://h/x?a=1"})
+    plain = json.dumps(
+        {"Message": json.dumps({"order": 7}), "url": "https://h/x?a=1&page=2", "q": "a ? b = c"}
+    )
     assert policy().body(plain, "application/json") == plain  # untouched, byte for byte
 
 

@@ -73,6 +73,9 @@ XML_ELEMENT = re.compile(
 USERINFO = re.compile(
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:\"'<>]*:)(?P<value>[^\s/@\"'<>]+)@"
 )
+# A query parameter of a URL standing in text: a presigned URL in a response's data, an
+# OAuth redirect's Location (...?code=...&state=...).
+QUERY_PARAM = re.compile(r"(?P<head>[?&](?P<name>[^=&?#\s\"'<>]+)=)(?P<value>[^&#\s\"'<>]+)")
 PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?-----END (?P=kind)-----", re.DOTALL
 )
@@ -165,6 +168,8 @@ class ScrubPolicy:
             text = PRIVATE_KEY.sub(MARKER, text)
         if "://" in text:
             text = USERINFO.sub(self._userinfo, text)
+        if "?" in text and "=" in text:
+            text = QUERY_PARAM.sub(self._query_param, text)
         if "<" in text:
             text = XML_ELEMENT.sub(self._xml_element, text)
         if loose:
@@ -177,6 +182,15 @@ class ScrubPolicy:
         name = match.group("name")
         self.learn(match.group("value"))
         return f"<{name}{match.group('attrs') or ''}>{MARKER}</{name}>"
+
+    def _query_param(self, match: re.Match[str]) -> str:
+        value = match.group("value")
+        if value == MARKER or not self.is_secret_name(match.group("name")):
+            return match.group(0)
+        from urllib.parse import unquote_plus
+
+        self.learn(unquote_plus(value))
+        return match.group("head") + MARKER
 
     def _userinfo(self, match: re.Match[str]) -> str:
         if match.group("value") == MARKER:
