@@ -147,3 +147,26 @@ def test_a_recorded_cassette_holds_none_of_them(tmp_path, leaky_server):
         replay.finish()
     assert replay.problems == []
     assert json.loads(again.json()["note"]) == {"refresh_token": MARKER}
+
+
+def test_env_urls_passwords_are_hunted_wherever_they_go():
+    env = {"DATABASE_URL": "postgres://app:pa%40ssw0rd99@db:5432/x", "REGION": "us-east-1"}
+    clean = ScrubPolicy().secret_values_of(env)
+    # the app parsed the URL and sent the password alone, under an innocent name
+    assert clean.headers({"X-Db": "pa@ssw0rd99"}) == {"X-Db": MARKER}
+    assert clean.text("region us-east-1") == "region us-east-1"
+
+
+@pytest.mark.parametrize("pattern", ["(sk_live_)?", "x*", "^"])
+def test_a_scrub_pattern_that_matches_nothing_at_all_is_a_config_error(tmp_path, pattern):
+    from tight.core.test_helpers import ConfigFileError, read_testing_config
+
+    (tmp_path / "tight.yml").write_text(
+        f"name: app\ntesting:\n  scrub:\n    patterns:\n      - {json.dumps(pattern)}\n"
+    )
+    with pytest.raises(ConfigFileError, match=r"tight\.yml:5: .*matches the empty string"):
+        read_testing_config(tmp_path)
+    (tmp_path / "tight.yml").write_text(
+        "name: app\ntesting:\n  scrub:\n    patterns: [sk_live_\\w+]\n"
+    )
+    assert read_testing_config(tmp_path)["scrub"]["patterns"] == ["sk_live_\\w+"]

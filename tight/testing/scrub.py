@@ -141,8 +141,18 @@ class ScrubPolicy:
         return self._hunted
 
     def secret_values_of(self, env: dict[str, str]) -> "ScrubPolicy":
-        """This policy, also hunting the values of the secret-named keys of ``env``."""
-        return self.with_values(v for k, v in env.items() if self.is_secret_name(k))
+        """This policy, also hunting the values of the secret-named keys of ``env`` and
+        the password of every URL in it (``DATABASE_URL: postgres://app:password@db/x``)."""
+        passwords = (
+            match.group("value")
+            for value in env.values()
+            if isinstance(value, str)
+            for match in USERINFO.finditer(value)
+        )
+        from urllib.parse import unquote
+
+        secrets = [v for k, v in env.items() if self.is_secret_name(k)]
+        return self.with_values([*secrets, *(unquote(p) for p in passwords)])
 
     # -- names -------------------------------------------------------------------------
     def is_secret_name(self, name: Any) -> bool:
