@@ -170,3 +170,29 @@ def test_a_scrub_pattern_that_matches_nothing_at_all_is_a_config_error(tmp_path,
         "name: app\ntesting:\n  scrub:\n    patterns: [sk_live_\\w+]\n"
     )
     assert read_testing_config(tmp_path)["scrub"]["patterns"] == ["sk_live_\\w+"]
+
+
+def test_header_values_given_as_bytes_are_scrubbed():
+    clean = policy().headers({"X-Custom": SECRET.encode(), "X-List": [SECRET.encode(), b"ok"]})
+    assert clean == {"X-Custom": MARKER.encode(), "X-List": [MARKER.encode(), b"ok"]}
+
+
+def test_a_quoted_secret_with_spaces_in_a_body_of_no_known_format_is_masked_whole():
+    ndjson = '{"a": 1}\n{"password": "correct horse \\"battery\\" staple"}\n'
+    assert policy().body(ndjson, "application/x-ndjson") == '{"a": 1}\n{"password": "REDACTED"}\n'
+
+
+@pytest.mark.parametrize("upload", [b"plain text", b"\xff\xd8\xff binary jpeg"])
+def test_multipart_fields_are_scrubbed_beside_any_upload(upload):
+    import requests
+
+    prepared = requests.Request(
+        "POST",
+        "http://127.0.0.1/upload",
+        files={"file": ("a.bin", upload)},
+        data={"api_key": OTHER, "title": "holiday"},
+    ).prepare()
+    clean = policy().body(prepared.body, prepared.headers["Content-Type"])
+    assert OTHER.encode() not in clean
+    assert b'name="api_key"\r\n\r\nREDACTED\r\n' in clean
+    assert b"holiday" in clean and upload in clean

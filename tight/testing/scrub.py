@@ -80,7 +80,16 @@ PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?-----END (?P=kind)-----", re.DOTALL
 )
 # name=value or "name": "value" in text that is neither JSON nor a form.
-NAMED_VALUE = re.compile(r"(?P<name>[\w.-]+)(?P<sep>\"?\s*[:=]\s*\"?)(?P<value>[^\s\"&,;<>]+)")
+NAMED_VALUE = re.compile(
+    r"(?P<name>[\w.-]+)(?P<sep>\"?\s*[:=]\s*)"
+    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.)+)\"|(?P<value>[^\s\"&,;<>]+))"
+)
+# A multipart/form-data field: its name, then its value up to the next boundary.
+MULTIPART_FIELD = re.compile(
+    r"(?P<head>Content-Disposition:[^\r\n]*;\s*name=\"(?P<name>[^\"]*)\"[^\r\n]*\r?\n"
+    r"(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)",
+    re.DOTALL | re.IGNORECASE,
+)
 
 # A value hunted everywhere must be long and unusual enough not to mask ordinary data.
 MIN_HUNTED_LENGTH = 8
@@ -183,6 +192,8 @@ class ScrubPolicy:
         if "<" in text:
             text = XML_ELEMENT.sub(self._xml_element, text)
         if loose:
+            if "form-data" in text:
+                text = MULTIPART_FIELD.sub(self._multipart_field, text)
             text = NAMED_VALUE.sub(self._named_value, text)
         return text
 
@@ -213,8 +224,19 @@ class ScrubPolicy:
     def _named_value(self, match: re.Match[str]) -> str:
         if not self.is_secret_name(match.group("name")):
             return match.group(0)
+        quoted = match.group("quoted")
+        if quoted is not None:
+            self.learn(quoted)
+            return f'{match.group("name")}{match.group("sep")}"{MARKER}"'
         self.learn(match.group("value"))
         return match.group("name") + match.group("sep") + MARKER
+
+    def _multipart_field(self, match: re.Match[str]) -> str:
+        value = match.group("value")
+        if not value or value == MARKER or not self.is_secret_name(match.group("name")):
+            return match.group(0)
+        self.learn(value)
+        return match.group("head") + MARKER
 
     def data(self, value: Any, secret: bool = False) -> Any:
         """A copy of ``value`` (parsed JSON, a botocore response) with secrets masked;
@@ -315,10 +337,20 @@ class ScrubPolicy:
             if self.is_secret_name(name):
                 clean[name] = self._masked(value)
             elif isinstance(value, list):
-                clean[name] = [self.text(v) if isinstance(v, str) else v for v in value]
+                clean[name] = [self._header_value(v) for v in value]
             else:
-                clean[name] = self.text(value) if isinstance(value, str) else value
+                clean[name] = self._header_value(value)
         return clean
+
+    def _header_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes):  # requests sends bytes header values as given
+            try:
+                return self.text(value.decode("latin-1")).encode("latin-1")
+            except UnicodeEncodeError:  # a hunted value wider than latin-1
+                return self._binary(value)
+        return value
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Query or form fields with secret-named ones masked."""
@@ -354,7 +386,11 @@ class ScrubPolicy:
             try:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
-                clean_bytes = self._binary(body)
+                clean_bytes = body
+                if "multipart" in content_type.lower():  # fields beside a binary file
+                    fields = MULTIPART_FIELD.sub(self._multipart_field, body.decode("latin-1"))
+                    clean_bytes = fields.encode("latin-1")
+                clean_bytes = self._binary(clean_bytes)
                 return body if clean_bytes == body else clean_bytes
         else:
             text = body
