@@ -196,3 +196,43 @@ def test_multipart_fields_are_scrubbed_beside_any_upload(upload):
     assert OTHER.encode() not in clean
     assert b'name="api_key"\r\n\r\nREDACTED\r\n' in clean
     assert b"holiday" in clean and upload in clean
+
+
+class Upload(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_file_upload_plays_back_whatever_boundary_requests_draws(tmp_path):
+    import requests
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upload)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/upload"
+    cassette = tmp_path / "upload.yaml"
+    recorder = HttpRecorder(cassette, "record", policy())
+    recorder.start()
+    try:
+        requests.post(url, files={"f": ("a.txt", b"x")}, data={"api_key": OTHER}, timeout=5)
+    finally:
+        recorder.finish()
+        server.shutdown()
+        server.server_close()
+    assert OTHER not in cassette.read_text()
+    replay = HttpRecorder(cassette, "playback", policy())
+    replay.start()
+    try:  # a new random boundary, the server gone: answered from the cassette
+        answer = requests.post(
+            url, files={"f": ("a.txt", b"x")}, data={"api_key": OTHER}, timeout=5
+        )
+    finally:
+        replay.finish()
+    assert replay.problems == []
+    assert answer.text == "ok"
