@@ -236,3 +236,22 @@ def test_a_file_upload_plays_back_whatever_boundary_requests_draws(tmp_path):
         replay.finish()
     assert replay.problems == []
     assert answer.text == "ok"
+
+
+def test_a_base64_response_body_is_scrubbed_as_the_bytes_it_stands_for(tmp_path):
+    from tight.testing.expectations import Expectations
+
+    raw = json.dumps({"access_token": "zzzzzzzzzzzz", "note": f"a {SECRET}"}).encode()
+    response = {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "isBase64Encoded": True,
+        "body": base64.b64encode(raw).decode(),
+    }
+    path = tmp_path / "expected.yml"
+    Expectations(path, update=True, policy=policy()).check(response)
+    import yaml
+
+    written = base64.b64decode(yaml.safe_load(path.read_text())["body"]["base64"])
+    assert json.loads(written) == {"access_token": MARKER, "note": f"a {MARKER}"}
+    Expectations(path, update=False, policy=policy()).check(response)  # still matches
