@@ -255,3 +255,11 @@ def test_a_base64_response_body_is_scrubbed_as_the_bytes_it_stands_for(tmp_path)
     written = base64.b64decode(yaml.safe_load(path.read_text())["body"]["base64"])
     assert json.loads(written) == {"access_token": MARKER, "note": f"a {MARKER}"}
     Expectations(path, update=False, policy=policy()).check(response)  # still matches
+
+
+@pytest.mark.parametrize("depth", [800, 5000, 200_000])
+def test_json_nested_too_deep_to_walk_is_scrubbed_as_text(depth):
+    body = "[" * depth + json.dumps({"password": OTHER, "x": SECRET}) + "]" * depth
+    clean = policy().body(body, "application/json")
+    assert leaks(clean) == []
+    assert policy().data({"Body": body}) == {"Body": clean}

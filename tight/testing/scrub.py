@@ -280,10 +280,12 @@ class ScrubPolicy:
         if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
             try:
                 parsed = json.loads(value)
-            except ValueError:
+                scrubbed = self.data(parsed)
+            except RecursionError:  # a document too deep to walk: its text, loosely
+                return self.text(value, loose=True)
+            except ValueError:  # not JSON
                 pass
             else:
-                scrubbed = self.data(parsed)
                 if scrubbed == parsed:
                     return value
                 return json.dumps(scrubbed, ensure_ascii=False)
@@ -400,10 +402,10 @@ class ScrubPolicy:
         if "json" in kind or stripped[:1] in ("{", "["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+                scrubbed = self.data(parsed)
+            except (ValueError, RecursionError):  # not JSON, or too deep: scrubbed as text
                 pass
             else:
-                scrubbed = self.data(parsed)
                 clean = text if scrubbed == parsed else json.dumps(scrubbed)
         if clean is None and "x-www-form-urlencoded" in kind:
             pairs = parse_qsl(text, keep_blank_values=True)
