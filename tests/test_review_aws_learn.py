@@ -20,8 +20,9 @@ PLAINTEXT = b"kms-plaintext-c0ffee"
 
 
 class Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps({"seen": self.headers.get("X-Note", "")}).encode()
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.dumps({"seen": json.loads(self.rfile.read(length))["note"]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -47,22 +48,36 @@ def endpoints(monkeypatch):
             server.server_close()
 
 
-def test_secrets_the_code_sends_to_aws_are_masked_where_it_passes_them_on(tmp_path, endpoints):
+def exercise(session, url: str) -> list[str]:
+    """What the code under test does: store secrets in AWS, then pass them on to an HTTP
+    service under innocent names (a header, the query, the body)."""
     import requests
 
+    session.client("secretsmanager").create_secret(Name="db", SecretString=STORED)
+    session.client("ssm").put_parameter(Name="p", Value=PARAMETER, Type="SecureString")
+    kms = session.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.encrypt(KeyId=key, Plaintext=PLAINTEXT)
+    answers = []
+    for value in (STORED, PARAMETER, PLAINTEXT.decode()):
+        answer = requests.post(
+            f"{url}/note",
+            params={"v": value},
+            data=json.dumps({"note": value}),
+            headers={"X-Note": value, "Content-Type": "application/json"},
+            timeout=5,
+        )
+        answers.append(answer.json()["seen"])
+    return answers
+
+
+def test_secrets_the_code_sends_to_aws_are_masked_where_it_passes_them_on(tmp_path, endpoints):
     session = boto3.session.Session(region_name="us-east-1")
-    policy = ScrubPolicy()
-    aws = AwsRecorder(session, tmp_path / "aws", "record", "t", policy)
+    aws = AwsRecorder(session, tmp_path / "aws", "record", "t", ScrubPolicy())
     http = HttpRecorder(tmp_path / "http.yaml", "record", aws.policy)
     http.start()
     try:
-        session.client("secretsmanager").create_secret(Name="db", SecretString=STORED)
-        session.client("ssm").put_parameter(Name="p", Value=PARAMETER, Type="SecureString")
-        kms = session.client("kms")
-        key = kms.create_key()["KeyMetadata"]["KeyId"]
-        kms.encrypt(KeyId=key, Plaintext=PLAINTEXT)
-        for value in (STORED, PARAMETER, PLAINTEXT.decode()):  # passed on, innocently named
-            requests.get(f"{endpoints}/note", headers={"X-Note": value}, timeout=5)
+        assert exercise(session, endpoints) == [STORED, PARAMETER, PLAINTEXT.decode()]
     finally:
         http.finish()
         aws.finish()
@@ -70,3 +85,15 @@ def test_secrets_the_code_sends_to_aws_are_masked_where_it_passes_them_on(tmp_pa
     for secret in (STORED, PARAMETER, PLAINTEXT.decode()):
         assert secret not in written
     assert "REDACTED" in (tmp_path / "http.yaml").read_text()
+
+    # playback, in a fresh policy that never saw them: the requests still match
+    session = boto3.session.Session(region_name="us-east-1")
+    aws = AwsRecorder(session, tmp_path / "aws", "playback", "t", ScrubPolicy())
+    http = HttpRecorder(tmp_path / "http.yaml", "playback", aws.policy)
+    http.start()
+    try:
+        assert exercise(session, endpoints) == ["REDACTED"] * 3
+    finally:
+        http.finish()
+        aws.finish()
+    assert http.problems == [] and aws.problems == []

@@ -96,7 +96,9 @@ class AwsRecorder:
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._pill.record()
-            self._learning(True)
+        # in both modes, so that a request the code sends with such a secret is scrubbed
+        # alike at recording and at playback, and still matches its recording
+        self._learning(True)
 
     LEARN = "provide-client-params"
 
@@ -157,8 +159,8 @@ class AwsRecorder:
     def finish(self) -> None:
         """Write the call order (record mode) and detach from the session."""
         self._pill.stop()
+        self._learning(False)
         if self.mode == "record":
-            self._learning(False)
             manifest = self.policy.data({"test": self.test_name, "calls": self._recorded})
             (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
