@@ -229,7 +229,10 @@ class Binary(Attribute):
         return bytes(value)
 
     def from_dynamo(self, value: Any) -> Any:
-        return bytes(getattr(value, "value", value))
+        raw = getattr(value, "value", value)
+        if not isinstance(raw, (bytes, bytearray)):
+            raise TypeError("not a binary value")  # from_item keeps it as stored
+        return bytes(raw)
 
 
 def _document(value: Any, name: str, depth: int = 0) -> Any:
@@ -301,9 +304,13 @@ class StringSet(Attribute):
         return {_text(v, self.name) for v in value} or None
 
     def to_dynamo(self, value: Any) -> Any:
+        if not isinstance(value, (set, frozenset, list, tuple)):
+            return value  # another type, as read from an item other code wrote
         return set(value) or None
 
     def from_dynamo(self, value: Any) -> Any:
+        if not isinstance(value, (set, frozenset, list, tuple)):
+            raise TypeError("not a set")  # a string is not a set of its letters
         return set(value) or None
 
 
@@ -318,9 +325,13 @@ class NumberSet(Attribute):
         return {_number(v, self.name) for v in value} or None
 
     def to_dynamo(self, value: Any) -> Any:
+        if not isinstance(value, (set, frozenset, list, tuple)):
+            return value  # another type, as read from an item other code wrote
         return {_stored_number(v, self.name) for v in value} or None
 
     def from_dynamo(self, value: Any) -> Any:
+        if not isinstance(value, (set, frozenset, list, tuple)):
+            raise TypeError("not a set")
         return {_plain_number(v) for v in value} or None
 
 
@@ -352,7 +363,10 @@ class DateTime(Attribute):
 
         if isinstance(value, str) and value.endswith(("Z", "z")):  # 3.10 reads no "Z"
             value = value[:-1] + "+00:00"
-        return datetime.datetime.fromisoformat(value)
+        parsed = datetime.datetime.fromisoformat(value)
+        if parsed.tzinfo is None:  # written by other code without an offset: Tight's is UTC
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        return parsed
 
 
 class TTL(Number):
@@ -619,7 +633,9 @@ class Model:
         ``boto3.dynamodb.types.TypeDeserializer`` makes it (a stream record's image).
 
         Missing and NULL attributes are None; attributes the model does not declare are
-        ignored; nothing is validated, so items written by other code still load.
+        ignored; nothing is validated, so items written by other code still load: a value
+        of another type than the attribute's (a number where a DateTime is declared, a
+        string for a Binary) is kept as stored instead of failing every read of the item.
         """
         instance = cls.__new__(cls)
         by_name = {
@@ -629,7 +645,10 @@ class Model:
         for name, value in item.items():
             if name in by_name and value is not None:
                 field, attribute = by_name[name]
-                instance.__dict__[field] = attribute.from_dynamo(value)
+                try:
+                    instance.__dict__[field] = attribute.from_dynamo(value)
+                except (TypeError, ValueError, ArithmeticError):
+                    instance.__dict__[field] = _from_dynamo_value(value)
         return instance
 
     @classmethod

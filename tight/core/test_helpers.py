@@ -248,11 +248,18 @@ def read_testing_config(root: Path) -> dict[str, Any]:
                 )
             if field == "patterns":
                 try:
-                    re.compile(value)
+                    empty = re.compile(value).search("") is not None
                 except re.error as error:
                     raise ConfigFileError(
                         path, where, f"testing.scrub.patterns: {value!r} is not a regex: {error}"
                     ) from None
+                if empty:  # it would put the marker between every two characters
+                    raise ConfigFileError(
+                        path,
+                        where,
+                        f"testing.scrub.patterns: {value!r} matches the empty string; "
+                        "make it match at least one character (+ instead of *)",
+                    )
         rules[field] = list(values)
     return {"scrub": rules}
 

@@ -96,6 +96,26 @@ class AwsRecorder:
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._pill.record()
+        # in both modes, so that a request the code sends with such a secret is scrubbed
+        # alike at recording and at playback, and still matches its recording
+        self._learning(True)
+
+    LEARN = "provide-client-params"
+
+    def _learning(self, on: bool) -> None:
+        """Learn the secrets the code sends (a SecretString it stores, an SSM SecureString
+        Value, a KMS Plaintext) so that they are masked wherever they appear later: in an
+        HTTP recording, an expectation file, another AWS response."""
+        targets = [self.session.events, *(c.meta.events for c in self._pill.clients)]
+        for events in targets:
+            if on:
+                events.register(self.LEARN, self._learn_params, "tight-learn-secrets")
+            else:
+                events.unregister(self.LEARN, unique_id="tight-learn-secrets")
+
+    def _learn_params(self, params: Any = None, **kwargs: Any) -> None:
+        if isinstance(params, dict):
+            self.policy.data(params)  # masks a copy, learning each secret it masks
 
     def _session_secrets(self) -> tuple[str, ...]:
         credentials = self.session.get_credentials()
@@ -139,6 +159,7 @@ class AwsRecorder:
     def finish(self) -> None:
         """Write the call order (record mode) and detach from the session."""
         self._pill.stop()
+        self._learning(False)
         if self.mode == "record":
             manifest = self.policy.data({"test": self.test_name, "calls": self._recorded})
             (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -22,6 +22,27 @@ def _is_aws_sdk(request: Any) -> bool:
     return "Botocore/" in agent or "Boto3/" in agent
 
 
+BOUNDARY = "tight-recorded-boundary"
+
+
+def _fixed_boundary(request: Any, body: Any) -> Any:
+    """A multipart body with its random boundary replaced by a fixed one, in the body and
+    the Content-Type, so the same upload made again matches its recording."""
+    import re
+
+    content_type = header_value(request.headers, "content-type")
+    found = re.search(r"boundary=\"?([^\";,\s]+)", content_type)
+    if not found or found.group(1) == BOUNDARY or not isinstance(body, (str, bytes)):
+        return body
+    boundary = found.group(1)
+    for name in list(request.headers):
+        if name.lower() == "content-type":
+            request.headers[name] = content_type.replace(boundary, BOUNDARY)
+    if isinstance(body, bytes):
+        return body.replace(b"--" + boundary.encode("latin-1"), b"--" + BOUNDARY.encode())
+    return body.replace("--" + boundary, "--" + BOUNDARY)
+
+
 class HttpRecorder:
     """A vcrpy cassette for one test, entered by ``start()`` and saved by ``finish()``."""
 
@@ -64,6 +85,7 @@ class HttpRecorder:
         raw = getattr(request, "body_bytes", request.body)  # bytes even for a file upload
         if isinstance(raw, (str, bytes)) and raw:
             body = policy.body(raw, header_value(request.headers, "content-type"))
+            body = _fixed_boundary(request, body)
             if body is not raw:
                 request.body = body
                 length = len(body if isinstance(body, bytes) else body.encode())

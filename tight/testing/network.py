@@ -2,8 +2,10 @@
 
 The plugin starts one ``NetworkGuard`` for the whole test session of an app (unless it
 records). It covers ``socket.connect``/``connect_ex`` (and so ``create_connection`` and
-every HTTP client), ``getaddrinfo`` for any name that is not loopback, and UDP
-``sendto``. A blocked attempt raises ``NetworkBlocked`` naming host:port and how to record;
+every HTTP client), the name lookups (``getaddrinfo``, ``gethostbyname[_ex]``) for any
+name that is not loopback, the reverse lookups (``gethostbyaddr``, ``getnameinfo``) of any
+address that is not, and ``sendto``/``sendmsg`` to an address (UDP, or TCP Fast Open).
+A blocked attempt raises ``NetworkBlocked`` naming host:port and how to record;
 it is also remembered, so a test whose code swallowed the error still fails with it.
 A test reaches a server only where it opts in: ``allow_all`` (the test's
 ``@pytest.mark.tight_allow_network``) or an ``allowed`` host:port (``host:*`` for any port).
@@ -111,7 +113,12 @@ class NetworkGuard:
             "connect": socket.socket.connect,
             "connect_ex": socket.socket.connect_ex,
             "sendto": socket.socket.sendto,
+            "sendmsg": getattr(socket.socket, "sendmsg", None),  # not on Windows
             "getaddrinfo": socket.getaddrinfo,
+            "gethostbyname": socket.gethostbyname,
+            "gethostbyname_ex": socket.gethostbyname_ex,
+            "gethostbyaddr": socket.gethostbyaddr,
+            "getnameinfo": socket.getnameinfo,
         }
         self._saved = saved
 
@@ -123,26 +130,64 @@ class NetworkGuard:
             guard._check(sock, address)
             return saved["connect_ex"](sock, address)  # type: ignore[no-any-return]
 
+        def send_to(sock: socket.socket, address: Any) -> None:
+            # An address given to sendto/sendmsg: a UDP datagram, or on a TCP socket a
+            # Fast Open connection (MSG_FASTOPEN), which never calls connect().
+            if (
+                sock.family in INET
+                and isinstance(address, tuple)
+                and len(address) >= 2
+                and not guard.permits(address[0], address[1])
+            ):
+                what = "UDP datagram to" if sock.type == socket.SOCK_DGRAM else "sending to"
+                guard.refuse(address[0], address[1], what)
+
         def sendto(sock: socket.socket, data: Any, *rest: Any) -> int:
-            if sock.type == socket.SOCK_DGRAM and rest:
-                address = rest[-1]
-                if (
-                    sock.family in INET
-                    and isinstance(address, tuple)
-                    and not guard.permits(address[0], address[1])
-                ):
-                    guard.refuse(address[0], address[1], "UDP datagram to")
+            if rest:
+                send_to(sock, rest[-1])
             return saved["sendto"](sock, data, *rest)  # type: ignore[no-any-return]
+
+        def sendmsg(sock: socket.socket, buffers: Any, *rest: Any) -> int:
+            if len(rest) >= 3:  # sendmsg(buffers, ancdata, flags, address)
+                send_to(sock, rest[2])
+            return saved["sendmsg"](sock, buffers, *rest)  # type: ignore[no-any-return]
 
         def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
             if needs_lookup(host) and not guard.permits(host, port):
                 guard.refuse(host, port, "looking up")
             return saved["getaddrinfo"](host, port, *args, **kwargs)
 
+        def lookup(name: str) -> Any:
+            def guarded(host: Any) -> Any:
+                if needs_lookup(host) and not guard.permits(host, "*"):
+                    guard.refuse(host, "*", "looking up")
+                return saved[name](host)
+
+            return guarded
+
+        def gethostbyaddr(host: Any) -> Any:
+            # a reverse lookup asks DNS even for an address
+            if not is_loopback(host) and not guard.permits(host, "*"):
+                guard.refuse(host, "*", "looking up")
+            return saved["gethostbyaddr"](host)
+
+        def getnameinfo(address: Any, flags: int) -> Any:
+            host = address[0] if isinstance(address, tuple) and address else ""
+            numeric = flags & socket.NI_NUMERICHOST and flags & socket.NI_NUMERICSERV
+            if not numeric and not is_loopback(host) and not guard.permits(host, address[1]):
+                guard.refuse(host, address[1], "looking up")
+            return saved["getnameinfo"](address, flags)
+
         socket.socket.connect = connect  # type: ignore[method-assign,assignment]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+        if saved["sendmsg"] is not None:
+            socket.socket.sendmsg = sendmsg  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = getaddrinfo
+        socket.gethostbyname = lookup("gethostbyname")
+        socket.gethostbyname_ex = lookup("gethostbyname_ex")
+        socket.gethostbyaddr = gethostbyaddr
+        socket.getnameinfo = getnameinfo
 
     def stop(self) -> None:
         saved, self._saved = self._saved, {}
@@ -150,4 +195,8 @@ class NetworkGuard:
             socket.socket.connect = saved["connect"]  # type: ignore[method-assign]
             socket.socket.connect_ex = saved["connect_ex"]  # type: ignore[method-assign]
             socket.socket.sendto = saved["sendto"]  # type: ignore[method-assign]
+            if saved["sendmsg"] is not None:
+                socket.socket.sendmsg = saved["sendmsg"]  # type: ignore[method-assign]
             socket.getaddrinfo = saved["getaddrinfo"]
+            for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"):
+                setattr(socket, name, saved[name])

@@ -66,9 +66,30 @@ ATTRIBUTE_TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "L", "M", "BOOL", 
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA)[A-Z0-9]{12,20}\b")
 # <SessionToken>...</SessionToken> in XML bodies (STS, the query protocol services).
-XML_ELEMENT = re.compile(r"<(?P<name>[\w:.-]+)>(?P<value>[^<]+)</(?P=name)>")
+XML_ELEMENT = re.compile(
+    r"<(?P<name>[\w:.-]+)(?P<attrs>\s[^<>]*)?(?<!/)>(?P<value>[^<]+)</(?P=name)>"
+)
+# The password of a URL's userinfo (postgres://user:password@host, https://u:p@host).
+USERINFO = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:\"'<>]*:)(?P<value>[^\s/@\"'<>]+)@"
+)
+# A query parameter of a URL standing in text: a presigned URL in a response's data, an
+# OAuth redirect's Location (...?code=...&state=...).
+QUERY_PARAM = re.compile(r"(?P<head>[?&](?P<name>[^=&?#\s\"'<>]+)=)(?P<value>[^&#\s\"'<>]+)")
+PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?-----END (?P=kind)-----", re.DOTALL
+)
 # name=value or "name": "value" in text that is neither JSON nor a form.
-NAMED_VALUE = re.compile(r"(?P<name>[\w.-]+)(?P<sep>\"?\s*[:=]\s*\"?)(?P<value>[^\s\"&,;<>]+)")
+NAMED_VALUE = re.compile(
+    r"(?P<name>[\w.-]+)(?P<sep>\"?\s*[:=]\s*)"
+    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.)+)\"|(?P<value>[^\s\"&,;<>]+))"
+)
+# A multipart/form-data field: its name, then its value up to the next boundary.
+MULTIPART_FIELD = re.compile(
+    r"(?P<head>Content-Disposition:[^\r\n]*;\s*name=\"(?P<name>[^\"]*)\"[^\r\n]*\r?\n"
+    r"(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)",
+    re.DOTALL | re.IGNORECASE,
+)
 
 # A value hunted everywhere must be long and unusual enough not to mask ordinary data.
 MIN_HUNTED_LENGTH = 8
@@ -119,17 +140,28 @@ class ScrubPolicy:
                 self.learned.add(candidate)
 
     def hunted(self) -> tuple[str, ...]:
-        """The exact values masked wherever they appear, longest first (so a secret that
-        contains another is masked whole)."""
+        """The exact values masked wherever they appear, each also as it stands encoded
+        (URL, base64, JSON, XML), longest first (so a secret that contains another is
+        masked whole)."""
         if self._hunted_from != len(self.learned):
-            values = set(self.values) | self.learned
+            values = {form for v in (*self.values, *self.learned) for form in encodings(v)}
             self._hunted = tuple(sorted(values, key=lambda v: (-len(v), v)))
             self._hunted_from = len(self.learned)
         return self._hunted
 
     def secret_values_of(self, env: dict[str, str]) -> "ScrubPolicy":
-        """This policy, also hunting the values of the secret-named keys of ``env``."""
-        return self.with_values(v for k, v in env.items() if self.is_secret_name(k))
+        """This policy, also hunting the values of the secret-named keys of ``env`` and
+        the password of every URL in it (``DATABASE_URL: postgres://app:password@db/x``)."""
+        passwords = (
+            match.group("value")
+            for value in env.values()
+            if isinstance(value, str)
+            for match in USERINFO.finditer(value)
+        )
+        from urllib.parse import unquote
+
+        secrets = [v for k, v in env.items() if self.is_secret_name(k)]
+        return self.with_values([*secrets, *(unquote(p) for p in passwords)])
 
     # -- names -------------------------------------------------------------------------
     def is_secret_name(self, name: Any) -> bool:
@@ -151,9 +183,17 @@ class ScrubPolicy:
             text = pattern.sub(MARKER, text)
         text = JWT.sub(MARKER, text)
         text = ACCESS_KEY_ID.sub(MARKER, text)
+        if "-----BEGIN" in text:
+            text = PRIVATE_KEY.sub(MARKER, text)
+        if "://" in text:
+            text = USERINFO.sub(self._userinfo, text)
+        if "?" in text and "=" in text:
+            text = QUERY_PARAM.sub(self._query_param, text)
         if "<" in text:
             text = XML_ELEMENT.sub(self._xml_element, text)
         if loose:
+            if "form-data" in text:
+                text = MULTIPART_FIELD.sub(self._multipart_field, text)
             text = NAMED_VALUE.sub(self._named_value, text)
         return text
 
@@ -162,13 +202,41 @@ class ScrubPolicy:
             return match.group(0)
         name = match.group("name")
         self.learn(match.group("value"))
-        return f"<{name}>{MARKER}</{name}>"
+        return f"<{name}{match.group('attrs') or ''}>{MARKER}</{name}>"
+
+    def _query_param(self, match: re.Match[str]) -> str:
+        value = match.group("value")
+        if value == MARKER or not self.is_secret_name(match.group("name")):
+            return match.group(0)
+        from urllib.parse import unquote_plus
+
+        self.learn(unquote_plus(value))
+        return match.group("head") + MARKER
+
+    def _userinfo(self, match: re.Match[str]) -> str:
+        if match.group("value") == MARKER:
+            return match.group(0)
+        from urllib.parse import unquote
+
+        self.learn(unquote(match.group("value")))
+        return f"{match.group('head')}{MARKER}@"
 
     def _named_value(self, match: re.Match[str]) -> str:
         if not self.is_secret_name(match.group("name")):
             return match.group(0)
+        quoted = match.group("quoted")
+        if quoted is not None:
+            self.learn(quoted)
+            return f'{match.group("name")}{match.group("sep")}"{MARKER}"'
         self.learn(match.group("value"))
         return match.group("name") + match.group("sep") + MARKER
+
+    def _multipart_field(self, match: re.Match[str]) -> str:
+        value = match.group("value")
+        if not value or value == MARKER or not self.is_secret_name(match.group("name")):
+            return match.group(0)
+        self.learn(value)
+        return match.group("head") + MARKER
 
     def data(self, value: Any, secret: bool = False) -> Any:
         """A copy of ``value`` (parsed JSON, a botocore response) with secrets masked;
@@ -197,12 +265,38 @@ class ScrubPolicy:
         if secret:
             return self._masked(value)
         if isinstance(value, str):
-            return self.text(value)
+            return self._string(value)
         if isinstance(value, bytes):
             try:
-                return self.text(value.decode("utf-8")).encode("utf-8")
+                return self._string(value.decode("utf-8")).encode("utf-8")
             except UnicodeDecodeError:
-                return value
+                return self._binary(value)
+        return value
+
+    def _string(self, value: str) -> str:
+        """A string scrubbed as text, or, when it holds a JSON document (an SQS message
+        body, an SNS message, a config blob in a DynamoDB item), key by key inside it."""
+        stripped = value.strip()
+        if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+            try:
+                parsed = json.loads(value)
+                scrubbed = self.data(parsed)
+            except RecursionError:  # a document too deep to walk: its text, loosely
+                return self.text(value, loose=True)
+            except ValueError:  # not JSON
+                pass
+            else:
+                if scrubbed == parsed:
+                    return value
+                return json.dumps(scrubbed, ensure_ascii=False)
+        return self.text(value)
+
+    def _binary(self, value: bytes) -> bytes:
+        """Bytes that are not UTF-8 text, with the hunted values masked where they stand."""
+        for hunted in self.hunted():
+            encoded = hunted.encode("utf-8")
+            if encoded in value:
+                value = value.replace(encoded, MARKER.encode())
         return value
 
     def _masked(self, value: Any) -> Any:
@@ -245,10 +339,20 @@ class ScrubPolicy:
             if self.is_secret_name(name):
                 clean[name] = self._masked(value)
             elif isinstance(value, list):
-                clean[name] = [self.text(v) if isinstance(v, str) else v for v in value]
+                clean[name] = [self._header_value(v) for v in value]
             else:
-                clean[name] = self.text(value) if isinstance(value, str) else value
+                clean[name] = self._header_value(value)
         return clean
+
+    def _header_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes):  # requests sends bytes header values as given
+            try:
+                return self.text(value.decode("latin-1")).encode("latin-1")
+            except UnicodeEncodeError:  # a hunted value wider than latin-1
+                return self._binary(value)
+        return value
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Query or form fields with secret-named ones masked."""
@@ -257,6 +361,13 @@ class ScrubPolicy:
     def url(self, url: str) -> str:
         """``url`` with secret query parameters and hunted values masked."""
         parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password and parts.password != MARKER:  # https://user:password@host
+            from urllib.parse import unquote
+
+            self.learn(unquote(parts.password))
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:{MARKER}@{host}"
         path = self.text(parts.path)
         query = parts.query
         if query:
@@ -264,9 +375,9 @@ class ScrubPolicy:
             clean = self.pairs(pairs)
             if clean != pairs:
                 query = urlencode(clean)
-        if (path, query) == (parts.path, parts.query):
+        if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
             return url
-        return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+        return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
     def body(self, body: Any, content_type: str) -> Any:
         """A request or response body (str or bytes) scrubbed by its content type: JSON at
@@ -277,7 +388,12 @@ class ScrubPolicy:
             try:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
-                return body
+                clean_bytes = body
+                if "multipart" in content_type.lower():  # fields beside a binary file
+                    fields = MULTIPART_FIELD.sub(self._multipart_field, body.decode("latin-1"))
+                    clean_bytes = fields.encode("latin-1")
+                clean_bytes = self._binary(clean_bytes)
+                return body if clean_bytes == body else clean_bytes
         else:
             text = body
         kind = content_type.lower()
@@ -286,10 +402,10 @@ class ScrubPolicy:
         if "json" in kind or stripped[:1] in ("{", "["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+                scrubbed = self.data(parsed)
+            except (ValueError, RecursionError):  # not JSON, or too deep: scrubbed as text
                 pass
             else:
-                scrubbed = self.data(parsed)
                 clean = text if scrubbed == parsed else json.dumps(scrubbed)
         if clean is None and "x-www-form-urlencoded" in kind:
             pairs = parse_qsl(text, keep_blank_values=True)
@@ -300,6 +416,29 @@ class ScrubPolicy:
         if clean == text:
             return body
         return clean.encode("utf-8") if isinstance(body, bytes) else clean
+
+
+def encodings(value: str) -> set[str]:
+    """``value`` and the forms it takes when sent on: URL-encoded (path or form), base64,
+    escaped in a JSON string and in XML text."""
+    import base64
+    from html import escape
+    from urllib.parse import quote, quote_plus
+
+    raw = value.encode("utf-8")
+    forms = {
+        value,
+        quote(value),
+        quote(value, safe=""),
+        quote_plus(value),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        escape(value, quote=False),
+        escape(value),
+    }
+    return {form for form in forms if _huntable(form)}
 
 
 def header_value(headers: dict[str, Any], name: str) -> str:
