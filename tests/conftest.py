@@ -12,6 +12,11 @@ from types import ModuleType
 
 import pytest
 
+# pytester's in-process runs put sys.modules back as they found it; PyYAML's C extension
+# cannot be loaded twice, so a yaml first imported inside such a run (the toolkit imports
+# it only when it parses) would come back as new classes beside the old extension.
+import yaml  # noqa: F401
+
 import tight
 from tight import config
 from tight.core import logger
