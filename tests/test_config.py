@@ -306,7 +306,7 @@ LOAD = """
 import json, sys
 from tight_tasks.config import load
 try:
-    settings = load(sys.argv[1])
+    settings = load(sys.argv[1], keep=True)
 except Exception as error:
     settings = f"{type(error).__name__}: {error}"
 print(json.dumps({"settings": settings, "yaml": "yaml" in sys.modules}))

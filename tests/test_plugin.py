@@ -143,14 +143,12 @@ def recorded_app(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
             "--tight-record", "--tight-update-expectations", "-p", "no:cacheprovider", timeout=120
         )
         result.assert_outcomes(passed=2)
-    # What the plugin wrote: new files in the app (pytester's own captures live elsewhere,
-    # and HOME is the app's folder under pytester, so the user's ~/.cache is there too).
+    # What the plugin wrote: new files in the app (pytester's own captures live elsewhere).
     written = {
         p: b
         for p, b in files_under(pytester.path).items()
         if p not in before
         and not p.is_relative_to(pytester.path / "runpytest-0")
-        and not p.is_relative_to(pytester.path / ".cache")
         and p.name not in ("stdout", "stderr")
     }
     return pytester, written

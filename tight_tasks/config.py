@@ -465,11 +465,13 @@ def yaml_problem(error: Any) -> str:
     return where + str(getattr(error, "problem", None) or "cannot be read")
 
 
-def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
+def load(app_root: str | os.PathLike[str], keep: bool = False) -> dict[str, Any]:
     """``tight.yml`` of the app at ``app_root`` as a dict, checked against ``SCHEMA``;
     a ``ConfigError`` naming the key and the fix when it is not valid.
 
-    Parsed once per process while the file is unchanged: every task reads it.
+    Parsed once per process while the file is unchanged: every task reads it. A checked
+    copy in the user's cache is read back without parsing; ``keep`` writes one (doit's
+    task creation does, the test plugin does not).
     """
     path = Path(app_root) / CONFIG_FILE
     try:
@@ -487,7 +489,8 @@ def load(app_root: str | os.PathLike[str]) -> dict[str, Any]:
     data = _read_checked(path, digest)
     if data is None:
         data = _parse(path, raw.decode("utf-8"))
-        _keep_checked(path, digest, data)
+        if keep:
+            _keep_checked(path, digest, data)
     _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
     return dict(data)
 

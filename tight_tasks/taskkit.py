@@ -48,7 +48,7 @@ def settings_or_error() -> tuple[Path, dict[str, Any] | None, str | None]:
 
     root = Path.cwd()
     try:
-        return root, load(root), None
+        return root, load(root, keep=True), None
     except ConfigError as error:
         return root, None, str(error)
 
