@@ -109,3 +109,62 @@ def test_a_function_that_does_not_log_never_loads_the_logger(tmp_path):
     loaded = json.loads(result.stdout)
     assert "tight.providers.aws.controllers.lambda_proxy_event" in loaded
     assert "tight.core.logger" not in loaded
+
+
+SPECS = """
+import json, os, sys
+sys.path.insert(0, {path!r})
+{setup}
+import tight
+root = os.path.dirname(tight.__file__)
+names = []
+for folder, dirs, files in os.walk(root):
+    dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+    package = "tight" if folder == root else "tight." + os.path.relpath(folder, root).replace(
+        os.sep, ".")
+    names += [package + "." + f[:-3] for f in sorted(files) if f.endswith(".py")
+              and f != "__init__.py"]
+    names += [package + "." + d for d in dirs]
+found = {{}}
+for name in names:
+    if name.startswith(("tight.testing", "tight.core.test_helpers")):
+        continue  # need pytest
+    __import__(name)
+    module = sys.modules[name]
+    spec = module.__spec__
+    found[name] = [spec.name, spec.origin, spec.cached, spec.submodule_search_locations,
+                   type(spec.loader).__name__, module.__file__, module.__cached__,
+                   getattr(module, "__path__", None), module.__package__]
+try:
+    import tight.no_such_module
+except ModuleNotFoundError as error:
+    missing = error.name
+print(json.dumps([found, missing]))
+"""
+
+
+def test_vendored_runtime_finds_its_modules_as_python_would(tmp_path):
+    """The vendored copy finds its own modules by path: each must come out as Python's own
+    search makes it (same file, bytecode cache, package path, spec), and a missing module
+    must still be a ModuleNotFoundError."""
+    from conftest import write_app
+
+    root = write_app(tmp_path / "found", {"items": "X = 1\n"})
+
+    def specs(path: Path, setup: str) -> list[object]:
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", SPECS.format(path=str(path), setup=setup)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+    # As Lambda runs it: app_index imports the copy as app.vendored.tight.
+    aliased, missing = specs(root, "import app_index")
+    # The same folder imported as plain ``tight``: Python's path search does all the finding.
+    plain, plain_missing = specs(root / "app" / "vendored", "")
+    assert "tight.providers.aws.controllers.lambda_proxy_event" in aliased
+    assert "tight.providers.aws.clients" in aliased
+    assert aliased == plain
+    assert missing == plain_missing == "tight.no_such_module"
