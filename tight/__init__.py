@@ -18,7 +18,7 @@ anything else (another layout, a zip, a name that is not there) to Python.
 __version__ = "0.1.0"
 
 
-def alias_runtime(alias: str, vendored_dir: str | None = None) -> bool:
+def alias_runtime(alias: str, vendored_dir: "str | None" = None) -> bool:
     """Make ``alias`` and every ``alias.x`` name the canonical ``tight`` and ``tight.x``.
 
     Returns True when no ``tight`` was imported yet and the module imported as ``alias``

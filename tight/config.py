@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from typing import Any
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = object
 
 # Where the toolkit writes the runtime's share of tight.yml, relative to the app root.
@@ -54,10 +55,10 @@ class Cors:
 
     def __init__(
         self,
-        allow_origin: str | Iterable[str] = "*",
-        allow_methods: Iterable[str] | None = None,
-        allow_headers: Iterable[str] = DEFAULT_ALLOW_HEADERS,
-        expose_headers: Iterable[str] = (),
+        allow_origin: "str | Iterable[str]" = "*",
+        allow_methods: "Iterable[str] | None" = None,
+        allow_headers: "Iterable[str]" = DEFAULT_ALLOW_HEADERS,
+        expose_headers: "Iterable[str]" = (),
         max_age: int = DEFAULT_MAX_AGE,
         allow_credentials: bool = False,
     ) -> None:
@@ -109,7 +110,7 @@ class Cors:
             return cls(**value)
         raise ConfigError("cors must be an origin such as '*', a mapping of settings, or false")
 
-    def origin_headers(self, request_origin: str | None) -> dict[str, str]:
+    def origin_headers(self, request_origin: "str | None") -> "dict[str, str]":
         """The Allow-Origin headers for a request from ``request_origin``."""
         if len(self.allow_origins) == 1:
             return {}
@@ -125,10 +126,10 @@ class Settings:
 
     def __init__(
         self,
-        app_name: str | None = None,
-        stage: str | None = None,
-        cors: Cors | None = None,
-        headers: Mapping[str, str] | None = None,
+        app_name: "str | None" = None,
+        stage: "str | None" = None,
+        cors: "Cors | None" = None,
+        headers: "Mapping[str, str] | None" = None,
     ) -> None:
         self.app_name = app_name
         self.stage = stage
@@ -140,9 +141,9 @@ class Settings:
         self.default_headers = merged
 
 
-_overrides: dict[str, Any] = {}
-_app_root: str | None = None
-_settings: Settings | None = None
+_overrides: "dict[str, Any]" = {}
+_app_root: "str | None" = None
+_settings: "Settings | None" = None
 
 
 def configure(**values: Any) -> Settings:
@@ -175,7 +176,7 @@ def reset() -> None:
     _app_root = None
 
 
-def _read_runtime_file() -> dict[str, Any]:
+def _read_runtime_file() -> "dict[str, Any]":
     if _app_root is None:
         return {}
     path = os.path.join(_app_root, *RUNTIME_CONFIG_PATH)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from tight.errors import HTTPError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = object
 
 JSON_TYPE = "application/json"
@@ -81,8 +82,8 @@ class Response:
         self,
         body: Any = None,
         status: int = 200,
-        headers: Mapping[str, str] | None = None,
-        cookies: list[str] | None = None,
+        headers: "Mapping[str, str] | None" = None,
+        cookies: "list[str] | None" = None,
     ) -> None:
         self.body = body
         self.status = status
@@ -90,7 +91,7 @@ class Response:
         self.cookies = _values(cookies) if cookies else []
 
 
-def _values(value: Any) -> list[str]:
+def _values(value: Any) -> "list[str]":
     """The values of a header or of ``cookies``: a list, or one string (never its letters)."""
     if isinstance(value, (list, tuple)):
         return [v if type(v) is str else str(v) for v in value if v is not None]
@@ -133,7 +134,7 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _make_encoder() -> Callable[[Any], str]:
+def _make_encoder() -> "Callable[[Any], str]":
     """A reusable JSON encoder: ``json.dumps`` builds a new C encoder on every call, which
     costs more than encoding a small body. Without circular-reference markers the C encoder
     keeps no state, so one instance serves every call (a cycle ends in RecursionError)."""
@@ -171,7 +172,7 @@ def _make_encoder() -> Callable[[Any], str]:
 encode_json = _make_encoder()
 
 
-def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
+def _merge_headers(defaults: "Mapping[str, str]", given: Any) -> "dict[str, str]":
     """Defaults overridden by the handler's headers, names compared case-insensitively."""
     if not given:
         return dict(defaults)
@@ -187,7 +188,7 @@ def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
     return headers
 
 
-def _has_header(headers: Mapping[str, str], name: str) -> bool:
+def _has_header(headers: "Mapping[str, str]", name: str) -> bool:
     if name in headers:
         return True
     lowered = name.lower()
@@ -197,10 +198,10 @@ def _has_header(headers: Mapping[str, str], name: str) -> bool:
 def build(
     result: Any,
     kind: str,
-    defaults: Mapping[str, str],
+    defaults: "Mapping[str, str]",
     multi_value: bool = False,
     head: bool = False,
-) -> dict[str, Any]:
+) -> "dict[str, Any]":
     """The Lambda response for ``result`` answering an event of ``kind``."""
     multi: Any = None
     cookies: Any = None
@@ -254,14 +255,14 @@ def build(
 
 def shape(
     status: int,
-    headers: dict[str, str],
+    headers: "dict[str, str]",
     body: str,
     base64: bool,
     kind: str,
     multi: Any = None,
     cookies: Any = None,
     multi_value: bool = False,
-) -> dict[str, Any]:
+) -> "dict[str, Any]":
     """Lay out an encoded response the way the event's source expects it."""
     response: dict[str, Any] = {"statusCode": status}
     if cookies is not None and not isinstance(cookies, (list, tuple, str)):
@@ -309,7 +310,7 @@ def shape(
     return response
 
 
-def _single_values(headers: dict[str, str], lists: dict[str, list[str]]) -> None:
+def _single_values(headers: "dict[str, str]", lists: "dict[str, list[str]]") -> None:
     """ALB in single-value mode sends one value per header name: keep the last one given
     and log what had to be dropped (cookie names only: their values may be secrets)."""
     dropped: dict[str, int] = {}
@@ -339,8 +340,8 @@ def _single_values(headers: dict[str, str], lists: dict[str, list[str]]) -> None
 
 
 def error_response(
-    error: "HTTPError", kind: str, defaults: Mapping[str, str], multi_value: bool = False
-) -> dict[str, Any]:
+    error: "HTTPError", kind: str, defaults: "Mapping[str, str]", multi_value: bool = False
+) -> "dict[str, Any]":
     """The response for an ``HTTPError`` raised by a handler or by request parsing.
 
     A payload JSON cannot encode is sent as text with the error's status; a status outside
@@ -386,8 +387,8 @@ def _as_text(payload: Any) -> str:
 
 
 def server_error(
-    request_id: str | None, kind: str, defaults: Mapping[str, str], multi_value: bool = False
-) -> dict[str, Any]:
+    request_id: "str | None", kind: str, defaults: "Mapping[str, str]", multi_value: bool = False
+) -> "dict[str, Any]":
     """A 500 that tells the caller nothing but where to look: Lambda's request id."""
     headers = dict(defaults)
     headers["Content-Type"] = JSON_TYPE

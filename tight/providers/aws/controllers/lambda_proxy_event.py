@@ -25,17 +25,18 @@ if TYPE_CHECKING:
     Handler = Callable[..., Any]
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = Handler = object
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
 # What is being served now: (function name, Request, Lambda context). Lambda runs one
 # invocation at a time per process; the logger reads this to stamp its lines.
-serving: tuple[str | None, Any, Any] = (None, None, None)
+serving: "tuple[str | None, Any, Any]" = (None, None, None)
 
 
-def serve_as(function: str | None, request: Any = None, context: Any = None) -> None:
+def serve_as(function: "str | None", request: Any = None, context: Any = None) -> None:
     """Record the invocation being served, for the log lines written while serving it.
 
     The logger takes ``request_id`` from ``context.aws_request_id``, so a function that is
@@ -45,7 +46,7 @@ def serve_as(function: str | None, request: Any = None, context: Any = None) -> 
     serving = (function, request, context)
 
 
-def reject_other_sources(event: Any, function: str | None, context: Any = None) -> None:
+def reject_other_sources(event: Any, function: "str | None", context: Any = None) -> None:
     """Raise ``WrongEventSource`` (and log it) if ``event`` comes from a non-HTTP service."""
     from tight.sources import event_source
 
@@ -94,7 +95,7 @@ class Controller:
             )
         self.handlers[method] = handler
 
-    def allowed(self) -> list[str]:
+    def allowed(self) -> "list[str]":
         allowed = set(self.handlers)
         if "GET" in allowed:
             allowed.add("HEAD")
@@ -103,8 +104,8 @@ class Controller:
         return [m for m in METHODS if m in allowed]
 
     def dispatch(
-        self, event: Any, context: Any = None, function: str | None = None
-    ) -> dict[str, Any]:
+        self, event: Any, context: Any = None, function: "str | None" = None
+    ) -> "dict[str, Any]":
         """Answer one HTTP event with a response dict, whatever the handler does.
 
         Raises only ``WrongEventSource``, for an event from another AWS service.
@@ -196,8 +197,8 @@ class Controller:
             return answer
 
     def _server_error(
-        self, context: Any, kind: str | None, defaults: dict[str, str], multi_value: bool
-    ) -> dict[str, Any]:
+        self, context: Any, kind: "str | None", defaults: "dict[str, str]", multi_value: bool
+    ) -> "dict[str, Any]":
         """Log the exception being handled; answer a 500 that names Lambda's request id."""
         request_id = getattr(context, "aws_request_id", None)
         try:
@@ -219,8 +220,8 @@ class Controller:
             }
 
     def _preflight(
-        self, request: Request, defaults: dict[str, str], multi_value: bool
-    ) -> dict[str, Any]:
+        self, request: Request, defaults: "dict[str, str]", multi_value: bool
+    ) -> "dict[str, Any]":
         cors = config.settings().cors
         assert cors is not None
         headers = dict(defaults)
@@ -234,10 +235,10 @@ class Controller:
         return responses.shape(204, headers, "", False, request.kind, multi_value=multi_value)
 
 
-_controllers: dict[str, Controller] = {}
+_controllers: "dict[str, Controller]" = {}
 
 
-def controller_for(module: str) -> Controller | None:
+def controller_for(module: str) -> "Controller | None":
     """The controller a module registered handlers on, if any."""
     return _controllers.get(module)
 
