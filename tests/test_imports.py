@@ -113,7 +113,7 @@ def test_a_function_that_does_not_log_never_loads_the_logger(tmp_path):
 
 SPECS = """
 import json, os, sys
-sys.path.insert(0, {path!r})
+sys.path[:0] = {paths!r}
 {setup}
 import tight
 root = os.path.dirname(tight.__file__)
@@ -125,16 +125,19 @@ for folder, dirs, files in os.walk(root):
     names += [package + "." + f[:-3] for f in sorted(files) if f.endswith(".py")
               and f != "__init__.py"]
     names += [package + "." + d for d in dirs]
+names = [n for n in names if not n.startswith(("tight.testing", "tight.core.test_helpers"))]
+names += ["app.functions", "app.functions.items", "app.functions.items.helpers",
+          "app.functions.items.handler", "app.functions.other", "app.functions.other.handler"]
 found = {{}}
 for name in names:
-    if name.startswith(("tight.testing", "tight.core.test_helpers")):
-        continue  # need pytest
     __import__(name)
     module = sys.modules[name]
     spec = module.__spec__
-    found[name] = [spec.name, spec.origin, spec.cached, spec.submodule_search_locations,
-                   type(spec.loader).__name__, module.__file__, module.__cached__,
-                   getattr(module, "__path__", None), module.__package__]
+    locations = spec.submodule_search_locations
+    found[name] = [spec.name, spec.origin, spec.cached, locations and list(locations),
+                   type(spec.loader).__name__, getattr(module, "__file__", None),
+                   getattr(module, "__cached__", None), list(getattr(module, "__path__", [])),
+                   module.__package__]
 try:
     import tight.no_such_module
 except ModuleNotFoundError as error:
@@ -149,11 +152,21 @@ def test_vendored_runtime_finds_its_modules_as_python_would(tmp_path):
     must still be a ModuleNotFoundError."""
     from conftest import write_app
 
-    root = write_app(tmp_path / "found", {"items": "X = 1\n"})
+    root = write_app(tmp_path / "found", {"items": "X = 1\n", "other": "Y = 2\n"})
+    # A function folder as scaffolding writes it (a package), one as a plain folder.
+    (root / "app" / "functions" / "__init__.py").write_text("")
+    (root / "app" / "functions" / "items" / "__init__.py").write_text("")
+    (root / "app" / "functions" / "items" / "helpers.py").write_text("Z = 3\n")
 
-    def specs(path: Path, setup: str) -> list[object]:
+    def specs(paths: list[Path], setup: str) -> list[object]:
         result = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", SPECS.format(path=str(path), setup=setup)],
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                SPECS.format(paths=[str(p) for p in paths], setup=setup),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -161,10 +174,18 @@ def test_vendored_runtime_finds_its_modules_as_python_would(tmp_path):
         return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
     # As Lambda runs it: app_index imports the copy as app.vendored.tight.
-    aliased, missing = specs(root, "import app_index")
-    # The same folder imported as plain ``tight``: Python's path search does all the finding.
-    plain, plain_missing = specs(root / "app" / "vendored", "")
+    aliased, missing = specs([root], "import app_index")
+    # The same folders imported as plain ``tight``: Python's path search does all the finding.
+    plain, plain_missing = specs([root / "app" / "vendored", root], "")
     assert "tight.providers.aws.controllers.lambda_proxy_event" in aliased
     assert "tight.providers.aws.clients" in aliased
+    assert aliased["app.functions.items.helpers"][1] == str(
+        root / "app" / "functions" / "items" / "helpers.py"
+    )
     assert aliased == plain
     assert missing == plain_missing == "tight.no_such_module"
+
+
+def test_only_a_vendored_runtime_finds_by_path():
+    """The installed package leaves finding to Python: nothing to register folders with."""
+    assert tight.register_folder("app", "/nonexistent") is False

@@ -8,11 +8,14 @@ submodule with the canonical ``tight.x`` through a meta-path finder, and puts th
 folder on ``sys.path`` so that vendored dependencies import by their own names. The code
 lives here, not in a submodule, because it runs on every cold start.
 
-The same finder makes the vendored copy's own imports cheap: each module costs a cold start
+The same finder makes the vendored copy's imports cheap: each module costs a cold start
 its import, and Python's path search (try every path hook, list each new folder, stat each
-candidate) is most of that. The runtime is plain source in a known layout, so the finder
-goes straight to ``<folder>/<name>.py`` or ``<folder>/<name>/__init__.py``, and leaves
-anything else (another layout, a zip, a name that is not there) to Python.
+candidate) is most of that. The runtime, and the app's own package once ``app.run()`` has
+registered it, are plain source in a known layout, so the finder goes straight to
+``<folder>/<name>/__init__.py`` or ``<folder>/<name>.py``, and leaves anything else
+(another layout, a zip, a name that is not there, a package whose ``__path__`` was changed)
+to Python. A compiled extension module is not looked for: beside a ``.py`` of the same
+name, the ``.py`` is what runs.
 """
 
 __version__ = "0.1.0"
@@ -54,10 +57,26 @@ def alias_runtime(alias: str, vendored_dir: "str | None" = None) -> bool:
     return became
 
 
+def register_folder(package: str, folder: str) -> bool:
+    """Let the vendored runtime's finder find ``package.x`` straight in ``folder``.
+
+    ``app.run()`` registers the app's ``app`` package. Returns False, changing nothing,
+    when no vendored runtime serves (the installed ``tight`` leaves finding to Python).
+    """
+    import sys
+
+    for finder in sys.meta_path:
+        if isinstance(finder, RuntimeFinder) and finder.folders:
+            finder.folders[package + "."] = folder
+            return True
+    return False
+
+
 class RuntimeFinder:
-    """Finds ``<alias>.x`` as the canonical ``tight.x``, and the vendored copy's own modules
-    by their path. Its own loader for aliases (duck-typed: importlib.abc would import typing,
-    a few milliseconds on every cold start)."""
+    """Finds ``<alias>.x`` as the canonical ``tight.x``, and the modules of the registered
+    packages (the vendored copy's own, the app's) by their path. Its own loader for aliases
+    (duck-typed: importlib.abc would import typing, a few milliseconds on every cold start).
+    """
 
     def __init__(self, alias: str, package: object = None) -> None:
         import os
@@ -65,25 +84,29 @@ class RuntimeFinder:
         self.prefix = alias + "."
         self.sep = os.sep
         self.isfile = os.path.isfile
+        # Package name + "." -> the one folder holding its modules.
+        self.folders: dict[str, str] = {}
         spec = getattr(package, "__spec__", None)
         loader = getattr(spec, "loader", None)
         paths = getattr(package, "__path__", None)
         # Only a copy loaded from source files has the layout the shortcut assumes.
+        self.source_loader: object = None
         if type(loader).__name__ == "SourceFileLoader" and paths and len(paths) == 1:
-            self.source_loader: object = type(loader)
-            self.root: str | None = paths[0]
-        else:
-            self.source_loader = None
-            self.root = None
+            self.source_loader = type(loader)
+            self.folders["tight."] = paths[0]
 
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
         if fullname.startswith(self.prefix):
             return type(__spec__)(fullname, self)  # type: ignore[arg-type]
-        if self.root is None or not fullname.startswith("tight."):
-            return None
+        for prefix, root in self.folders.items():
+            if fullname.startswith(prefix):
+                return self._spec_in(root, fullname, fullname[len(prefix) :], path)
+        return None
+
+    def _spec_in(self, root: str, fullname: str, relative: str, path: object) -> object:
         sep = self.sep
-        folder, _, name = fullname[6:].rpartition(".")
-        directory = self.root + sep + folder.replace(".", sep) if folder else self.root
+        folder, _, name = relative.rpartition(".")
+        directory = root + sep + folder.replace(".", sep) if folder else root
         # Only where Python itself would look: the parent package's one folder.
         if type(path) is not list or path != [directory]:
             return None

@@ -12,7 +12,7 @@ import sys
 from keyword import iskeyword
 from types import ModuleType
 
-from tight import config
+from tight import config, register_folder
 from tight.providers.aws.controllers import lambda_proxy_event
 
 TYPE_CHECKING = False
@@ -171,6 +171,9 @@ def run(module: "ModuleType | str | None" = None) -> "list[str]":
             )
     if app_root not in sys.path:
         sys.path.insert(0, app_root)
+    # In a vendored runtime (as Lambda runs it) the functions' packages are then found by
+    # their path, without Python's search through each folder.
+    register_folder("app", os.path.join(app_root, "app"))
     config.set_app_root(app_root)
     for name in names:
         setattr(module, name, LambdaFunction(name, f"app.functions.{name}.handler"))
