@@ -189,3 +189,24 @@ def test_vendored_runtime_finds_its_modules_as_python_would(tmp_path):
 def test_only_a_vendored_runtime_finds_by_path():
     """The installed package leaves finding to Python: nothing to register folders with."""
     assert tight.register_folder("app", "/nonexistent") is False
+
+
+def test_tights_own_errors_keep_their_names_and_bases():
+    """They live in tight.errors, loaded only when something fails, and stay importable
+    from the modules that raise them."""
+    from tight import config, errors, response
+    from tight.providers.aws.controllers import lambda_proxy_event
+    from tight.providers.aws.lambda_app import app
+
+    assert config.ConfigError is errors.ConfigError and issubclass(errors.ConfigError, ValueError)
+    assert response.ResponseError is errors.ResponseError
+    assert issubclass(errors.ResponseError, TypeError)
+    assert lambda_proxy_event.DuplicateHandler is errors.DuplicateHandler
+    assert issubclass(errors.DuplicateHandler, TypeError)
+    assert app.AppError is errors.AppError
+    try:
+        config.no_such_name  # noqa: B018
+    except AttributeError as error:
+        assert "no_such_name" in str(error)
+    else:
+        raise AssertionError("an unknown name must stay an AttributeError")

@@ -17,6 +17,8 @@ from _collections_abc import Iterable, Mapping
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from tight.errors import ConfigError as ConfigError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
     # cold start more than this whole module does. Those that would build an object
@@ -36,8 +38,23 @@ DEFAULT_ALLOW_HEADERS = (
 DEFAULT_MAX_AGE = 600
 
 
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key and what it accepts."""
+# ConfigError lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "ConfigError":
+            from tight.errors import ConfigError
+
+            return ConfigError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _config_error(message: str) -> Exception:
+    """``tight.errors.ConfigError``, imported only when it is raised."""
+    from tight.errors import ConfigError
+
+    return ConfigError(message)
 
 
 class Cors:
@@ -64,14 +81,14 @@ class Cors:
     ) -> None:
         origins = [allow_origin] if isinstance(allow_origin, str) else list(allow_origin)
         if not origins or not all(isinstance(o, str) and o for o in origins):
-            raise ConfigError("cors.allow_origin must be '*', an origin, or a list of origins")
+            raise _config_error("cors.allow_origin must be '*', an origin, or a list of origins")
         if allow_credentials and "*" in origins:
-            raise ConfigError(
+            raise _config_error(
                 "cors.allow_credentials cannot be used with allow_origin '*'; "
                 "list the origins that may send credentials"
             )
         if not isinstance(max_age, int) or max_age < 0:
-            raise ConfigError("cors.max_age must be a whole number of seconds >= 0")
+            raise _config_error("cors.max_age must be a whole number of seconds >= 0")
         self.allow_origins = tuple(origins)
         self.allow_methods = (
             tuple(m.upper() for m in allow_methods) if allow_methods is not None else None
@@ -103,12 +120,12 @@ class Cors:
             known = set(cls.__slots__) - {"allow_origins", "static_headers"} | {"allow_origin"}
             unknown = sorted(set(value) - known)
             if unknown:
-                raise ConfigError(
+                raise _config_error(
                     f"unknown cors setting(s) {', '.join(unknown)}; "
                     f"known: {', '.join(sorted(known))}"
                 )
             return cls(**value)
-        raise ConfigError("cors must be an origin such as '*', a mapping of settings, or false")
+        raise _config_error("cors must be an origin such as '*', a mapping of settings, or false")
 
     def origin_headers(self, request_origin: "str | None") -> "dict[str, str]":
         """The Allow-Origin headers for a request from ``request_origin``."""
@@ -153,7 +170,7 @@ def configure(**values: Any) -> Settings:
     """
     unknown = sorted(set(values) - {"app_name", "stage", "cors", "headers"})
     if unknown:
-        raise ConfigError(
+        raise _config_error(
             f"unknown setting(s) {', '.join(unknown)}; known: app_name, stage, cors, headers"
         )
     _overrides.update(values)
@@ -186,9 +203,9 @@ def _read_runtime_file() -> "dict[str, Any]":
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; rebuild it with `doit vendor`") from exc
+        raise _config_error(f"cannot read {path}: {exc}; rebuild it with `doit vendor`") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object; rebuild it with `doit vendor`")
+        raise _config_error(f"{path} must hold a JSON object; rebuild it with `doit vendor`")
     return data
 
 
@@ -202,7 +219,7 @@ def reload() -> Settings:
     if not isinstance(headers, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
     ):
-        raise ConfigError("headers must map header names to string values")
+        raise _config_error("headers must map header names to string values")
     _settings = Settings(
         app_name=values.get("app_name"),
         stage=_overrides.get("stage") or os.environ.get("TIGHT_STAGE") or values.get("stage"),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tight.errors import HTTPError
+    from tight.errors import ResponseError as ResponseError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
     # cold start more than this whole module does. Those that would build an object
@@ -98,8 +99,23 @@ def _values(value: Any) -> "list[str]":
     return [] if value is None else [value if type(value) is str else str(value)]
 
 
-class ResponseError(TypeError):
-    """A handler returned something that cannot become a response (logged, answered 500)."""
+# ResponseError lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "ResponseError":
+            from tight.errors import ResponseError
+
+            return ResponseError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _response_error(message: str) -> Exception:
+    """``tight.errors.ResponseError``, imported only when it is raised."""
+    from tight.errors import ResponseError
+
+    return ResponseError(message)
 
 
 def json_default(value: Any) -> Any:
@@ -177,7 +193,7 @@ def _merge_headers(defaults: "Mapping[str, str]", given: Any) -> "dict[str, str]
     if not given:
         return dict(defaults)
     if not isinstance(given, dict):
-        raise ResponseError("headers must be a dict of header names to values")
+        raise _response_error("headers must be a dict of header names to values")
     headers = dict(defaults)
     if headers:
         lowered = {name.lower() for name in given}
@@ -224,7 +240,7 @@ def build(
     headers = _merge_headers(defaults, given) if given or defaults else {}
 
     if type(status) is not int or not 100 <= status <= 599:
-        raise ResponseError(f"statusCode must be an int from 100 to 599, not {status!r}")
+        raise _response_error(f"statusCode must be an int from 100 to 599, not {status!r}")
 
     body_type = type(body)
     if body is None:
@@ -242,7 +258,7 @@ def build(
         try:
             text = encode_json(body)
         except (TypeError, ValueError, RecursionError) as exc:
-            raise ResponseError(f"response body cannot be encoded as JSON: {exc}") from exc
+            raise _response_error(f"response body cannot be encoded as JSON: {exc}") from exc
         if not headers or not _has_header(headers, "Content-Type"):
             headers["Content-Type"] = JSON_TYPE
     if head:
@@ -266,9 +282,9 @@ def shape(
     """Lay out an encoded response the way the event's source expects it."""
     response: dict[str, Any] = {"statusCode": status}
     if cookies is not None and not isinstance(cookies, (list, tuple, str)):
-        raise ResponseError("cookies must be a list of Set-Cookie strings")
+        raise _response_error("cookies must be a list of Set-Cookie strings")
     if multi is not None and not isinstance(multi, dict):
-        raise ResponseError("multiValueHeaders must be a dict of header names to lists")
+        raise _response_error("multiValueHeaders must be a dict of header names to lists")
     cookie_values = _values(cookies)
 
     if kind in (HTTP, URL):
@@ -349,7 +365,7 @@ def error_response(
     """
     status = error.status_code
     if type(status) is not int or not 100 <= status <= 599:
-        raise ResponseError(
+        raise _response_error(
             f"{type(error).__name__} has status_code {status!r}; an HTTP status is an int "
             "from 100 to 599"
         )

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     Handler = Callable[..., Any]
+
+    from tight.errors import DuplicateHandler as DuplicateHandler
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
     # cold start more than this whole module does. Those that would build an object
@@ -72,8 +74,23 @@ def _log_exception(message: str, **fields: Any) -> None:
     logger.exception(message=message, **fields)
 
 
-class DuplicateHandler(TypeError):
-    """Two different functions in one module were registered for the same method."""
+# DuplicateHandler lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "DuplicateHandler":
+            from tight.errors import DuplicateHandler
+
+            return DuplicateHandler
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _duplicate_handler(message: str) -> Exception:
+    """``tight.errors.DuplicateHandler``, imported only when it is raised."""
+    from tight.errors import DuplicateHandler
+
+    return DuplicateHandler(message)
 
 
 class Controller:
@@ -89,7 +106,7 @@ class Controller:
         existing = self.handlers.get(method)
         # Re-running a module (a reload in tests) registers the same function again: fine.
         if existing is not None and existing.__qualname__ != handler.__qualname__:
-            raise DuplicateHandler(
+            raise _duplicate_handler(
                 f"{self.module} registers two {method} handlers, {existing.__qualname__} and "
                 f"{handler.__qualname__}; keep one @{method.lower()} per function module"
             )

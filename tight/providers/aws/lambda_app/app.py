@@ -18,6 +18,8 @@ from tight.providers.aws.controllers import lambda_proxy_event
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from tight.errors import AppError as AppError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
     # cold start more than this whole module does. Those that would build an object
@@ -28,8 +30,23 @@ FUNCTIONS_DIR = ("app", "functions")
 HANDLER_FILE = "handler.py"
 
 
-class AppError(Exception):
-    """The app's layout is wrong; the message names the folder and the fix."""
+# AppError lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "AppError":
+            from tight.errors import AppError
+
+            return AppError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _app_error(message: str) -> Exception:
+    """``tight.errors.AppError``, imported only when it is raised."""
+    from tight.errors import AppError
+
+    return AppError(message)
 
 
 class LambdaFunction:
@@ -114,7 +131,7 @@ def _load_failed(name: str, event: Any, context: Any) -> Any:
 
     kind = event_kind(event)
     if kind is None:
-        raise AppError(
+        raise _app_error(
             f"app/functions/{name}/handler.py could not be loaded (the error is logged); "
             "the event is not handled, so Lambda retries it"
         )
@@ -128,7 +145,7 @@ def discover(app_root: str) -> "list[str]":
     try:
         entries = list(os.scandir(functions_dir))
     except FileNotFoundError:
-        raise AppError(
+        raise _app_error(
             f"no app/functions folder in {app_root}; create a function with "
             "`doit generate_function name=<name>`"
         ) from None
@@ -138,7 +155,7 @@ def discover(app_root: str) -> "list[str]":
             continue
         name = entry.name
         if not name.isidentifier() or iskeyword(name):
-            raise AppError(
+            raise _app_error(
                 f"app/functions/{name} is not a valid Python identifier, so Lambda cannot call "
                 f"it as app_index.{name}; rename the folder (letters, digits and _, not "
                 "starting with a digit, not a Python keyword)"
@@ -159,13 +176,13 @@ def run(module: "ModuleType | str | None" = None) -> "list[str]":
         module = sys.modules[module]
     module_file = getattr(module, "__file__", None)
     if not module_file:
-        raise AppError("run() must be called from a module file such as app_index.py")
+        raise _app_error("run() must be called from a module file such as app_index.py")
     app_root = os.path.dirname(os.path.abspath(module_file))
     names = discover(app_root)
     for name in names:
         existing = getattr(module, name, None)
         if existing is not None and not isinstance(existing, LambdaFunction):
-            raise AppError(
+            raise _app_error(
                 f"app/functions/{name} would replace {module.__name__}.{name}, which is "
                 "already defined there; rename the function folder"
             )
