@@ -198,8 +198,9 @@ def _read_runtime_file() -> "dict[str, Any]":
         return {}
     path = os.path.join(_app_root, *RUNTIME_CONFIG_PATH)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        # Bytes: json detects the UTF encoding itself, without a text layer to set up.
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
