@@ -210,3 +210,58 @@ def test_tights_own_errors_keep_their_names_and_bases():
         assert "no_such_name" in str(error)
     else:
         raise AssertionError("an unknown name must stay an AttributeError")
+
+
+SQS_COLD_PATH = """
+import json, sys
+sys.path.insert(0, {root!r})
+before = set(sys.modules)
+import app_index
+
+class Context:
+    aws_request_id = "lambda-req-9"
+
+event = {{"Records": [
+    {{"messageId": "m1", "body": "{{}}", "eventSource": "aws:sqs",
+     "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:orders"}},
+    {{"messageId": "m2", "body": "poison", "eventSource": "aws:sqs",
+     "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:orders"}}]}}
+answer = app_index.worker(event, Context())
+print(json.dumps([answer, sorted(set(sys.modules) - before)]))
+"""
+
+
+def test_an_sqs_function_never_loads_the_http_code(tmp_path):
+    """Event-source functions share the cold path: they load their controller, not the
+    HTTP request and response code, and still log with their function and request id."""
+    from conftest import write_app
+
+    worker = (
+        "import tight.providers.aws.controllers.sqs as sqs\n"
+        "@sqs.record\n"
+        "def on_record(*args, **kwargs):\n"
+        "    kwargs['record'].json()\n"
+    )
+    root = write_app(tmp_path / "sqs_app", {"worker": worker})
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", SQS_COLD_PATH.format(root=str(root))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    *logged, last = result.stdout.strip().splitlines()
+    answer, loaded = json.loads(last)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert "tight.batch" in loaded
+    for module in (
+        "tight.request",
+        "tight.response",
+        "tight.providers.aws.controllers.lambda_proxy_event",
+    ):
+        assert module not in loaded
+    line = json.loads(logged[-1])
+    assert (line["function"], line["request_id"], line["record_id"]) == (
+        "worker",
+        "lambda-req-9",
+        "m2",
+    )

@@ -1,4 +1,4 @@
-"""The errors of the runtime: HTTP errors a handler can raise, and Tight's own.
+"""HTTP errors a handler can raise, each answered with its status, and Tight's own errors.
 
 ``raise NotFound("no item 42")`` answers ``404 {"error": "Not Found", "message": "no item 42"}``.
 Anything that is not an ``HTTPError`` becomes a generic 500 (see ``response.server_error``).

@@ -15,6 +15,8 @@ import sys
 
 from tight import config
 from tight import response as responses
+from tight.providers.aws.lambda_app import app as runner
+from tight.providers.aws.lambda_app.app import serve_as as serve_as
 from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
@@ -32,20 +34,6 @@ else:
     Any = Handler = object
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
-
-# What is being served now: (function name, Request, Lambda context). Lambda runs one
-# invocation at a time per process; the logger reads this to stamp its lines.
-serving: "tuple[str | None, Any, Any]" = (None, None, None)
-
-
-def serve_as(function: "str | None", request: Any = None, context: Any = None) -> None:
-    """Record the invocation being served, for the log lines written while serving it.
-
-    The logger takes ``request_id`` from ``context.aws_request_id``, so a function that is
-    not an HTTP controller calls ``serve_as(name, None, context)`` to get both on its lines.
-    """
-    global serving
-    serving = (function, request, context)
 
 
 def reject_other_sources(event: Any, function: "str | None", context: Any = None) -> None:
@@ -131,8 +119,8 @@ class Controller:
         if kind is None:
             reject_other_sources(event, function, context)
         request = Request(event, kind, context) if kind is not None else None
-        global serving
-        serving = (function, request, context)
+        # What the log lines written while serving it carry (``serve_as``, inlined).
+        runner.serving = (function, request, context)
         defaults: dict[str, str] = {}
         multi_value = False
         try:

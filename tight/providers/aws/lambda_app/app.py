@@ -4,6 +4,10 @@ Called from the app's ``app_index.py``; Lambda's handler setting is then
 ``app_index.<name>``. Nothing is imported up front: each function's handler module is
 imported on that function's first call and reused after, so a cold start pays only for the
 function that runs, however many the app has.
+
+It also records what is being served now (``serve_as``), for the log lines written while
+serving it. The controller modules are not imported here: a function loads the one its
+handler uses (an SQS function never loads the HTTP request and response code).
 """
 
 import importlib
@@ -13,7 +17,6 @@ from keyword import iskeyword
 from types import ModuleType
 
 from tight import config, register_folder
-from tight.providers.aws.controllers import lambda_proxy_event
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,6 +31,21 @@ else:
 
 FUNCTIONS_DIR = ("app", "functions")
 HANDLER_FILE = "handler.py"
+LAMBDA_PROXY = "tight.providers.aws.controllers.lambda_proxy_event"
+
+# What is being served now: (function name, Request or None, Lambda context). Lambda runs
+# one invocation at a time per process; the logger reads this to stamp its lines.
+serving: "tuple[str | None, Any, Any]" = (None, None, None)
+
+
+def serve_as(function: "str | None", request: Any = None, context: Any = None) -> None:
+    """Record the invocation being served, for the log lines written while serving it.
+
+    The logger takes ``request_id`` from ``context.aws_request_id``; the HTTP controller
+    adds the request, for its gateway request id.
+    """
+    global serving
+    serving = (function, request, context)
 
 
 # AppError lives in tight.errors, loaded only when something fails; the name stays
@@ -71,9 +89,9 @@ class LambdaFunction:
         """The function that serves this app function, or None (logged) if there is none."""
         try:
             module = importlib.import_module(self.module_name)
-            http = lambda_proxy_event.controller_for(module.__name__)
-            # Only a module that imported an event-source controller can have registered a
-            # record handler: HTTP functions never load tight.batch.
+            # Only a module that imported a controller can have registered handlers on it.
+            proxy = sys.modules.get(LAMBDA_PROXY)
+            http = proxy.controller_for(module.__name__) if proxy is not None else None
             batch = sys.modules.get("tight.batch")
             records = batch.controller_of(module) if batch is not None else None
             if batch is not None and http is not None and records is not None:
@@ -81,7 +99,7 @@ class LambdaFunction:
         except Exception:  # noqa: BLE001 - logged; answered by _load_failed
             from tight.core import logger
 
-            lambda_proxy_event.serve_as(self.name, None, context)
+            serve_as(self.name, None, context)
             logger.exception(
                 message=f"cannot import {self.module_name.replace('.', '/')}.py",
                 function=self.name,
@@ -96,7 +114,7 @@ class LambdaFunction:
         else:
             from tight.core import logger
 
-            lambda_proxy_event.serve_as(self.name, None, context)
+            serve_as(self.name, None, context)
             logger.error(
                 message=(
                     f"app/functions/{self.name}/handler.py registers no handler; decorate a "
@@ -117,7 +135,7 @@ def _plain(handler: Any) -> Any:
     """Serve a plain ``handler(event, context)``, its log lines stamped with the function."""
 
     def serve(event: Any, context: Any, name: str) -> Any:
-        lambda_proxy_event.serve_as(name, None, context)
+        serve_as(name, None, context)
         return handler(event, context)
 
     return serve
