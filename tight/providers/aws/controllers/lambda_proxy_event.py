@@ -16,7 +16,6 @@ import sys
 from tight import config
 from tight import response as responses
 from tight.providers.aws.lambda_app import app as runner
-from tight.providers.aws.lambda_app.app import serve_as as serve_as
 from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
@@ -34,6 +33,9 @@ else:
     Any = Handler = object
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+
+# Records the invocation being served, for its log lines; kept by the app runner.
+serve_as = runner.serve_as
 
 
 def reject_other_sources(event: Any, function: "str | None", context: Any = None) -> None:
