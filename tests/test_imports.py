@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from test_python_versions import LAMBDA_PYTHONS, interpreter
+
 import tight
 
 RUNTIME_MODULES = [
@@ -146,11 +149,16 @@ print(json.dumps([found, missing]))
 """
 
 
-def test_vendored_runtime_finds_its_modules_as_python_would(tmp_path):
+@pytest.mark.parametrize("version", LAMBDA_PYTHONS)
+def test_vendored_runtime_finds_its_modules_as_python_would(version, tmp_path):
     """The vendored copy finds its own modules by path: each must come out as Python's own
     search makes it (same file, bytecode cache, package path, spec), and a missing module
-    must still be a ModuleNotFoundError."""
+    must still be a ModuleNotFoundError, on every Python that Lambda runs."""
     from conftest import write_app
+
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no Python {version} on this machine")
 
     root = write_app(tmp_path / "found", {"items": "X = 1\n", "other": "Y = 2\n"})
     # A function folder as scaffolding writes it (a package), one as a plain folder.
@@ -160,13 +168,7 @@ def test_vendored_runtime_finds_its_modules_as_python_would(tmp_path):
 
     def specs(paths: list[Path], setup: str) -> list[object]:
         result = subprocess.run(
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-c",
-                SPECS.format(paths=[str(p) for p in paths], setup=setup),
-            ],
+            [python, "-I", "-S", "-c", SPECS.format(paths=[str(p) for p in paths], setup=setup)],
             capture_output=True,
             text=True,
             check=True,
