@@ -4,10 +4,11 @@ The apps are built in temporary folders and kept, when the demo is done, in
 ``build/demo-app`` and ``build/demo-notes-app`` (or under ``--keep``), so you can look at
 what was built. Not part of the installed toolkit: it runs from a checkout.
 
-1. Scaffolds an app and two functions with the real ``tight`` and ``doit`` commands, runs
-   the app's generated tests, vendors the runtime, and invokes each function with events
-   of each kind exactly as Lambda would (``app_index.<function>(event, context)`` in an
-   isolated interpreter).
+1. Scaffolds an app, two HTTP functions and an SQS consumer with the real ``tight`` and
+   ``doit`` commands, runs the app's generated tests, vendors the runtime, and invokes each
+   function with events of each kind exactly as Lambda would
+   (``app_index.<function>(event, context)`` in an isolated interpreter): the SQS consumer
+   gets a batch with one poisoned message, and only that one is reported failed.
 2. Edits the handlers as a user would (errors, CORS from tight.yml, the caller from the
    authorizer) and prints one request -> response line per event.
 3. Starts a local DynamoDB, serves a function backed by a model through it, records
@@ -84,6 +85,9 @@ stage: dev
 cors:
   allow_origin: "https://demo.example"
 vendor_dir: app/vendored
+functions:
+  orders:
+    sqs: {{queue: orders, batch_size: 10, fifo: false}}
 """
 
 # Runs in the app folder in an isolated interpreter, as Lambda imports app_index.
@@ -93,11 +97,15 @@ sys.path.insert(0, ".")
 import app_index
 
 class Context:
-    aws_request_id = "demo-request"
     function_name = "demo"
 
+    def __init__(self, request_id):
+        self.aws_request_id = request_id
+
+# Each invocation has its own Lambda request id (here the event's), as the log shows it.
 for name, kind, event in json.load(sys.stdin):
-    print(json.dumps(getattr(app_index, name)(event, Context())))
+    request_id = (event.get("requestContext") or {}).get("requestId") or "demo-request"
+    print(json.dumps(getattr(app_index, name)(event, Context(request_id))))
 """
 
 
@@ -220,6 +228,7 @@ def scaffold(folder: Path) -> Path:
     root = folder / "demo-app"
     command("doit", "generate_function", "name=items", "methods=get,post,delete", cwd=root)
     command("doit", "generate_function", "name=hello", cwd=root)
+    command("doit", "generate_function", "name=orders", "trigger=sqs", cwd=root)
     summary = [line for line in command("doit", "test", cwd=root).splitlines() if line.strip()]
     print(f"    {summary[-1].strip('= ')}")
     return root
@@ -275,6 +284,37 @@ def show(events: list[tuple[str, str, dict[str, object]]], lines: list[dict[str,
     return 0 if len(answers) == len(events) else 1
 
 
+def poisoned_batch() -> dict[str, Any]:
+    """Three SQS messages for app_index.orders, the second not JSON: as AWS sends them."""
+    from tight.testing.events import sqs
+
+    return sqs(bodies=[{"order": 1}, "{not json", {"order": 3}], queue="orders")
+
+
+def show_batch(event: dict[str, Any], lines: list[dict[str, Any]]) -> int:
+    """Print each message and whether it came back failed; 1 unless only the poisoned one
+    did (the others are deleted from the queue, that one is retried)."""
+    answers = [line for line in lines if "batchItemFailures" in line]
+    if len(answers) != 1:
+        print(f"  no batchItemFailures answer: {lines}")
+        return 1
+    failures = answers[0]["batchItemFailures"]
+    reported = {failure["itemIdentifier"] for failure in failures}
+    for record in event["Records"]:
+        verdict = "reported failed: retried" if record["messageId"] in reported else "done"
+        print(f"  message {record['messageId'][:8]} {record['body']!r:<14} -> {verdict}")
+    print(f"  app_index.orders answered {json.dumps(answers[0])}")
+    for entry in (line for line in lines if "level" in line):
+        fields = ", ".join(
+            f"{key}={entry[key]}"
+            for key in ("message_id", "record_id", "error_type")
+            if key in entry
+        )
+        print(f"     {entry['level']} {entry['message']} ({fields})")
+    poisoned = event["Records"][1]["messageId"]
+    return 0 if reported == {poisoned} else 1
+
+
 def describe(kind: str, event: dict[str, object]) -> str:
     if kind in ("http", "url"):
         context = event["requestContext"]
@@ -304,12 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     # One line at a time, so the steps show in order beside the commands' own output.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory(prefix="tight-demo-") as folder:
-        print("stage 1: scaffold an app and two functions, test, build and invoke them")
+        print(
+            "stage 1: scaffold an app, two HTTP functions and an SQS consumer; test, build, invoke"
+        )
         root = scaffold(Path(folder))
         unzipped = build_and_unzip(root, Path(folder) / "unzipped")
         print("  invoked from the unzipped artifact in an isolated interpreter:")
         events = scaffolded_events()
         if show(events, invoke(unzipped, events)):
+            return 1
+        print("  an SQS batch of three messages to app_index.orders, the second poisoned:")
+        batch = poisoned_batch()
+        if show_batch(batch, invoke(unzipped, [("orders", "sqs", batch)])):
             return 1
         print("\nstage 2: edit the handlers (errors, CORS in tight.yml, the caller), rebuild")
         edit_app(root)

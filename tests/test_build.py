@@ -395,6 +395,20 @@ def test_a_handler_edit_rezips_without_revendoring(hermetic, tmp_path, wheels):
     assert "-- vendor" in result.stdout and ".  artifact" in result.stdout
     incremental = (root / "build/shop.zip").read_bytes()
     assert incremental != first
+    # The import check's unzipped copy is kept up to date entry by entry: it holds the zip's
+    # files, the new handler's bytes, and nothing the zip no longer has.
+    extra = root / "app/functions/items/extra.py"
+    extra.write_text("GONE = True\n")
+    run("doit", "artifact", cwd=root)
+    extra.unlink()
+    run("doit", "artifact", cwd=root)
+    incremental = (root / "build/shop.zip").read_bytes()
+    unzipped = root / ".tight/artifact/shop.zip.unzipped"
+    with zipfile.ZipFile(root / "build/shop.zip") as archive:
+        expected = {name: archive.read(name) for name in archive.namelist()}
+    held = snapshot(unzipped)
+    held.pop(".tight-unzipped.json")
+    assert held == expected
     assert zipfile.ZipFile(root / "build/shop.zip").testzip() is None  # every CRC checks out
     # Entries copied from the previous zip are the bytes a clean build writes.
     shutil.rmtree(root / "build")

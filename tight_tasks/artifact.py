@@ -23,12 +23,15 @@ Three records say what is up to date, each for its own question:
 - ``.tight/artifact/<zip>.json``: not an up-to-date check but the previous zip's index
   (where each entry sits, its CRC and sizes, the zip's digest and whether its imports
   passed), valid only while that zip's size and mtime match, so a rebuild copies unchanged
-  entries instead of compressing them again and skips the import check for the same bytes."""
+  entries instead of compressing them again and skips the import check for the same bytes.
+  Beside it, ``<zip>.unzipped/`` is the import check's copy of the zip, with its own
+  manifest, so a rebuild rewrites only the entries that changed."""
 
 import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -331,6 +334,34 @@ def _lambda_provided(folder: Path) -> None:
         (folder / source.name).symlink_to(source, target_is_directory=source.is_dir())
 
 
+def _unzipped(built: Built) -> Path:
+    """The zip just written, unzipped under .tight/artifact/ for the import check: kept from
+    one build to the next, so only the entries whose bytes changed are written again (a
+    handler edit rewrites two files, not the whole tree) and files no longer in the zip go.
+    A manifest of what the folder holds is written last; without it, it is unzipped whole."""
+    folder = _cache_file(built.path).with_suffix(".unzipped")
+    manifest = folder / ".tight-unzipped.json"
+    try:
+        held: dict[str, list[int]] = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        shutil.rmtree(folder, ignore_errors=True)
+        held = {}
+    manifest.unlink(missing_ok=True)  # until the folder matches the zip again
+    wanted = {name: [entry["crc"], entry["size"]] for name, entry in built.index.items()}
+    assert built.temporary is not None
+    with zipfile.ZipFile(built.temporary) as archive:
+        for name, key in wanted.items():
+            path = folder / name
+            if held.get(name) != key or not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(archive.read(name))
+    for name in set(held) - set(wanted):
+        if ".." not in Path(name).parts and not Path(name).is_absolute():
+            (folder / name).unlink(missing_ok=True)
+    write_atomic(manifest, json.dumps(wanted))
+    return folder
+
+
 def check_imports(built: list[Built], target: Target, python: str | None) -> bool:
     """Import every function's handler from the zips just written, as Lambda will: the
     target's Python, isolated (-I -S), its path only the unzipped function, the layer and
@@ -340,40 +371,35 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
         print(f"import check skipped: {reason}")
         return False
     function = built[0]
-    assert function.temporary is not None
-    with zipfile.ZipFile(function.temporary) as archive:
-        names = sorted(
-            parts[2]
-            for parts in (n.split("/") for n in archive.namelist())
-            if len(parts) == 4 and parts[:2] == ["app", "functions"] and parts[3] == "handler.py"
-        )
-        with tempfile.TemporaryDirectory(prefix="tight-import-check-") as work:
-            task, opt = Path(work) / "task", Path(work) / "opt"
-            archive.extractall(task)
-            for layer in built[1:]:
-                assert layer.temporary is not None
-                with zipfile.ZipFile(layer.temporary) as layer_archive:
-                    layer_archive.extractall(opt)
-            _lambda_provided(Path(work) / "runtime")
-            job = json.dumps([str(task), str(opt / "python"), str(Path(work) / "runtime"), names])
-            env = {
-                "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "import-check", "AWS_SECRET_ACCESS_KEY": "import-check",
-                "LAMBDA_TASK_ROOT": str(task), "LANG": "C.UTF-8",
-            }  # fmt: skip
-            if (task / DIST_FILE).is_file():  # the function's variables, as a deploy sets them
-                for key, value in read_env_file(task / DIST_FILE).items():
-                    env.setdefault(key, value or "")
-            try:
-                completed = subprocess.run(
-                    [python, "-I", "-S", "-c", _IMPORT_CHECK, job], cwd=task, env=env,
-                    capture_output=True, text=True, timeout=IMPORT_TIMEOUT,
-                )  # fmt: skip
-            except subprocess.TimeoutExpired:
-                raise TightTaskError(
-                    f"importing the handlers from {function.path.name} took more than "
-                    f"{IMPORT_TIMEOUT:.0f} s; does a handler module do slow work when imported?"
-                ) from None
+    names = sorted(
+        parts[2]
+        for parts in (n.split("/") for n in function.index)
+        if len(parts) == 4 and parts[:2] == ["app", "functions"] and parts[3] == "handler.py"
+    )
+    task = _unzipped(function)
+    opt = _unzipped(built[1]) if len(built) > 1 else task
+    with tempfile.TemporaryDirectory(prefix="tight-import-check-") as work:
+        _lambda_provided(Path(work) / "runtime")
+        job = json.dumps([str(task), str(opt / "python"), str(Path(work) / "runtime"), names])
+        env = {
+            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "import-check", "AWS_SECRET_ACCESS_KEY": "import-check",
+            "LAMBDA_TASK_ROOT": str(task), "LANG": "C.UTF-8",
+        }  # fmt: skip
+        if (task / DIST_FILE).is_file():  # the function's variables, as a deploy sets them
+            for key, value in read_env_file(task / DIST_FILE).items():
+                env.setdefault(key, value or "")
+        try:
+            # -B: the unzipped tree stays exactly the zip's (Python writes no bytecode into it)
+            completed = subprocess.run(
+                [python, "-I", "-S", "-B", "-c", _IMPORT_CHECK, job], cwd=task, env=env,
+                capture_output=True, text=True, timeout=IMPORT_TIMEOUT,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise TightTaskError(
+                f"importing the handlers from {function.path.name} took more than "
+                f"{IMPORT_TIMEOUT:.0f} s; does a handler module do slow work when imported?"
+            ) from None
     try:
         failures: dict[str, str] = json.loads(completed.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.config import app_name
+from tight_tasks.config import DYNAMO_BACKENDS, app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import building_folder, recover_folder, write_atomic
 from tight_tasks.target import Sources
@@ -46,7 +46,7 @@ STATE_DIR = ".tight/dynamo"
 STATE_FILE = "server.json"
 INSTALL_STAMP = ".tight-install.json"
 LOG_FILE = "server.log"
-BACKENDS = ("moto", "dynalite", "command")
+BACKENDS = DYNAMO_BACKENDS  # what tight.yml accepts: one list, in the schema
 MOTO_SPEC = "moto[server]>=5,<6"
 DYNALITE_SPEC = "dynalite@4"
 READY_TIMEOUT = 30.0

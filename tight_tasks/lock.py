@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tight_tasks.config import RESOLVERS
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import replacing
 from tight_tasks.target import Sources, Target, explain_pip_failure
@@ -22,7 +23,6 @@ from tight_tasks.taskkit import failing, settings_or_error
 
 REQUIREMENTS_IN = "requirements.in"
 REQUIREMENTS_TXT = "requirements.txt"
-RESOLVERS = ("pip-tools", "uv")
 HEADER_COMMAND = "doit lock"
 
 
