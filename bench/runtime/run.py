@@ -96,6 +96,7 @@ def main() -> int:
     results: dict[str, object] = {"python": sys.version.split()[0], "clock": CLOCK}
     invoke: dict[str, float] = {}
     cold: dict[str, float] = {}
+    modules: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="tight-bench-") as tmp:
         root = Path(tmp)
         folders = {}
@@ -138,8 +139,10 @@ def main() -> int:
                     samples.append(float(answer["seconds"]) * 1e3)  # type: ignore[arg-type]
                 key = f"{framework}/{size}/{'pyc' if pyc else 'source'}"
                 cold[key] = statistics.median(samples)
+                modules[key] = int(answer["modules"])  # type: ignore[call-overload]
                 print(
-                    f"  {framework:<10} {size:>2} {'pyc' if pyc else 'source':<6} {cold[key]:8.2f}",
+                    f"  {framework:<10} {size:>2} {'pyc' if pyc else 'source':<6} {cold[key]:8.2f}"
+                    f"  ({modules[key]} modules loaded)",
                     flush=True,
                 )
         sizes = {
@@ -148,7 +151,7 @@ def main() -> int:
             "chalice": zipped_size(folders["chalice", 1][0] / "chalice"),
         }
 
-    results.update(invoke_us=invoke, cold_ms=cold, zipped_bytes=sizes)
+    results.update(invoke_us=invoke, cold_ms=cold, cold_modules=modules, zipped_bytes=sizes)
     report(invoke, cold, sizes)
     out = HERE.parent / "results"
     out.mkdir(exist_ok=True)
