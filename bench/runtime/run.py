@@ -1,10 +1,11 @@
 """Runtime benchmark: Tight against a raw handler, Powertools' resolver and Chalice, in one run.
 
 Per-invoke time (GET with a path parameter, POST echoing a JSON body; v1 events), cold start
-(import + first call over a Lambda-like preload, with and without .pyc) for 1 and 50
-functions/routes, and the runtime's zipped size. Every figure comes from a fresh interpreter
-whose path is only the deploy folder. Results print as ratios against the peers measured in
-this same run and are saved to bench/results/runtime.json. Nothing here asserts a timing.
+(import + first call over a Lambda-like preload, with and without .pyc, and how many modules
+it loaded) for 1 and 50 functions/routes, and the runtime's zipped size. Every figure comes
+from a fresh interpreter whose path is only the deploy folder, the runs of every framework
+interleaved. Results print as ratios against the peers measured in this same run and are
+saved to bench/results/runtime.json. Nothing here asserts a timing.
 
     python bench/runtime/run.py [--quick] [--clock cpu]
 
