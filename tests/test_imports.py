@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_python_versions import LAMBDA_PYTHONS, interpreter
@@ -166,9 +167,10 @@ def test_vendored_runtime_finds_its_modules_as_python_would(version, tmp_path):
     (root / "app" / "functions" / "items" / "__init__.py").write_text("")
     (root / "app" / "functions" / "items" / "helpers.py").write_text("Z = 3\n")
 
-    def specs(paths: list[Path], setup: str) -> list[object]:
+    def specs(paths: list[Path], setup: str, *flags: str) -> list[Any]:
+        script = SPECS.format(paths=[str(p) for p in paths], setup=setup)
         result = subprocess.run(
-            [python, "-I", "-S", "-c", SPECS.format(paths=[str(p) for p in paths], setup=setup)],
+            [python, *flags, "-I", "-S", "-c", script],
             capture_output=True,
             text=True,
             check=True,
@@ -186,6 +188,10 @@ def test_vendored_runtime_finds_its_modules_as_python_would(version, tmp_path):
     )
     assert aliased == plain
     assert missing == plain_missing == "tight.no_such_module"
+    # Where -O or a pycache prefix moves the bytecode, the import system names it as ever.
+    optimized, _ = specs([root], "import app_index", "-O")
+    assert optimized == specs([root / "app" / "vendored", root], "", "-O")[0]
+    assert optimized["tight.request"][2].endswith(".opt-1.pyc")
 
 
 def test_only_a_vendored_runtime_finds_by_path():

@@ -94,6 +94,13 @@ class RuntimeFinder:
         if type(loader).__name__ == "SourceFileLoader" and paths and len(paths) == 1:
             self.source_loader = type(loader)
             self.folders["tight."] = paths[0]
+        # ``x.py`` caches its bytecode in ``__pycache__/x.<tag>.pyc`` unless -O or
+        # PYTHONPYCACHEPREFIX moves it: then the import system works the name out itself.
+        import sys
+
+        tag = sys.implementation.cache_tag
+        moved = tag is None or sys.pycache_prefix is not None or sys.flags.optimize
+        self.cache_suffix = None if moved else "." + tag + ".pyc"
 
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
         if fullname.startswith(self.prefix):
@@ -113,10 +120,13 @@ class RuntimeFinder:
         base = directory + sep + name
         origin = base + sep + "__init__.py"
         package = self.isfile(origin)
-        if not package:
+        if package:
+            cache_folder, stem = base, "__init__"
+        else:
             origin = base + ".py"
             if not self.isfile(origin):
                 return None
+            cache_folder, stem = directory, name
         spec = type(__spec__)(
             fullname,
             self.source_loader(fullname, origin),  # type: ignore[operator]
@@ -126,12 +136,16 @@ class RuntimeFinder:
         if package:
             spec.submodule_search_locations = [base]
         spec.has_location = True
+        if self.cache_suffix is not None:
+            spec.cached = cache_folder + sep + "__pycache__" + sep + stem + self.cache_suffix
         return spec
 
     def create_module(self, spec: object) -> object:
-        import importlib
+        import sys
 
-        module = importlib.import_module("tight." + spec.name[len(self.prefix) :])  # type: ignore[attr-defined]
+        canonical = "tight." + spec.name[len(self.prefix) :]  # type: ignore[attr-defined]
+        __import__(canonical)
+        module = sys.modules[canonical]
         spec.loader_state = module.__spec__  # type: ignore[attr-defined]
         return module
 
