@@ -23,6 +23,7 @@ module serves one kind of event: registering a second kind is an error at import
 import sys
 
 from tight import sources
+from tight.providers.aws.lambda_app.app import serve_as
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -168,8 +169,6 @@ class RecordController:
     def dispatch(self, event: Any, context: Any = None, function: str | None = None) -> Any:
         """Serve one invocation: call the handler once per record, then answer (or raise) as
         the source's failure policy says."""
-        from tight.providers.aws.controllers.lambda_proxy_event import serve_as
-
         serve_as(function, None, context)
         source = self.source
         if source.name == sources.EVENTBRIDGE:
