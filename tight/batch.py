@@ -23,7 +23,7 @@ module serves one kind of event: registering a second kind is an error at import
 import sys
 
 from tight import sources
-from tight.providers.aws.lambda_app.app import serve_as
+from tight.providers.aws.lambda_app.app import require_plain_function, serve_as
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class Source:
         namespace = getattr(handler, "__globals__", None)
         if not callable(handler) or not isinstance(namespace, dict):
             raise TypeError(f"@{self.name}.record decorates a function, not {handler!r}")
+        require_plain_function(handler, f"{self.name}.record")
         module = str(namespace.get("__name__") or getattr(handler, "__module__", "?"))
         existing = namespace.get(REGISTRY)
         if existing is not None:

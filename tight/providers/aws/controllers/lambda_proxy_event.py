@@ -253,6 +253,7 @@ def controller_for(module: str) -> "Controller | None":
 def _register(method: str, handler: Handler) -> Handler:
     if not callable(handler):
         raise TypeError(f"@{method.lower()} decorates a function, not {handler!r}")
+    runner.require_plain_function(handler, f"lambda_proxy.{method.lower()}")
     module = handler.__module__
     controller = _controllers.get(module)
     if controller is None:

@@ -48,6 +48,26 @@ def serve_as(function: "str | None", request: Any = None, context: Any = None) -
     serving = (function, request, context)
 
 
+# Code flags of functions whose call returns a coroutine or a generator instead of running
+# the body: CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR (the
+# `inspect` module would cost a cold start more than all of Tight's own modules).
+_NOT_RUN_BY_A_CALL = 0x20 | 0x80 | 0x100 | 0x200
+
+
+def require_plain_function(handler: Any, decorator: str) -> None:
+    """Refuse, at import, a handler whose call would not run its body: an ``async def`` or
+    a generator returns at once, so every record would count as processed (and Lambda would
+    delete the batch) and every request would get an answer its code never made."""
+    code = getattr(handler, "__code__", None)
+    if code is not None and code.co_flags & _NOT_RUN_BY_A_CALL:
+        kind = "a generator" if code.co_flags & (0x20 | 0x200) else "an async function"
+        raise TypeError(
+            f"@{decorator} cannot serve {handler.__qualname__} in {handler.__module__}: it is "
+            f"{kind}, which Lambda's Python runtime calls without running its body; make it a "
+            "plain def (run async code inside it with asyncio.run)"
+        )
+
+
 # AppError lives in tight.errors, loaded only when something fails; the name stays
 # importable from here.
 if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
