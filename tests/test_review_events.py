@@ -148,3 +148,27 @@ def test_a_generator_handler_is_refused_when_decorated():
 
     with pytest.raises(TypeError, match=r"on_record .* is a generator"):
         kinesis.record(on_record)
+
+
+def test_a_fifo_batch_without_its_arn_still_keeps_order(load_app):
+    event = json.loads((DOCUMENTED / "sqs_standard.json").read_text())
+    for index, record in enumerate(event["Records"]):
+        record.pop("eventSourceARN", None)
+        record["attributes"]["MessageGroupId"] = "group-1"
+        record["body"] = "poison" if index == 0 else "fine"
+    app = load_app(
+        {
+            "queue": """
+import tight.providers.aws.controllers.sqs as sqs
+
+@sqs.record
+def on_message(*args, **kwargs):
+    if kwargs["record"].body == "poison":
+        raise RuntimeError("poisoned")
+"""
+        }
+    )
+    assert len(event["Records"]) >= 2
+    # The first fails: it and every later message are reported, none run out of order.
+    with pytest.raises(Exception, match="all 2 records"):
+        app.queue(event, FakeContext())

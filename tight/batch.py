@@ -157,6 +157,16 @@ def _log_failure(source: Source, view: Any, index: int, error: BaseException) ->
     )
 
 
+def _fifo(record: Any) -> bool:
+    """An SQS record from a FIFO queue: its ARN ends in ``.fifo``, or (an event made by
+    hand, without the ARN) it carries a message group id."""
+    if not isinstance(record, dict):
+        return False
+    if str(record.get("eventSourceARN", "")).endswith(".fifo"):
+        return True
+    return "MessageGroupId" in mapping(record.get("attributes"))
+
+
 class RecordController:
     """A function's record handler and the source it serves."""
 
@@ -200,9 +210,7 @@ class RecordController:
         failed: list[dict[str, str]] = []
         raised = 0
         first: Exception | None = None
-        ordered = self.source.policy is STREAM or (
-            bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
-        )
+        ordered = self.source.policy is STREAM or (bool(records) and _fifo(records[0]))
         for index, raw in enumerate(records):
             record = view(raw)
             try:
