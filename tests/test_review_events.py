@@ -1,7 +1,6 @@
 """Review: reproductions for the event-source controllers (tight/batch.py and
-tight/providers/aws/controllers/*), which the review does not edit. Each is a strict
-xfail: it fails today as described; when the fix lands it passes, pytest reports XPASS as a
-failure, and the marker must go.
+tight/providers/aws/controllers/*), which the review does not edit. Each failed
+as described until its fix landed.
 
 The events are AWS's documented examples (tests/aws_events/)."""
 
@@ -59,7 +58,6 @@ def handled_or_refused(call) -> str:
 
 
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited")
-@pytest.mark.xfail(strict=True, reason=NOT_RUN)
 def test_an_async_sqs_handler_never_loses_a_message(load_app):
     event = json.loads((DOCUMENTED / "sqs_standard.json").read_text())
     assert (
@@ -68,7 +66,6 @@ def test_an_async_sqs_handler_never_loses_a_message(load_app):
     )
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_RUN)
 def test_a_generator_sqs_handler_never_loses_a_message(load_app):
     event = json.loads((DOCUMENTED / "sqs_standard.json").read_text())
     assert (
@@ -78,7 +75,6 @@ def test_a_generator_sqs_handler_never_loses_a_message(load_app):
 
 
 @pytest.mark.filterwarnings("ignore:coroutine .* was never awaited")
-@pytest.mark.xfail(strict=True, reason=NOT_RUN)
 def test_an_async_sns_handler_fails_the_invocation(load_app):
     event = json.loads((DOCUMENTED / "sns_notification.json").read_text())
     assert (
@@ -114,15 +110,65 @@ MQ = {
 }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tight.sources.event_source recognises only Records[0].eventSource, detail-type "
-    "and awslogs: a top-level eventSource (MSK, self-managed Kafka, Amazon MQ) gets a 400, "
-    "which Lambda counts as success",
-)
 @pytest.mark.parametrize("event", [MSK, MQ], ids=["msk", "mq"])
 def test_a_kafka_or_mq_batch_sent_to_an_http_function_fails_the_invocation(load_app, event):
     from tight.errors import WrongEventSource
 
     with pytest.raises(WrongEventSource):
         load_app({"api": HTTP}).api(event, FakeContext())
+
+
+@pytest.mark.parametrize(
+    ("decorate", "kind"),
+    [
+        ("tight.providers.aws.controllers.sqs.record", "an async function"),
+        ("tight.providers.aws.controllers.lambda_proxy_event.post", "an async function"),
+    ],
+)
+def test_an_async_handler_is_refused_when_decorated_naming_it(decorate, kind):
+    import importlib
+
+    module_name, _, attribute = decorate.rpartition(".")
+    decorator = getattr(importlib.import_module(module_name), attribute)
+
+    async def on_message(*args, **kwargs):
+        return None
+
+    with pytest.raises(TypeError) as refused:
+        decorator(on_message)
+    assert "on_message" in str(refused.value) and kind in str(refused.value)
+    assert "plain def" in str(refused.value)
+
+
+def test_a_generator_handler_is_refused_when_decorated():
+    import tight.providers.aws.controllers.kinesis as kinesis
+
+    def on_record(*args, **kwargs):
+        yield
+
+    with pytest.raises(TypeError, match=r"on_record .* is a generator"):
+        kinesis.record(on_record)
+
+
+def test_a_fifo_batch_without_its_arn_still_keeps_order(load_app):
+    event = json.loads((DOCUMENTED / "sqs_standard.json").read_text())
+    for index, record in enumerate(event["Records"]):
+        record.pop("eventSourceARN", None)
+        record["attributes"]["MessageGroupId"] = "group-1"
+        record["body"] = "poison" if index == 0 else "fine"
+    app = load_app(
+        {
+            "queue": """
+import tight.providers.aws.controllers.sqs as sqs
+
+@sqs.record
+def on_message(*args, **kwargs):
+    if kwargs["record"].body == "poison":
+        raise RuntimeError("poisoned")
+"""
+        }
+    )
+    assert len(event["Records"]) >= 2
+    # The first fails: it and every later message are reported, none run out of order.
+    with pytest.raises(Exception, match="all 2 records"):
+        app.queue(event, FakeContext())

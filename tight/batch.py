@@ -23,6 +23,7 @@ module serves one kind of event: registering a second kind is an error at import
 import sys
 
 from tight import sources
+from tight.providers.aws.lambda_app.app import require_plain_function, serve_as
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class Source:
         namespace = getattr(handler, "__globals__", None)
         if not callable(handler) or not isinstance(namespace, dict):
             raise TypeError(f"@{self.name}.record decorates a function, not {handler!r}")
+        require_plain_function(handler, f"{self.name}.record")
         module = str(namespace.get("__name__") or getattr(handler, "__module__", "?"))
         existing = namespace.get(REGISTRY)
         if existing is not None:
@@ -155,6 +157,16 @@ def _log_failure(source: Source, view: Any, index: int, error: BaseException) ->
     )
 
 
+def _fifo(record: Any) -> bool:
+    """An SQS record from a FIFO queue: its ARN ends in ``.fifo``, or (an event made by
+    hand, without the ARN) it carries a message group id."""
+    if not isinstance(record, dict):
+        return False
+    if str(record.get("eventSourceARN", "")).endswith(".fifo"):
+        return True
+    return "MessageGroupId" in mapping(record.get("attributes"))
+
+
 class RecordController:
     """A function's record handler and the source it serves."""
 
@@ -168,8 +180,6 @@ class RecordController:
     def dispatch(self, event: Any, context: Any = None, function: str | None = None) -> Any:
         """Serve one invocation: call the handler once per record, then answer (or raise) as
         the source's failure policy says."""
-        from tight.providers.aws.controllers.lambda_proxy_event import serve_as
-
         serve_as(function, None, context)
         source = self.source
         if source.name == sources.EVENTBRIDGE:
@@ -200,9 +210,7 @@ class RecordController:
         failed: list[dict[str, str]] = []
         raised = 0
         first: Exception | None = None
-        ordered = self.source.policy is STREAM or (
-            bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
-        )
+        ordered = self.source.policy is STREAM or (bool(records) and _fifo(records[0]))
         for index, raw in enumerate(records):
             record = view(raw)
             try:

@@ -17,9 +17,12 @@ from _collections_abc import Iterable, Mapping
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from tight.errors import ConfigError as ConfigError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = object
 
 # Where the toolkit writes the runtime's share of tight.yml, relative to the app root.
@@ -35,8 +38,23 @@ DEFAULT_ALLOW_HEADERS = (
 DEFAULT_MAX_AGE = 600
 
 
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key and what it accepts."""
+# ConfigError lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "ConfigError":
+            from tight.errors import ConfigError
+
+            return ConfigError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _config_error(message: str) -> Exception:
+    """``tight.errors.ConfigError``, imported only when it is raised."""
+    from tight.errors import ConfigError
+
+    return ConfigError(message)
 
 
 class Cors:
@@ -54,23 +72,23 @@ class Cors:
 
     def __init__(
         self,
-        allow_origin: str | Iterable[str] = "*",
-        allow_methods: Iterable[str] | None = None,
-        allow_headers: Iterable[str] = DEFAULT_ALLOW_HEADERS,
-        expose_headers: Iterable[str] = (),
+        allow_origin: "str | Iterable[str]" = "*",
+        allow_methods: "Iterable[str] | None" = None,
+        allow_headers: "Iterable[str]" = DEFAULT_ALLOW_HEADERS,
+        expose_headers: "Iterable[str]" = (),
         max_age: int = DEFAULT_MAX_AGE,
         allow_credentials: bool = False,
     ) -> None:
         origins = [allow_origin] if isinstance(allow_origin, str) else list(allow_origin)
         if not origins or not all(isinstance(o, str) and o for o in origins):
-            raise ConfigError("cors.allow_origin must be '*', an origin, or a list of origins")
+            raise _config_error("cors.allow_origin must be '*', an origin, or a list of origins")
         if allow_credentials and "*" in origins:
-            raise ConfigError(
+            raise _config_error(
                 "cors.allow_credentials cannot be used with allow_origin '*'; "
                 "list the origins that may send credentials"
             )
         if not isinstance(max_age, int) or max_age < 0:
-            raise ConfigError("cors.max_age must be a whole number of seconds >= 0")
+            raise _config_error("cors.max_age must be a whole number of seconds >= 0")
         self.allow_origins = tuple(origins)
         self.allow_methods = (
             tuple(m.upper() for m in allow_methods) if allow_methods is not None else None
@@ -102,14 +120,14 @@ class Cors:
             known = set(cls.__slots__) - {"allow_origins", "static_headers"} | {"allow_origin"}
             unknown = sorted(set(value) - known)
             if unknown:
-                raise ConfigError(
+                raise _config_error(
                     f"unknown cors setting(s) {', '.join(unknown)}; "
                     f"known: {', '.join(sorted(known))}"
                 )
             return cls(**value)
-        raise ConfigError("cors must be an origin such as '*', a mapping of settings, or false")
+        raise _config_error("cors must be an origin such as '*', a mapping of settings, or false")
 
-    def origin_headers(self, request_origin: str | None) -> dict[str, str]:
+    def origin_headers(self, request_origin: "str | None") -> "dict[str, str]":
         """The Allow-Origin headers for a request from ``request_origin``."""
         if len(self.allow_origins) == 1:
             return {}
@@ -125,10 +143,10 @@ class Settings:
 
     def __init__(
         self,
-        app_name: str | None = None,
-        stage: str | None = None,
-        cors: Cors | None = None,
-        headers: Mapping[str, str] | None = None,
+        app_name: "str | None" = None,
+        stage: "str | None" = None,
+        cors: "Cors | None" = None,
+        headers: "Mapping[str, str] | None" = None,
     ) -> None:
         self.app_name = app_name
         self.stage = stage
@@ -140,9 +158,9 @@ class Settings:
         self.default_headers = merged
 
 
-_overrides: dict[str, Any] = {}
-_app_root: str | None = None
-_settings: Settings | None = None
+_overrides: "dict[str, Any]" = {}
+_app_root: "str | None" = None
+_settings: "Settings | None" = None
 
 
 def configure(**values: Any) -> Settings:
@@ -152,7 +170,7 @@ def configure(**values: Any) -> Settings:
     """
     unknown = sorted(set(values) - {"app_name", "stage", "cors", "headers"})
     if unknown:
-        raise ConfigError(
+        raise _config_error(
             f"unknown setting(s) {', '.join(unknown)}; known: app_name, stage, cors, headers"
         )
     _overrides.update(values)
@@ -175,19 +193,20 @@ def reset() -> None:
     _app_root = None
 
 
-def _read_runtime_file() -> dict[str, Any]:
+def _read_runtime_file() -> "dict[str, Any]":
     if _app_root is None:
         return {}
     path = os.path.join(_app_root, *RUNTIME_CONFIG_PATH)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        # Bytes: json detects the UTF encoding itself, without a text layer to set up.
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; rebuild it with `doit vendor`") from exc
+        raise _config_error(f"cannot read {path}: {exc}; rebuild it with `doit vendor`") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object; rebuild it with `doit vendor`")
+        raise _config_error(f"{path} must hold a JSON object; rebuild it with `doit vendor`")
     return data
 
 
@@ -201,7 +220,7 @@ def reload() -> Settings:
     if not isinstance(headers, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
     ):
-        raise ConfigError("headers must map header names to string values")
+        raise _config_error("headers must map header names to string values")
     _settings = Settings(
         app_name=values.get("app_name"),
         stage=_overrides.get("stage") or os.environ.get("TIGHT_STAGE") or values.get("stage"),

@@ -1,7 +1,10 @@
-"""HTTP errors a handler can raise; each becomes its status with a JSON error body.
+"""HTTP errors a handler can raise, each answered with its status, and Tight's own errors.
 
 ``raise NotFound("no item 42")`` answers ``404 {"error": "Not Found", "message": "no item 42"}``.
 Anything that is not an ``HTTPError`` becomes a generic 500 (see ``response.server_error``).
+Tight's own errors (a wrong app layout, bad configuration, a handler result that is no
+response) live here too, so that a request that succeeds never loads this module; the
+modules that raise them keep them importable under their names (``tight.config.ConfigError``).
 """
 
 # Mapping from _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module
@@ -98,6 +101,22 @@ class InternalServerError(HTTPError):
 
 class ServiceUnavailable(HTTPError):
     status_code = 503
+
+
+class AppError(Exception):
+    """The app's layout is wrong; the message names the folder and the fix."""
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and what it accepts."""
+
+
+class ResponseError(TypeError):
+    """A handler returned something that cannot become a response (logged, answered 500)."""
+
+
+class DuplicateHandler(TypeError):
+    """Two different functions in one module were registered for the same method."""
 
 
 class WrongEventSource(Exception):

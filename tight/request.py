@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from typing import Any
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = object
 
 REST = "rest"
@@ -25,15 +26,15 @@ ALB = "alb"
 URL = "url"
 KINDS = (REST, HTTP, ALB, URL)
 
-_EMPTY: dict[str, Any] = {}
+_EMPTY: "dict[str, Any]" = {}
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _mapping(value: Any) -> "dict[str, Any]":
     """The event's value if it is a dict, else an empty one (events may carry nulls)."""
     return value if isinstance(value, dict) else _EMPTY
 
 
-def event_kind(event: Any) -> str | None:
+def event_kind(event: Any) -> "str | None":
     """Which HTTP source sent ``event``: 'rest', 'http', 'alb', 'url', or None if none."""
     if type(event) is not dict and not isinstance(event, dict):
         return None
@@ -89,11 +90,11 @@ class Headers(Mapping[str, str]):
                     values.setdefault(name.lower(), []).extend(kept)
         self._values = values
 
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+    def get(self, name: str, default: "str | None" = None) -> "str | None":  # type: ignore[override]
         found = self._values.get(name.lower())
         return found[-1] if found else default
 
-    def get_all(self, name: str) -> list[str]:
+    def get_all(self, name: str) -> "list[str]":
         return list(self._values.get(name.lower(), ()))
 
     def __getitem__(self, name: str) -> str:
@@ -105,7 +106,7 @@ class Headers(Mapping[str, str]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> "Iterator[str]":
         return iter(self._values)
 
     def __len__(self) -> int:
@@ -115,7 +116,7 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self.items())!r})"
 
 
-def _parse_cookie_header(values: list[str]) -> dict[str, str]:
+def _parse_cookie_header(values: "list[str]") -> "dict[str, str]":
     cookies: dict[str, str] = {}
     for header in values:
         for part in header.split(";"):
@@ -130,13 +131,15 @@ class Request:
 
     # Class-level defaults instead of __slots__: a request sets three attributes when it is
     # made and the cached ones only when they are first asked for.
-    _headers: Headers | None = None
-    _query: dict[str, list[str]] | None = None
-    _body: bytes | None = None
+    _headers: "Headers | None" = None
+    _query: "dict[str, list[str]] | None" = None
+    _body: "bytes | None" = None
     _json: Any = _EMPTY
-    _cookies: dict[str, str] | None = None
+    _cookies: "dict[str, str] | None" = None
 
-    def __init__(self, event: dict[str, Any], kind: str | None = None, context: Any = None) -> None:
+    def __init__(
+        self, event: "dict[str, Any]", kind: "str | None" = None, context: Any = None
+    ) -> None:
         self.event = event
         self.kind = kind or event_kind(event) or REST
         self.context = context
@@ -156,39 +159,39 @@ class Request:
         return path if isinstance(path, str) else "/"
 
     @property
-    def route(self) -> str | None:
+    def route(self) -> "str | None":
         """The route template that matched: v1 ``resource``, v2 ``routeKey``."""
         route = self.event.get("resource" if self.kind == REST else "routeKey")
         return route if isinstance(route, str) else None
 
     @property
-    def path_params(self) -> dict[str, str]:
+    def path_params(self) -> "dict[str, str]":
         """The route's path parameters (the event's own dict: read it, do not change it)."""
         params = self.event.get("pathParameters")
         return params if type(params) is dict else {}
 
     @property
-    def stage_variables(self) -> dict[str, str]:
+    def stage_variables(self) -> "dict[str, str]":
         return dict(_mapping(self.event.get("stageVariables")))
 
     @property
-    def request_context(self) -> dict[str, Any]:
+    def request_context(self) -> "dict[str, Any]":
         return _mapping(self.event.get("requestContext"))
 
     @property
-    def request_id(self) -> str | None:
+    def request_id(self) -> "str | None":
         """Lambda's ``context.aws_request_id``: the id CloudWatch shows for the invocation."""
         request_id = getattr(self.context, "aws_request_id", None)
         return request_id if isinstance(request_id, str) else None
 
     @property
-    def gateway_request_id(self) -> str | None:
+    def gateway_request_id(self) -> "str | None":
         """The HTTP source's own id (``requestContext.requestId``; ALB events have none)."""
         request_id = self.request_context.get("requestId")
         return request_id if isinstance(request_id, str) else None
 
     @property
-    def source_ip(self) -> str | None:
+    def source_ip(self) -> "str | None":
         context = self.request_context
         if self.kind == REST:
             ip = _mapping(context.get("identity")).get("sourceIp")
@@ -203,7 +206,7 @@ class Request:
 
     # -- who is asking ----------------------------------------------------------------
     @property
-    def principal_id(self) -> str | None:
+    def principal_id(self) -> "str | None":
         """The caller: Cognito or JWT claim ``sub``, or a Lambda authorizer's ``principalId``."""
         context = self.event.get("requestContext")
         authorizer = context.get("authorizer") if type(context) is dict else None
@@ -230,10 +233,10 @@ class Request:
         return isinstance(self.event.get("multiValueHeaders"), dict)
 
     @property
-    def content_type(self) -> str | None:
+    def content_type(self) -> "str | None":
         return self.header("content-type")
 
-    def header(self, name: str) -> str | None:
+    def header(self, name: str) -> "str | None":
         """One header, case-insensitively; cheaper than ``headers`` for a single look-up."""
         if self._headers is None:
             raw = self.event.get("headers")
@@ -251,18 +254,18 @@ class Request:
         return self.headers.get(name)
 
     @property
-    def query_multi(self) -> dict[str, list[str]]:
+    def query_multi(self) -> "dict[str, list[str]]":
         """Every query parameter with all its values, in order."""
         if self._query is None:
             self._query = self._parse_query()
         return self._query
 
     @property
-    def query(self) -> dict[str, str]:
+    def query(self) -> "dict[str, str]":
         """Query parameters, the last value of each."""
         return {k: v[-1] for k, v in self.query_multi.items() if v}
 
-    def _parse_query(self) -> dict[str, list[str]]:
+    def _parse_query(self) -> "dict[str, list[str]]":
         event = self.event
         result: dict[str, list[str]] = {}
         if self.kind in (HTTP, URL):
@@ -292,7 +295,7 @@ class Request:
         return result
 
     @property
-    def cookies(self) -> dict[str, str]:
+    def cookies(self) -> "dict[str, str]":
         if self._cookies is None:
             listed = self.event.get("cookies")
             if isinstance(listed, list):

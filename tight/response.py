@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tight.errors import HTTPError
+    from tight.errors import ResponseError as ResponseError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = object
 
 JSON_TYPE = "application/json"
@@ -81,8 +83,8 @@ class Response:
         self,
         body: Any = None,
         status: int = 200,
-        headers: Mapping[str, str] | None = None,
-        cookies: list[str] | None = None,
+        headers: "Mapping[str, str] | None" = None,
+        cookies: "list[str] | None" = None,
     ) -> None:
         self.body = body
         self.status = status
@@ -90,15 +92,30 @@ class Response:
         self.cookies = _values(cookies) if cookies else []
 
 
-def _values(value: Any) -> list[str]:
+def _values(value: Any) -> "list[str]":
     """The values of a header or of ``cookies``: a list, or one string (never its letters)."""
     if isinstance(value, (list, tuple)):
         return [v if type(v) is str else str(v) for v in value if v is not None]
     return [] if value is None else [value if type(value) is str else str(value)]
 
 
-class ResponseError(TypeError):
-    """A handler returned something that cannot become a response (logged, answered 500)."""
+# ResponseError lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "ResponseError":
+            from tight.errors import ResponseError
+
+            return ResponseError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _response_error(message: str) -> Exception:
+    """``tight.errors.ResponseError``, imported only when it is raised."""
+    from tight.errors import ResponseError
+
+    return ResponseError(message)
 
 
 def json_default(value: Any) -> Any:
@@ -133,7 +150,7 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _make_encoder() -> Callable[[Any], str]:
+def _make_encoder() -> "Callable[[Any], str]":
     """A reusable JSON encoder: ``json.dumps`` builds a new C encoder on every call, which
     costs more than encoding a small body. Without circular-reference markers the C encoder
     keeps no state, so one instance serves every call (a cycle ends in RecursionError)."""
@@ -171,12 +188,12 @@ def _make_encoder() -> Callable[[Any], str]:
 encode_json = _make_encoder()
 
 
-def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
+def _merge_headers(defaults: "Mapping[str, str]", given: Any) -> "dict[str, str]":
     """Defaults overridden by the handler's headers, names compared case-insensitively."""
     if not given:
         return dict(defaults)
     if not isinstance(given, dict):
-        raise ResponseError("headers must be a dict of header names to values")
+        raise _response_error("headers must be a dict of header names to values")
     headers = dict(defaults)
     if headers:
         lowered = {name.lower() for name in given}
@@ -187,7 +204,7 @@ def _merge_headers(defaults: Mapping[str, str], given: Any) -> dict[str, str]:
     return headers
 
 
-def _has_header(headers: Mapping[str, str], name: str) -> bool:
+def _has_header(headers: "Mapping[str, str]", name: str) -> bool:
     if name in headers:
         return True
     lowered = name.lower()
@@ -197,10 +214,10 @@ def _has_header(headers: Mapping[str, str], name: str) -> bool:
 def build(
     result: Any,
     kind: str,
-    defaults: Mapping[str, str],
+    defaults: "Mapping[str, str]",
     multi_value: bool = False,
     head: bool = False,
-) -> dict[str, Any]:
+) -> "dict[str, Any]":
     """The Lambda response for ``result`` answering an event of ``kind``."""
     multi: Any = None
     cookies: Any = None
@@ -223,7 +240,7 @@ def build(
     headers = _merge_headers(defaults, given) if given or defaults else {}
 
     if type(status) is not int or not 100 <= status <= 599:
-        raise ResponseError(f"statusCode must be an int from 100 to 599, not {status!r}")
+        raise _response_error(f"statusCode must be an int from 100 to 599, not {status!r}")
 
     body_type = type(body)
     if body is None:
@@ -241,7 +258,7 @@ def build(
         try:
             text = encode_json(body)
         except (TypeError, ValueError, RecursionError) as exc:
-            raise ResponseError(f"response body cannot be encoded as JSON: {exc}") from exc
+            raise _response_error(f"response body cannot be encoded as JSON: {exc}") from exc
         if not headers or not _has_header(headers, "Content-Type"):
             headers["Content-Type"] = JSON_TYPE
     if head:
@@ -254,20 +271,20 @@ def build(
 
 def shape(
     status: int,
-    headers: dict[str, str],
+    headers: "dict[str, str]",
     body: str,
     base64: bool,
     kind: str,
     multi: Any = None,
     cookies: Any = None,
     multi_value: bool = False,
-) -> dict[str, Any]:
+) -> "dict[str, Any]":
     """Lay out an encoded response the way the event's source expects it."""
     response: dict[str, Any] = {"statusCode": status}
     if cookies is not None and not isinstance(cookies, (list, tuple, str)):
-        raise ResponseError("cookies must be a list of Set-Cookie strings")
+        raise _response_error("cookies must be a list of Set-Cookie strings")
     if multi is not None and not isinstance(multi, dict):
-        raise ResponseError("multiValueHeaders must be a dict of header names to lists")
+        raise _response_error("multiValueHeaders must be a dict of header names to lists")
     cookie_values = _values(cookies)
 
     if kind in (HTTP, URL):
@@ -309,7 +326,7 @@ def shape(
     return response
 
 
-def _single_values(headers: dict[str, str], lists: dict[str, list[str]]) -> None:
+def _single_values(headers: "dict[str, str]", lists: "dict[str, list[str]]") -> None:
     """ALB in single-value mode sends one value per header name: keep the last one given
     and log what had to be dropped (cookie names only: their values may be secrets)."""
     dropped: dict[str, int] = {}
@@ -339,8 +356,8 @@ def _single_values(headers: dict[str, str], lists: dict[str, list[str]]) -> None
 
 
 def error_response(
-    error: "HTTPError", kind: str, defaults: Mapping[str, str], multi_value: bool = False
-) -> dict[str, Any]:
+    error: "HTTPError", kind: str, defaults: "Mapping[str, str]", multi_value: bool = False
+) -> "dict[str, Any]":
     """The response for an ``HTTPError`` raised by a handler or by request parsing.
 
     A payload JSON cannot encode is sent as text with the error's status; a status outside
@@ -348,7 +365,7 @@ def error_response(
     """
     status = error.status_code
     if type(status) is not int or not 100 <= status <= 599:
-        raise ResponseError(
+        raise _response_error(
             f"{type(error).__name__} has status_code {status!r}; an HTTP status is an int "
             "from 100 to 599"
         )
@@ -386,8 +403,8 @@ def _as_text(payload: Any) -> str:
 
 
 def server_error(
-    request_id: str | None, kind: str, defaults: Mapping[str, str], multi_value: bool = False
-) -> dict[str, Any]:
+    request_id: "str | None", kind: str, defaults: "Mapping[str, str]", multi_value: bool = False
+) -> "dict[str, Any]":
     """A 500 that tells the caller nothing but where to look: Lambda's request id."""
     headers = dict(defaults)
     headers["Content-Type"] = JSON_TYPE

@@ -2,8 +2,9 @@
 function kind (HTTP or event source) to recognise the others' events.
 
 Only events recognisably from another service are named here: ``Records`` whose records
-carry an ``eventSource`` (SQS, S3, Kinesis, DynamoDB streams) or ``EventSource`` (SNS),
-EventBridge's ``detail-type`` and CloudWatch Logs' ``awslogs``. Anything else is left to
+carry an ``eventSource`` (SQS, S3, Kinesis, DynamoDB streams) or ``EventSource`` (SNS), a
+top-level ``eventSource`` (Kafka, Amazon MQ, DocumentDB), EventBridge's ``detail-type`` and
+CloudWatch Logs' ``awslogs``. Anything else is left to
 the HTTP parser, which answers malformed requests with a 400.
 """
 
@@ -46,6 +47,11 @@ def event_source(event: Any) -> str | None:
             raw = first.get("eventSource") or first.get("EventSource")
             if isinstance(raw, str) and raw:
                 return _RECORD_SOURCES.get(raw, raw)
+    # MSK, self-managed Kafka, Amazon MQ and DocumentDB streams name their source at the
+    # top level; no HTTP event has this key.
+    top = event.get("eventSource")
+    if isinstance(top, str) and top:
+        return top
     if "detail-type" in event:
         return EVENTBRIDGE
     if "awslogs" in event:

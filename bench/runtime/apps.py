@@ -35,6 +35,15 @@ def post_handler(*args, **kwargs):
     return {"statusCode": 200, "body": kwargs["event"]["body"]}
 """
 
+TIGHT_JSON = """\
+{
+  "app_name": "bench",
+  "cors": null,
+  "headers": {},
+  "stage": "dev"
+}
+"""
+
 RAW_HANDLER = """\
 import json
 
@@ -141,11 +150,15 @@ def build(framework: str, functions: int, root: Path) -> tuple[Path, str]:
             name = "items" if i == 0 else f"other{i}"
             (folder / "app" / "functions" / name).mkdir(parents=True)
             (folder / "app" / "functions" / name / "handler.py").write_text(TIGHT_HANDLER)
-        # The layout scaffolding writes: app/ and app/functions/ are regular packages, so
-        # importing them does not scan every sys.path entry as a namespace package would.
+            (folder / "app" / "functions" / name / "__init__.py").write_text("")
+        # The layout scaffolding writes: app/, app/functions/ and each function folder are
+        # regular packages (app/vendored is a plain folder).
         for package in ("app", "app/functions"):
             (folder / package / "__init__.py").write_text("")
         copy_runtime(folder / "app" / "vendored")  # as `doit vendor` ships it
+        # And the runtime's share of tight.yml, which `doit vendor` writes and the first
+        # request reads; without CORS, like the other frameworks' apps here.
+        (folder / "app" / "vendored" / "tight.json").write_text(TIGHT_JSON)
         return folder, "app_index.items"
     if framework == "powertools":
         extra = "".join(POWERTOOLS_EXTRA.format(i=i) for i in range(1, functions))

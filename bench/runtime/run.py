@@ -1,10 +1,11 @@
 """Runtime benchmark: Tight against a raw handler, Powertools' resolver and Chalice, in one run.
 
 Per-invoke time (GET with a path parameter, POST echoing a JSON body; v1 events), cold start
-(import + first call over a Lambda-like preload, with and without .pyc) for 1 and 50
-functions/routes, and the runtime's zipped size. Every figure comes from a fresh interpreter
-whose path is only the deploy folder. Results print as ratios against the peers measured in
-this same run and are saved to bench/results/runtime.json. Nothing here asserts a timing.
+(import + first call over a Lambda-like preload, with and without .pyc, and how many modules
+it loaded) for 1 and 50 functions/routes, and the runtime's zipped size. Every figure comes
+from a fresh interpreter whose path is only the deploy folder, the runs of every framework
+interleaved. Results print as ratios against the peers measured in this same run and are
+saved to bench/results/runtime.json. Nothing here asserts a timing.
 
     python bench/runtime/run.py [--quick] [--clock cpu]
 
@@ -96,6 +97,7 @@ def main() -> int:
     results: dict[str, object] = {"python": sys.version.split()[0], "clock": CLOCK}
     invoke: dict[str, float] = {}
     cold: dict[str, float] = {}
+    modules: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="tight-bench-") as tmp:
         root = Path(tmp)
         folders = {}
@@ -123,32 +125,41 @@ def main() -> int:
             framework, size, method = key.split("/")
             print(f"  {framework:<10} {size:>2} {method:<4} {micros:8.2f}", flush=True)
         print(
-            f"\ncold start over the preload, median of {cold_runs} fresh interpreters (ms)",
+            f"\ncold start over the preload, median of {cold_runs} fresh interpreters (ms),"
+            " interleaved",
             flush=True,
         )
+        # A copy of each folder without bytecode, so that every variant's runs can
+        # interleave: drift on a shared machine then hits each alike.
+        variants = {}
         for (framework, size), (folder, entry) in folders.items():
-            for pyc in (True, False):
-                clear_bytecode(folder)
-                if pyc:
-                    compileall.compile_dir(str(folder), quiet=1)
-                samples = []
-                for _ in range(cold_runs):
-                    answer = run_child("cold", folder, entry, "GET")
-                    check_answers(f"{framework}_{size}", "GET", answer["body"])
-                    samples.append(float(answer["seconds"]) * 1e3)  # type: ignore[arg-type]
-                key = f"{framework}/{size}/{'pyc' if pyc else 'source'}"
-                cold[key] = statistics.median(samples)
-                print(
-                    f"  {framework:<10} {size:>2} {'pyc' if pyc else 'source':<6} {cold[key]:8.2f}",
-                    flush=True,
-                )
+            source = folder.with_name(folder.name + "_source")
+            shutil.copytree(folder, source)
+            clear_bytecode(source)
+            variants[f"{framework}/{size}/pyc"] = (folder, entry)
+            variants[f"{framework}/{size}/source"] = (source, entry)
+        samples: dict[str, list[float]] = {key: [] for key in variants}
+        for _ in range(cold_runs):
+            for key, (folder, entry) in variants.items():
+                answer = run_child("cold", folder, entry, "GET")
+                check_answers(key, "GET", answer["body"])
+                samples[key].append(float(answer["seconds"]) * 1e3)  # type: ignore[arg-type]
+                modules[key] = int(answer["modules"])  # type: ignore[call-overload]
+        for key, values in samples.items():
+            framework, count, build_kind = key.split("/")
+            cold[key] = statistics.median(values)
+            print(
+                f"  {framework:<10} {count:>2} {build_kind:<6} {cold[key]:8.2f}"
+                f"  ({modules[key]} modules loaded)",
+                flush=True,
+            )
         sizes = {
             "tight": zipped_size(folders["tight", 1][0] / "app" / "vendored" / "tight"),
             "powertools": zipped_size(folders["powertools", 1][0] / "aws_lambda_powertools"),
             "chalice": zipped_size(folders["chalice", 1][0] / "chalice"),
         }
 
-    results.update(invoke_us=invoke, cold_ms=cold, zipped_bytes=sizes)
+    results.update(invoke_us=invoke, cold_ms=cold, cold_modules=modules, zipped_bytes=sizes)
     report(invoke, cold, sizes)
     out = HERE.parent / "results"
     out.mkdir(exist_ok=True)

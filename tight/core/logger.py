@@ -2,10 +2,10 @@
 
 ``info(message=..., **fields)``, ``warn(...)``, ``error(...)`` and ``exception(...)`` write
 ``{"level", "message", "timestamp", "function", "request_id", ...fields}``. The function and
-the Lambda context come from the invocation the runtime is serving (``serve_as`` in the
-controller module), so ``request_id`` is Lambda's ``aws_request_id``, the id CloudWatch shows;
-an HTTP request's own id (API Gateway's, a function URL's) is added as
-``gateway_request_id``. The level comes from ``LOG_LEVEL``
+the Lambda context come from the invocation the runtime is serving (``serve_as`` in the app
+runner, ``tight.providers.aws.lambda_app.app``), so ``request_id`` is Lambda's
+``aws_request_id``, the id CloudWatch shows; an HTTP request's own id (API Gateway's, a
+function URL's) is added as ``gateway_request_id``. The level comes from ``LOG_LEVEL``
 (default ``INFO``); handlers are attached on first use, not at import.
 """
 
@@ -25,28 +25,28 @@ else:
 
 LOGGER_NAME = "tight"
 
-CONTROLLERS = "tight.providers.aws.controllers.lambda_proxy_event"
+RUNNER = "tight.providers.aws.lambda_app.app"
 _logger: logging.Logger | None = None
 
 
 def invocation() -> tuple[str | None, Any, Any]:
-    """(function, request, context) the controller is serving, if it is serving anything.
+    """(function, request, context) the runtime is serving, if it is serving anything.
 
-    Read from the controller module only when it is loaded: with no controller imported,
-    nothing is being served, and logging must not import one.
+    Read from the app runner only when it is loaded: with no runner (and so no controller)
+    imported, nothing is being served, and logging must not import one.
     """
-    controllers = sys.modules.get(CONTROLLERS)
-    if controllers is None:
+    runner = sys.modules.get(RUNNER)
+    if runner is None:
         return (None, None, None)
-    current: tuple[str | None, Any, Any] = controllers.serving
+    current: tuple[str | None, Any, Any] = runner.serving
     return current
 
 
 def set_invocation(function: str | None, request: Any = None, context: Any = None) -> None:
     """Say which function, request and Lambda context the next log lines belong to."""
-    from tight.providers.aws.controllers import lambda_proxy_event
+    from tight.providers.aws.lambda_app.app import serve_as
 
-    lambda_proxy_event.serve_as(function, request, context)
+    serve_as(function, request, context)
 
 
 def current_request_id() -> str | None:

@@ -15,6 +15,7 @@ import sys
 
 from tight import config
 from tight import response as responses
+from tight.providers.aws.lambda_app import app as runner
 from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
@@ -23,29 +24,21 @@ if TYPE_CHECKING:
     from typing import Any
 
     Handler = Callable[..., Any]
+
+    from tight.errors import DuplicateHandler as DuplicateHandler
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = Handler = object
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
-# What is being served now: (function name, Request, Lambda context). Lambda runs one
-# invocation at a time per process; the logger reads this to stamp its lines.
-serving: tuple[str | None, Any, Any] = (None, None, None)
+# Records the invocation being served, for its log lines; kept by the app runner.
+serve_as = runner.serve_as
 
 
-def serve_as(function: str | None, request: Any = None, context: Any = None) -> None:
-    """Record the invocation being served, for the log lines written while serving it.
-
-    The logger takes ``request_id`` from ``context.aws_request_id``, so a function that is
-    not an HTTP controller calls ``serve_as(name, None, context)`` to get both on its lines.
-    """
-    global serving
-    serving = (function, request, context)
-
-
-def reject_other_sources(event: Any, function: str | None, context: Any = None) -> None:
+def reject_other_sources(event: Any, function: "str | None", context: Any = None) -> None:
     """Raise ``WrongEventSource`` (and log it) if ``event`` comes from a non-HTTP service."""
     from tight.sources import event_source
 
@@ -71,8 +64,23 @@ def _log_exception(message: str, **fields: Any) -> None:
     logger.exception(message=message, **fields)
 
 
-class DuplicateHandler(TypeError):
-    """Two different functions in one module were registered for the same method."""
+# DuplicateHandler lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "DuplicateHandler":
+            from tight.errors import DuplicateHandler
+
+            return DuplicateHandler
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _duplicate_handler(message: str) -> Exception:
+    """``tight.errors.DuplicateHandler``, imported only when it is raised."""
+    from tight.errors import DuplicateHandler
+
+    return DuplicateHandler(message)
 
 
 class Controller:
@@ -88,13 +96,13 @@ class Controller:
         existing = self.handlers.get(method)
         # Re-running a module (a reload in tests) registers the same function again: fine.
         if existing is not None and existing.__qualname__ != handler.__qualname__:
-            raise DuplicateHandler(
+            raise _duplicate_handler(
                 f"{self.module} registers two {method} handlers, {existing.__qualname__} and "
                 f"{handler.__qualname__}; keep one @{method.lower()} per function module"
             )
         self.handlers[method] = handler
 
-    def allowed(self) -> list[str]:
+    def allowed(self) -> "list[str]":
         allowed = set(self.handlers)
         if "GET" in allowed:
             allowed.add("HEAD")
@@ -103,8 +111,8 @@ class Controller:
         return [m for m in METHODS if m in allowed]
 
     def dispatch(
-        self, event: Any, context: Any = None, function: str | None = None
-    ) -> dict[str, Any]:
+        self, event: Any, context: Any = None, function: "str | None" = None
+    ) -> "dict[str, Any]":
         """Answer one HTTP event with a response dict, whatever the handler does.
 
         Raises only ``WrongEventSource``, for an event from another AWS service.
@@ -113,8 +121,8 @@ class Controller:
         if kind is None:
             reject_other_sources(event, function, context)
         request = Request(event, kind, context) if kind is not None else None
-        global serving
-        serving = (function, request, context)
+        # What the log lines written while serving it carry (``serve_as``, inlined).
+        runner.serving = (function, request, context)
         defaults: dict[str, str] = {}
         multi_value = False
         try:
@@ -196,8 +204,8 @@ class Controller:
             return answer
 
     def _server_error(
-        self, context: Any, kind: str | None, defaults: dict[str, str], multi_value: bool
-    ) -> dict[str, Any]:
+        self, context: Any, kind: "str | None", defaults: "dict[str, str]", multi_value: bool
+    ) -> "dict[str, Any]":
         """Log the exception being handled; answer a 500 that names Lambda's request id."""
         request_id = getattr(context, "aws_request_id", None)
         try:
@@ -219,8 +227,8 @@ class Controller:
             }
 
     def _preflight(
-        self, request: Request, defaults: dict[str, str], multi_value: bool
-    ) -> dict[str, Any]:
+        self, request: Request, defaults: "dict[str, str]", multi_value: bool
+    ) -> "dict[str, Any]":
         cors = config.settings().cors
         assert cors is not None
         headers = dict(defaults)
@@ -234,10 +242,10 @@ class Controller:
         return responses.shape(204, headers, "", False, request.kind, multi_value=multi_value)
 
 
-_controllers: dict[str, Controller] = {}
+_controllers: "dict[str, Controller]" = {}
 
 
-def controller_for(module: str) -> Controller | None:
+def controller_for(module: str) -> "Controller | None":
     """The controller a module registered handlers on, if any."""
     return _controllers.get(module)
 
@@ -245,6 +253,7 @@ def controller_for(module: str) -> Controller | None:
 def _register(method: str, handler: Handler) -> Handler:
     if not callable(handler):
         raise TypeError(f"@{method.lower()} decorates a function, not {handler!r}")
+    runner.require_plain_function(handler, f"lambda_proxy.{method.lower()}")
     module = handler.__module__
     controller = _controllers.get(module)
     if controller is None:

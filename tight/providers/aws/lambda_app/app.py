@@ -4,6 +4,10 @@ Called from the app's ``app_index.py``; Lambda's handler setting is then
 ``app_index.<name>``. Nothing is imported up front: each function's handler module is
 imported on that function's first call and reused after, so a cold start pays only for the
 function that runs, however many the app has.
+
+It also records what is being served now (``serve_as``), for the log lines written while
+serving it. The controller modules are not imported here: a function loads the one its
+handler uses (an SQS function never loads the HTTP request and response code).
 """
 
 import importlib
@@ -12,23 +16,75 @@ import sys
 from keyword import iskeyword
 from types import ModuleType
 
-from tight import config
-from tight.providers.aws.controllers import lambda_proxy_event
+from tight import config, register_folder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from tight.errors import AppError as AppError
 else:
     # Annotations are evaluated at import; loading typing for them would cost every
-    # cold start more than this whole module does.
+    # cold start more than this whole module does. Those that would build an object
+    # (``str | None``, ``dict[str, Any]``) are quoted, so the cold start builds none.
     Any = object
 
 FUNCTIONS_DIR = ("app", "functions")
 HANDLER_FILE = "handler.py"
+LAMBDA_PROXY = "tight.providers.aws.controllers.lambda_proxy_event"
+
+# What is being served now: (function name, Request or None, Lambda context). Lambda runs
+# one invocation at a time per process; the logger reads this to stamp its lines.
+serving: "tuple[str | None, Any, Any]" = (None, None, None)
 
 
-class AppError(Exception):
-    """The app's layout is wrong; the message names the folder and the fix."""
+def serve_as(function: "str | None", request: Any = None, context: Any = None) -> None:
+    """Record the invocation being served, for the log lines written while serving it.
+
+    The logger takes ``request_id`` from ``context.aws_request_id``; the HTTP controller
+    adds the request, for its gateway request id.
+    """
+    global serving
+    serving = (function, request, context)
+
+
+# Code flags of functions whose call returns a coroutine or a generator instead of running
+# the body: CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR (the
+# `inspect` module would cost a cold start more than all of Tight's own modules).
+_NOT_RUN_BY_A_CALL = 0x20 | 0x80 | 0x100 | 0x200
+
+
+def require_plain_function(handler: Any, decorator: str) -> None:
+    """Refuse, at import, a handler whose call would not run its body: an ``async def`` or
+    a generator returns at once, so every record would count as processed (and Lambda would
+    delete the batch) and every request would get an answer its code never made."""
+    code = getattr(handler, "__code__", None)
+    if code is not None and code.co_flags & _NOT_RUN_BY_A_CALL:
+        kind = "a generator" if code.co_flags & (0x20 | 0x200) else "an async function"
+        raise TypeError(
+            f"@{decorator} cannot serve {handler.__qualname__} in {handler.__module__}: it is "
+            f"{kind}, which Lambda's Python runtime calls without running its body; make it a "
+            "plain def (run async code inside it with asyncio.run)"
+        )
+
+
+# AppError lives in tight.errors, loaded only when something fails; the name stays
+# importable from here.
+if not TYPE_CHECKING:  # type checkers see the import under TYPE_CHECKING instead
+
+    def __getattr__(name: str) -> Any:
+        if name == "AppError":
+            from tight.errors import AppError
+
+            return AppError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _app_error(message: str) -> Exception:
+    """``tight.errors.AppError``, imported only when it is raised."""
+    from tight.errors import AppError
+
+    return AppError(message)
 
 
 class LambdaFunction:
@@ -53,9 +109,9 @@ class LambdaFunction:
         """The function that serves this app function, or None (logged) if there is none."""
         try:
             module = importlib.import_module(self.module_name)
-            http = lambda_proxy_event.controller_for(module.__name__)
-            # Only a module that imported an event-source controller can have registered a
-            # record handler: HTTP functions never load tight.batch.
+            # Only a module that imported a controller can have registered handlers on it.
+            proxy = sys.modules.get(LAMBDA_PROXY)
+            http = proxy.controller_for(module.__name__) if proxy is not None else None
             batch = sys.modules.get("tight.batch")
             records = batch.controller_of(module) if batch is not None else None
             if batch is not None and http is not None and records is not None:
@@ -63,7 +119,7 @@ class LambdaFunction:
         except Exception:  # noqa: BLE001 - logged; answered by _load_failed
             from tight.core import logger
 
-            lambda_proxy_event.serve_as(self.name, None, context)
+            serve_as(self.name, None, context)
             logger.exception(
                 message=f"cannot import {self.module_name.replace('.', '/')}.py",
                 function=self.name,
@@ -78,7 +134,7 @@ class LambdaFunction:
         else:
             from tight.core import logger
 
-            lambda_proxy_event.serve_as(self.name, None, context)
+            serve_as(self.name, None, context)
             logger.error(
                 message=(
                     f"app/functions/{self.name}/handler.py registers no handler; decorate a "
@@ -99,7 +155,7 @@ def _plain(handler: Any) -> Any:
     """Serve a plain ``handler(event, context)``, its log lines stamped with the function."""
 
     def serve(event: Any, context: Any, name: str) -> Any:
-        lambda_proxy_event.serve_as(name, None, context)
+        serve_as(name, None, context)
         return handler(event, context)
 
     return serve
@@ -113,7 +169,7 @@ def _load_failed(name: str, event: Any, context: Any) -> Any:
 
     kind = event_kind(event)
     if kind is None:
-        raise AppError(
+        raise _app_error(
             f"app/functions/{name}/handler.py could not be loaded (the error is logged); "
             "the event is not handled, so Lambda retries it"
         )
@@ -121,13 +177,13 @@ def _load_failed(name: str, event: Any, context: Any) -> Any:
     return response.server_error(request_id, kind, {})
 
 
-def discover(app_root: str) -> list[str]:
+def discover(app_root: str) -> "list[str]":
     """The names of the app's functions: folders of ``app/functions`` holding handler.py."""
     functions_dir = os.path.join(app_root, *FUNCTIONS_DIR)
     try:
         entries = list(os.scandir(functions_dir))
     except FileNotFoundError:
-        raise AppError(
+        raise _app_error(
             f"no app/functions folder in {app_root}; create a function with "
             "`doit generate_function name=<name>`"
         ) from None
@@ -137,7 +193,7 @@ def discover(app_root: str) -> list[str]:
             continue
         name = entry.name
         if not name.isidentifier() or iskeyword(name):
-            raise AppError(
+            raise _app_error(
                 f"app/functions/{name} is not a valid Python identifier, so Lambda cannot call "
                 f"it as app_index.{name}; rename the folder (letters, digits and _, not "
                 "starting with a digit, not a Python keyword)"
@@ -147,7 +203,7 @@ def discover(app_root: str) -> list[str]:
     return names
 
 
-def run(module: ModuleType | str | None = None) -> list[str]:
+def run(module: "ModuleType | str | None" = None) -> "list[str]":
     """Put one callable per app function on the calling module (``app_index``).
 
     Returns the function names. ``module`` defaults to the module that called ``run()``.
@@ -158,18 +214,21 @@ def run(module: ModuleType | str | None = None) -> list[str]:
         module = sys.modules[module]
     module_file = getattr(module, "__file__", None)
     if not module_file:
-        raise AppError("run() must be called from a module file such as app_index.py")
+        raise _app_error("run() must be called from a module file such as app_index.py")
     app_root = os.path.dirname(os.path.abspath(module_file))
     names = discover(app_root)
     for name in names:
         existing = getattr(module, name, None)
         if existing is not None and not isinstance(existing, LambdaFunction):
-            raise AppError(
+            raise _app_error(
                 f"app/functions/{name} would replace {module.__name__}.{name}, which is "
                 "already defined there; rename the function folder"
             )
     if app_root not in sys.path:
         sys.path.insert(0, app_root)
+    # In a vendored runtime (as Lambda runs it) the functions' packages are then found by
+    # their path, without Python's search through each folder.
+    register_folder("app", os.path.join(app_root, "app"))
     config.set_app_root(app_root)
     for name in names:
         setattr(module, name, LambdaFunction(name, f"app.functions.{name}.handler"))
