@@ -284,6 +284,7 @@ def test_template_is_incremental(app):
         ({"functions": {"changes": {"dynamodb_stream": {"model": "nope"}}}}, "model 'nope'"),
         ({"functions": {"nightly": {"schedule": "every day"}}}, "rate(...) or cron(...)"),
         ({"functions": {"orders": {"sqs": {"queue": "o", "batch_size": 0}}}}, "batch_size must"),
+        ({"functions": {"ordres": {"sqs": {"queue": "o"}}}}, "functions.ordres in tight.yml"),
     ],
 )
 def test_bad_settings_are_one_line_errors_and_keep_the_last_template(app, change, message):

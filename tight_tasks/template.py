@@ -683,6 +683,14 @@ class Builder:
                 f"no functions in {FUNCTIONS_DIR}; add one with "
                 "`doit generate_function name=<name>`"
             )
+        unknown = sorted(set(self.settings.get("functions") or {}) - set(names))
+        if unknown:
+            # A typo here would deploy no trigger at all, silently.
+            raise TightTaskError(
+                f"functions.{unknown[0]} in tight.yml names no function: there is no "
+                f"{FUNCTIONS_DIR}/{unknown[0]}/handler.py; fix the name (functions here: "
+                f"{', '.join(names)}) or create it with `doit generate_function name={unknown[0]}`"
+            )
         ids = [camel(n) for n in names]
         if len(set(ids)) != len(ids):
             raise TightTaskError(
