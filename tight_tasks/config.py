@@ -458,6 +458,41 @@ def find_app_root(start: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
+class YamlFileError(ValueError):
+    """A YAML file that cannot be read: ``line`` is where (1-based, or None), ``problem``
+    what, so each caller can show it as ``<file>:<line>: <problem>`` in its own words."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = path, line, problem
+        super().__init__(f"{path.name}{f':{line}' if line else ''}: {problem}")
+
+
+def read_yaml(path: Path) -> tuple[Any, Any]:
+    """A YAML file's data and its node tree (for ``line_of``); ``YamlFileError`` naming the
+    line when it is not UTF-8 or not valid YAML. The one reader of env files and of
+    tight.yml where line numbers are wanted."""
+    import yaml
+
+    try:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError as error:
+        raise YamlFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "unreadable"
+        raise YamlFileError(
+            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
+        ) from None
+    except yaml.YAMLError as error:
+        raise YamlFileError(path, None, f"not valid YAML: {error}") from None
+    return data, node
+
+
 def yaml_problem(error: Any) -> str:
     """A YAML error on one line: ``line 3: did not find expected ',' or ']'``."""
     mark = getattr(error, "problem_mark", None)

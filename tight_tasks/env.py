@@ -32,25 +32,12 @@ def read_env_file(path: Path) -> dict[str, str | None]:
     file names a variable without a value. The one reader of env.yml and env.dist.yml, for
     ``doit generate_env`` and the test plugin alike; ``EnvFileError`` names the line.
     """
-    import yaml
+    from tight_tasks.config import YamlFileError, read_yaml
 
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except UnicodeDecodeError as error:
-        raise EnvFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "unreadable"
-        raise EnvFileError(
-            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
-        ) from None
-    except yaml.YAMLError as error:
-        raise EnvFileError(path, None, f"not valid YAML: {error}") from None
+        data, node = read_yaml(path)
+    except YamlFileError as error:
+        raise EnvFileError(path, error.line, error.problem) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -167,28 +167,15 @@ _SESSION = pytest.StashKey[TightSession]()
 
 
 def read_yaml(path: Path) -> tuple[Any, Any]:
-    """A YAML file's data and its node tree (for line numbers); ``ConfigFileError`` naming
-    the line when it is not valid YAML."""
-    import yaml
+    """A YAML file's data and node tree (``tight_tasks.config.read_yaml``);
+    ``ConfigFileError`` naming the line when it is not valid YAML."""
+    from tight_tasks.config import YamlFileError
+    from tight_tasks.config import read_yaml as read
 
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except UnicodeDecodeError as error:
-        raise ConfigFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "unreadable"
-        raise ConfigFileError(
-            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigFileError(path, None, f"not valid YAML: {error}") from None
-    return data, node
+        return read(path)
+    except YamlFileError as error:
+        raise ConfigFileError(path, error.line, error.problem) from None
 
 
 def line_of(node: Any, *keys: Any) -> int | None:
