@@ -66,6 +66,35 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|API_?
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
+# What Lambda's poller needs to read each polled source, and nothing more.
+POLLER_ACTIONS = {
+    "sqs": [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ],
+    "kinesis": [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+        "kinesis:SubscribeToShard",
+    ],
+    "dynamodb_stream": [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ],
+}
+
+
+def _poller_statement(trigger: str, resource: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": list(POLLER_ACTIONS[trigger]), "Resource": resource}
+
+
 @dataclass
 class Code:
     """What a function's own code shows without running it."""
@@ -562,18 +591,7 @@ class Builder:
                 arn = {"Fn::GetAtt": [logical, "Arn"]}
                 self.outputs[f"{logical}Url"] = {"Value": {"Ref": logical}}
             properties["Queue"] = arn
-            statements.append(
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "sqs:ChangeMessageVisibility",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                        "sqs:ReceiveMessage",
-                    ],
-                    "Resource": arn,
-                }
-            )
+            statements.append(_poller_statement("sqs", arn))
             return {"Queue": {"Type": "SQS", "Properties": properties}}, statements
         if trigger == "kinesis":
             arn, stream = _arn_or_create(options.get("stream"), "stream", name)
@@ -591,20 +609,7 @@ class Builder:
                 arn = {"Fn::GetAtt": [logical, "Arn"]}
                 self.outputs[f"{logical}Name"] = {"Value": {"Ref": logical}}
             properties["Stream"] = arn
-            statements.append(
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "kinesis:DescribeStream",
-                        "kinesis:DescribeStreamSummary",
-                        "kinesis:GetRecords",
-                        "kinesis:GetShardIterator",
-                        "kinesis:ListShards",
-                        "kinesis:SubscribeToShard",
-                    ],
-                    "Resource": arn,
-                }
-            )
+            statements.append(_poller_statement("kinesis", arn))
             return {"Stream": {"Type": "Kinesis", "Properties": properties}}, statements
         if trigger == "dynamodb_stream":
             from tight_tasks.schema import _logical_id
@@ -616,18 +621,7 @@ class Builder:
             )
             stream_arn = {"Fn::GetAtt": [_logical_id(model), "StreamArn"]}
             properties["Stream"] = stream_arn
-            statements.append(
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "dynamodb:DescribeStream",
-                        "dynamodb:GetRecords",
-                        "dynamodb:GetShardIterator",
-                        "dynamodb:ListStreams",
-                    ],
-                    "Resource": stream_arn,
-                }
-            )
+            statements.append(_poller_statement("dynamodb_stream", stream_arn))
             return {"Stream": {"Type": "DynamoDB", "Properties": properties}}, statements
         if trigger == "sns":
             arn, topic = _arn_or_create(options.get("topic"), "topic", name)
