@@ -108,8 +108,8 @@ def moto_install_command(
         uv = _uv()
         assert uv is not None
         return [
-            uv, "pip", "install", "--quiet", "--target", str(staging), "--python",
-            sys.executable, MOTO_SPEC, *sources,
+            uv, "pip", "install", "--quiet", "--compile-bytecode", "--target", str(staging),
+            "--python", sys.executable, MOTO_SPEC, *sources,
         ]  # fmt: skip
     return [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
