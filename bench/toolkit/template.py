@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -52,21 +50,8 @@ def on_message(*args, **kwargs):
 """
 
 
-CPU: dict[str, list[float]] = {}  # CPU seconds (user + system) of each command's process
-
-
-def timed(command: list[str], cwd: Path, env: dict[str, str], label: str = "") -> float:
-    """Wall time; the CPU time goes to CPU[label] (on a busy machine, the steadier figure)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    CPU.setdefault(label or " ".join(command), []).append(cpu)
-    return elapsed
+# One timer for both toolkit benches (this folder is on sys.path when a script runs).
+from run import CPU, timed  # noqa: E402
 
 
 def tight_app(folder: Path, env: dict[str, str]) -> Path:
