@@ -21,10 +21,14 @@ bench: $(STAMP)
 
 install: $(STAMP)
 
+# setuptools' editable build warns once that a folder named like the package (tight/, the
+# package itself here) could shadow it: in a checkout of Tight that is the point, so it is
+# filtered by its text.
 $(STAMP): setup.py pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
 # What the local-DynamoDB tests install offline: moto's wheels and dynalite's npm packages,
