@@ -203,21 +203,17 @@ def read_testing_config(root: Path) -> dict[str, Any]:
     ``{"scrub": {"keys": [...], "patterns": [...]}}``.
 
     The one place the plugin reads tight.yml. It is checked with the toolkit's schema
-    (``tight_tasks.config``) when the toolkit is installed; a ``ConfigFileError`` names the
+    (``tight_tasks.config``, installed with the plugin); a ``ConfigFileError`` names the
     line of the key at fault."""
+    from tight_tasks.config import SettingError, validate
+
     path = root / CONFIG_FILE
     data, node = read_yaml(path)
-    try:
-        from tight_tasks.config import SettingError, validate
-    except ImportError:  # the runtime alone: tight.yml is checked when the app is vendored
-        if data is not None and not isinstance(data, dict):
-            raise ConfigFileError(path, line_of(node), "must be a mapping of settings") from None
-    else:
-        try:  # the schema every task checks tight.yml against
-            data = validate(data)
-        except SettingError as error:
-            raise ConfigFileError(path, line_of(node, *error.path), error.problem) from None
-    testing = (data or {}).get("testing") or {}
+    try:  # the schema every task checks tight.yml against
+        data = validate(data)
+    except SettingError as error:
+        raise ConfigFileError(path, line_of(node, *error.path), error.problem) from None
+    testing = data.get("testing") or {}
     if not isinstance(testing, dict) or set(testing) - {"scrub"}:
         raise ConfigFileError(
             path, line_of(node, "testing"), "testing must be a mapping with the key scrub"
