@@ -57,7 +57,7 @@ setup(
     entry_points={
         "console_scripts": ["tight = tight_tasks.cli:main"],
         # The pytest plugin: fixtures and record/playback for every app with tight installed.
-        "pytest11": ["tight = tight.core.test_helpers"],
+        "pytest11": ["tight = tight.testing.plugin"],
     },
     classifiers=[
         "Programming Language :: Python :: 3.10",

@@ -453,7 +453,6 @@ def test_an_event_from_another_source_fails_the_invocation(source, capsys):
         {"Records": [{"body": "no source"}]},
         {"Records": "x"},
         {"path": "/x", "headers": {}},
-        [],
         "GET /",
         None,
     ],
@@ -671,3 +670,18 @@ def test_an_http_error_whose_payload_cannot_even_be_printed_keeps_its_status():
 
     response = controller(get=handler).dispatch(make_event("rest"), None)
     assert (response["statusCode"], response["body"]) == (404, "Not Found")
+
+
+@pytest.mark.parametrize("batch", [[], [{"messageId": "1", "body": "{}"}], [1, "two"]])
+def test_a_json_array_event_fails_the_invocation_instead_of_a_400(batch, capsys):
+    """EventBridge Pipes invokes its target with a bare array of records: a 400 would count as
+    success and the pipe would drop the batch."""
+    called = []
+    c = controller(get=lambda **kw: called.append(kw), post=lambda **kw: called.append(kw))
+    with pytest.raises(errors.WrongEventSource) as raised:
+        c.dispatch(batch, FakeContext(), "items")
+    assert called == []
+    assert raised.value.got == "EventBridge Pipes batch"
+    assert "make the pipe's target an SQS queue" in str(raised.value)
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (log["level"], log["function"]) == ("ERROR", "items")

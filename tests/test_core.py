@@ -46,6 +46,22 @@ def test_logger_level_from_log_level(monkeypatch, capsys):
         logging.getLogger("tight").setLevel(logging.INFO)
 
 
+def test_an_unknown_log_level_is_said_in_the_log_not_swallowed(monkeypatch, capsys):
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    monkeypatch.setattr(logger, "_logger", None)
+    try:
+        logger.debug(message="hidden")
+        logger.info(message="shown")
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [line["level"] for line in lines] == ["ERROR", "INFO"]
+        assert "LOG_LEVEL 'LOUD' is not a log level" in lines[0]["message"]
+        assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in lines[0]["message"]
+        assert lines[1]["message"] == "shown"
+    finally:
+        monkeypatch.setattr(logger, "_logger", None)
+        logging.getLogger("tight").setLevel(logging.INFO)
+
+
 def test_logger_keeps_unserialisable_fields_readable(capsys):
     logger.info(message="odd", thing=object())
     assert "object object" in json.loads(capsys.readouterr().out)["thing"]

@@ -257,7 +257,7 @@ def run(*args, **kwargs):
         ("dynamodb_stream", events.sqs(["x"]), "SQS"),
         ("s3", events.schedule(), "EventBridge"),
         ("sns", {"hello": "world"}, "unrecognised"),
-        ("sqs", [1, 2], "unrecognised"),
+        ("sqs", [1, 2], "EventBridge Pipes batch"),
     ],
 )
 def test_an_event_from_another_source_raises_wrong_event_source(load_app, kind, event, got):

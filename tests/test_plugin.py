@@ -349,7 +349,7 @@ def test_env_yml_that_is_not_a_flat_mapping_is_a_clear_error(pytester):
     ("value", "expected"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)]
 )
 def test_tight_record_environment_switch(pytestconfig, monkeypatch, value, expected):
-    from tight.core.test_helpers import is_recording
+    from tight.testing.plugin import is_recording
 
     monkeypatch.setenv("TIGHT_RECORD", value)
     assert is_recording(pytestconfig) is expected

@@ -23,7 +23,7 @@ module serves one kind of event: registering a second kind is an error at import
 import sys
 
 from tight import sources
-from tight.providers.aws.lambda_app.app import require_plain_function, serve_as
+from tight.serving import require_plain_function, serve_as
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -268,4 +268,5 @@ LABELS = {
     sources.DYNAMODB_STREAM: "DynamoDB stream",
     sources.EVENTBRIDGE: "EventBridge",
     sources.CLOUDWATCH_LOGS: "CloudWatch Logs",
+    sources.PIPES_BATCH: "EventBridge Pipes batch",
 }

@@ -8,11 +8,11 @@ modules that raise them keep them importable under their names (``tight.config.C
 """
 
 # Mapping from _collections_abc, which ``os`` has loaded: ``collections.abc`` is one module
-# more on the cold start. The reason phrases belong to responses; re-exported here.
+# more on the cold start. The reason phrases are re-exported here.
 from _collections_abc import Mapping
 
-from tight.response import REASONS as REASONS
-from tight.response import reason as reason
+from tight.reasons import REASONS as REASONS
+from tight.reasons import reason as reason
 
 
 class HTTPError(Exception):
@@ -132,7 +132,16 @@ class WrongEventSource(Exception):
         self.got = got
         self.serves = serves
         name = f"function {function!r}" if function else "this function"
-        super().__init__(
-            f"{name} serves {serves} events but received a {got} event; point the {got} "
-            f"trigger at a function whose handler uses the {got} controller"
+        fix = _NO_CONTROLLER.get(
+            got, f"point the {got} trigger at a function whose handler uses the {got} controller"
         )
+        super().__init__(f"{name} serves {serves} events but received a {got} event; {fix}")
+
+
+# Sources no Tight controller serves: the fix is elsewhere than another function.
+_NO_CONTROLLER = {
+    "EventBridge Pipes batch": (
+        "Tight serves no Pipes target (a JSON array of records); make the pipe's target an "
+        "SQS queue, SNS topic or EventBridge bus, and trigger a Tight function from that"
+    ),
+}

@@ -3,9 +3,10 @@ function kind (HTTP or event source) to recognise the others' events.
 
 Only events recognisably from another service are named here: ``Records`` whose records
 carry an ``eventSource`` (SQS, S3, Kinesis, DynamoDB streams) or ``EventSource`` (SNS), a
-top-level ``eventSource`` (Kafka, Amazon MQ, DocumentDB), EventBridge's ``detail-type`` and
-CloudWatch Logs' ``awslogs``. Anything else is left to
-the HTTP parser, which answers malformed requests with a 400.
+top-level ``eventSource`` (Kafka, Amazon MQ, DocumentDB), EventBridge's ``detail-type``,
+CloudWatch Logs' ``awslogs`` and a JSON array (what EventBridge Pipes sends: a batch with no
+envelope, which no HTTP source ever sends). Anything else is left to the HTTP parser, which
+answers malformed requests with a 400.
 """
 
 TYPE_CHECKING = False
@@ -21,6 +22,7 @@ KINESIS = "kinesis"
 DYNAMODB_STREAM = "dynamodb_stream"
 EVENTBRIDGE = "eventbridge"
 CLOUDWATCH_LOGS = "cloudwatch_logs"
+PIPES_BATCH = "pipes_batch"
 
 # A record's eventSource (EventSource for SNS) -> the source's name in Tight.
 _RECORD_SOURCES = {
@@ -39,7 +41,9 @@ def event_source(event: Any) -> str | None:
     an error can still name it.
     """
     if not isinstance(event, dict):
-        return None
+        # A batch from EventBridge Pipes (or any direct invocation with an array): answering
+        # it 400 would count as success, and the batch would be deleted unprocessed.
+        return PIPES_BATCH if isinstance(event, list) else None
     records = event.get("Records")
     if isinstance(records, list) and records:
         first = records[0]

@@ -20,7 +20,7 @@ def _split(pytest_args: str) -> list[str]:
 def _run_tests(pytest_args: str) -> Any:
     import subprocess
 
-    from tight.core.test_helpers import ConfigFileError, read_app_config
+    from tight.testing.plugin import ConfigFileError, read_app_config
     from tight_tasks.config import find_app_root, load
 
     root = find_app_root()

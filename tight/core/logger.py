@@ -2,11 +2,12 @@
 
 ``info(message=..., **fields)``, ``warn(...)``, ``error(...)`` and ``exception(...)`` write
 ``{"level", "message", "timestamp", "function", "request_id", ...fields}``. The function and
-the Lambda context come from the invocation the runtime is serving (``serve_as`` in the app
-runner, ``tight.providers.aws.lambda_app.app``), so ``request_id`` is Lambda's
-``aws_request_id``, the id CloudWatch shows; an HTTP request's own id (API Gateway's, a
-function URL's) is added as ``gateway_request_id``. The level comes from ``LOG_LEVEL``
-(default ``INFO``); handlers are attached on first use, not at import.
+the Lambda context come from the invocation being served (``tight.serving``), so
+``request_id`` is Lambda's ``aws_request_id``, the id CloudWatch shows; an HTTP request's
+own id (API Gateway's, a function URL's) is added as ``gateway_request_id``. The level comes
+from ``LOG_LEVEL`` (default ``INFO``; the toolkit refuses an unknown level before deploy, and
+the runtime says so in the log if one gets through); handlers are attached on first use, not
+at import.
 """
 
 import json
@@ -14,6 +15,8 @@ import logging
 import os
 import sys
 import time
+
+from tight import serving
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,29 +27,19 @@ else:
     Any = object
 
 LOGGER_NAME = "tight"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-RUNNER = "tight.providers.aws.lambda_app.app"
 _logger: logging.Logger | None = None
 
 
 def invocation() -> tuple[str | None, Any, Any]:
-    """(function, request, context) the runtime is serving, if it is serving anything.
-
-    Read from the app runner only when it is loaded: with no runner (and so no controller)
-    imported, nothing is being served, and logging must not import one.
-    """
-    runner = sys.modules.get(RUNNER)
-    if runner is None:
-        return (None, None, None)
-    current: tuple[str | None, Any, Any] = runner.serving
-    return current
+    """(function, request, context) the runtime is serving, if it is serving anything."""
+    return serving.current
 
 
 def set_invocation(function: str | None, request: Any = None, context: Any = None) -> None:
     """Say which function, request and Lambda context the next log lines belong to."""
-    from tight.providers.aws.lambda_app.app import serve_as
-
-    serve_as(function, request, context)
+    serving.serve_as(function, request, context)
 
 
 def current_request_id() -> str | None:
@@ -103,9 +96,17 @@ def get_logger() -> logging.Logger:
             logger.addHandler(handler)
         # Lambda's bootstrap installs its own root handler; one line per record is enough.
         logger.propagate = False
-        level = os.environ.get("LOG_LEVEL", "INFO").upper()
-        logger.setLevel(level if isinstance(logging.getLevelName(level), int) else "INFO")
+        level = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+        known = level in LEVELS or level in ("WARN", "FATAL")  # logging's own aliases
+        logger.setLevel(level if known else "INFO")
         _logger = logger
+        if not known:
+            logger.error(
+                "%s",
+                f"LOG_LEVEL {level!r} is not a log level; set it to one of "
+                f"{', '.join(LEVELS)} (logging at INFO meanwhile)",
+                extra={"tight_fields": {}},
+            )
     return _logger
 
 

@@ -13,9 +13,8 @@ batch is retried or sent to its DLQ instead of being deleted unprocessed.
 
 import sys
 
-from tight import config
+from tight import config, serving
 from tight import response as responses
-from tight.providers.aws.lambda_app import app as runner
 from tight.request import ALB, REST, Request, event_kind, is_json_type
 
 TYPE_CHECKING = False
@@ -34,8 +33,8 @@ else:
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
-# Records the invocation being served, for its log lines; kept by the app runner.
-serve_as = runner.serve_as
+# Records the invocation being served, for its log lines.
+serve_as = serving.serve_as
 
 
 def reject_other_sources(event: Any, function: "str | None", context: Any = None) -> None:
@@ -122,7 +121,7 @@ class Controller:
             reject_other_sources(event, function, context)
         request = Request(event, kind, context) if kind is not None else None
         # What the log lines written while serving it carry (``serve_as``, inlined).
-        runner.serving = (function, request, context)
+        serving.current = (function, request, context)
         defaults: dict[str, str] = {}
         multi_value = False
         try:
@@ -253,7 +252,7 @@ def controller_for(module: str) -> "Controller | None":
 def _register(method: str, handler: Handler) -> Handler:
     if not callable(handler):
         raise TypeError(f"@{method.lower()} decorates a function, not {handler!r}")
-    runner.require_plain_function(handler, f"lambda_proxy.{method.lower()}")
+    serving.require_plain_function(handler, f"lambda_proxy.{method.lower()}")
     module = handler.__module__
     controller = _controllers.get(module)
     if controller is None:

@@ -5,7 +5,7 @@ Called from the app's ``app_index.py``; Lambda's handler setting is then
 imported on that function's first call and reused after, so a cold start pays only for the
 function that runs, however many the app has.
 
-It also records what is being served now (``serve_as``), for the log lines written while
+It records what is being served now (``tight.serving``), for the log lines written while
 serving it. The controller modules are not imported here: a function loads the one its
 handler uses (an SQS function never loads the HTTP request and response code).
 """
@@ -17,6 +17,8 @@ from keyword import iskeyword
 from types import ModuleType
 
 from tight import config, register_folder
+from tight.serving import require_plain_function as require_plain_function
+from tight.serving import serve_as
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,41 +34,6 @@ else:
 FUNCTIONS_DIR = ("app", "functions")
 HANDLER_FILE = "handler.py"
 LAMBDA_PROXY = "tight.providers.aws.controllers.lambda_proxy_event"
-
-# What is being served now: (function name, Request or None, Lambda context). Lambda runs
-# one invocation at a time per process; the logger reads this to stamp its lines.
-serving: "tuple[str | None, Any, Any]" = (None, None, None)
-
-
-def serve_as(function: "str | None", request: Any = None, context: Any = None) -> None:
-    """Record the invocation being served, for the log lines written while serving it.
-
-    The logger takes ``request_id`` from ``context.aws_request_id``; the HTTP controller
-    adds the request, for its gateway request id.
-    """
-    global serving
-    serving = (function, request, context)
-
-
-# Code flags of functions whose call returns a coroutine or a generator instead of running
-# the body: CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR (the
-# `inspect` module would cost a cold start more than all of Tight's own modules).
-_NOT_RUN_BY_A_CALL = 0x20 | 0x80 | 0x100 | 0x200
-
-
-def require_plain_function(handler: Any, decorator: str) -> None:
-    """Refuse, at import, a handler whose call would not run its body: an ``async def`` or
-    a generator returns at once, so every record would count as processed (and Lambda would
-    delete the batch) and every request would get an answer its code never made."""
-    code = getattr(handler, "__code__", None)
-    if code is not None and code.co_flags & _NOT_RUN_BY_A_CALL:
-        kind = "a generator" if code.co_flags & (0x20 | 0x200) else "an async function"
-        raise TypeError(
-            f"@{decorator} cannot serve {handler.__qualname__} in {handler.__module__}: it is "
-            f"{kind}, which Lambda's Python runtime calls without running its body; make it a "
-            "plain def (run async code inside it with asyncio.run)"
-        )
-
 
 # AppError lives in tight.errors, loaded only when something fails; the name stays
 # importable from here.
