@@ -1,5 +1,6 @@
 """Packaging for Tight: the runtime (``tight``) and the doit toolkit (``tight_tasks``)."""
 
+import re
 from pathlib import Path
 
 from setuptools import find_namespace_packages, find_packages, setup
@@ -17,6 +18,12 @@ TEMPLATES = [
         )
     ),
 ]
+
+
+def version() -> str:
+    """Tight's version, kept in one place: ``tight.__version__`` (read, not imported)."""
+    text = (HERE / "tight" / "__init__.py").read_text()
+    return re.search(r'^__version__ = "([^"]+)"$', text, re.M).group(1)
 
 
 def requirements() -> list[str]:
@@ -42,9 +49,11 @@ DEV = [
     "chalice==1.34.0",
 ]
 
+# The import names are `tight` and `tight_tasks`; the distribution's name is `tight-lambda`,
+# since PyPI's `tight` (0.1.0, 2017) is another project, and its version starts past 0.1.0.
 setup(
-    name="tight",
-    version="0.1.0",
+    name="tight-lambda",
+    version=version(),
     description="A microframework and build toolkit for Python services on AWS Lambda",
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import tight
 from tight_tasks.resources import runtime_dir, templates_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +78,13 @@ def test_wheel_ships_both_packages_templates_and_the_console_script(tmp_path):
     )
     # setuptools warns about any shipped folder the packages list leaves out.
     assert "absent from the" not in built.stdout + built.stderr
-    wheel = next(tmp_path.glob("tight-*.whl"))
+    # PyPI's `tight` is another project (0.1.0, 2017): ours is `tight-lambda`, past 0.1.0.
+    wheel = next(tmp_path.glob("tight_lambda-*.whl"))
+    assert wheel.name == f"tight_lambda-{tight.__version__}-py3-none-any.whl"
+    assert tight.__version__ != "0.1.0"
     names = zipfile.ZipFile(wheel).namelist()
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA")))
+    assert "Name: tight-lambda\n" in metadata.decode()
     assert "tight/providers/aws/lambda_app/app.py" in names
     assert "tight_tasks/cli.py" in names
     assert "tight_tasks/templates/README.md" in names
@@ -85,7 +92,9 @@ def test_wheel_ships_both_packages_templates_and_the_console_script(tmp_path):
     assert not any("demo" in name for name in names)
     assert not any(name.startswith("tests/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "tight = tight_tasks.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "tight = tight_tasks.cli:main" in entry_text
+    assert "tight = tight.testing.plugin" in entry_text
 
 
 @pytest.mark.slow
@@ -184,3 +193,20 @@ def test_doit_bench_runs_every_benchmark_even_after_one_fails(tmp_path, monkeypa
     monkeypatch.setattr(dodo, "BENCHES", (str(failing), str(passing)))
     assert dodo.run_bench(quick=True) is False
     assert ran.read_text() == "failing --quick"
+
+
+def test_no_install_line_names_pypis_other_tight():
+    """`pip install tight` fetches an unrelated 2017 project: no doc may tell users to type it."""
+    docs = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "templates").rglob("*")]
+    bare = re.compile(r"pip install (-U |--upgrade )?tight(?![-_\w/.])")
+    said = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in docs
+        if path.is_file()
+        for line in path.read_text().splitlines()
+        if bare.search(line)
+    ]
+    assert said == []
+    assert bare.search("pip install tight") and not bare.search("pip install tight-lambda")
+    wheel = f"tight_lambda-{tight.__version__}-py3-none-any.whl"
+    assert f"pip install dist/{wheel}" in (ROOT / "README.md").read_text()

@@ -18,7 +18,7 @@ to Python. A compiled extension module is not looked for: beside a ``.py`` of th
 name, the ``.py`` is what runs.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def alias_runtime(alias: str, vendored_dir: "str | None" = None) -> bool:
