@@ -104,6 +104,7 @@ def test_lock_then_vendor_picks_the_wheel_for_the_architecture(
     assert re.fullmatch(r"vendored 2 package\(s\) and the tight runtime into app/vendored "
                         r"\(.*\) in [0-9.]+ s", lines[-1]), lines[-1]  # fmt: skip
     assert json.loads((folder / "tight.json").read_text())["app_name"] == "shop"
+    assert (folder / "__init__.py").is_file()  # a regular package, not a namespace one
 
 
 def test_vendor_precompiles_unchecked_hash_bytecode_when_versions_match(hermetic, tmp_path, wheels):
@@ -330,6 +331,13 @@ def test_the_artifact_is_self_contained(hermetic, tmp_path, wheels):
     response = invoke_unzipped(unpacked)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {"function": "items", "method": "GET", "pure": "pure"}
+    # As Lambda imports it, app.vendored is a regular package (a namespace one has no file).
+    loaded = subprocess.run(
+        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, ''); import app_index; "
+         "print(sys.modules['app.vendored'].__file__)"],
+        cwd=unpacked, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert loaded.stdout.strip() == str(unpacked / "app/vendored/__init__.py")
 
 
 def test_excluded_files_never_ship(hermetic, tmp_path, wheels):
@@ -429,6 +437,7 @@ def test_layer_splits_dependencies_from_the_function(hermetic, tmp_path, wheels)
         n for n in function if n.startswith(("app/vendored/purepkg", "app/vendored/fastpkg"))
     ]
     assert "app/vendored/tight/__init__.py" in function
+    assert "app/vendored/__init__.py" in function and "python/__init__.py" not in layer
     unpacked, opt = tmp_path / "task", tmp_path / "opt"
     zipfile.ZipFile(root / "build/shop.zip").extractall(unpacked)
     zipfile.ZipFile(root / "build/shop-layer.zip").extractall(opt)

@@ -448,7 +448,14 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
     python = target.interpreter()
     entries = collect(root, target, python)
     vendored_prefix = VENDOR_DIR + "/"
-    runtime_prefixes = (vendored_prefix + "tight/", vendored_prefix + "tight.json")
+    # What stays in the function's zip with layer=true: the runtime, its settings and the
+    # vendored folder's own __init__ (compiled or not).
+    runtime_prefixes = (
+        vendored_prefix + "tight/",
+        vendored_prefix + "tight.json",
+        vendored_prefix + "__init__.py",
+        vendored_prefix + "__pycache__/__init__.",
+    )
     if layer:
         dependencies = [
             e.renamed("python/" + e.name[len(vendored_prefix) :])

@@ -195,10 +195,17 @@ def _build_pure_wheels(
             print(f"built {wheel.name} from its sdist (pure Python)")
 
 
+# app/vendored is a regular package, not a namespace package: its one folder is final, so
+# importing app.vendored.tight searches nothing beyond it.
+PACKAGE_INIT = "__init__.py"
+PACKAGE_INIT_TEXT = '"""Written by `doit vendor`: the locked dependencies and the runtime."""\n'
+
+
 def copy_runtime(staging: Path) -> None:
     shutil.copytree(
         runtime_dir(), staging / "tight", ignore=shutil.ignore_patterns(*RUNTIME_EXCLUDES)
     )
+    (staging / PACKAGE_INIT).write_text(PACKAGE_INIT_TEXT)
 
 
 def precompile(folder: Path, display_root: str, python: str) -> None:
@@ -227,7 +234,7 @@ def vendor(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     recover_folder(vendored)  # a swap an earlier run could not finish
     stamp = vendored / STAMP
     previous: dict[str, Any] = json.loads(stamp.read_text()) if stamp.is_file() else {}
-    if previous.get("inputs") == inputs:
+    if previous.get("inputs") == inputs and (vendored / PACKAGE_INIT).is_file():
         write_runtime_config(root, vendored)  # tight.yml may have changed CORS and such
         print(f"{VENDOR_DIR} is up to date for {target.describe()}")
         return previous
