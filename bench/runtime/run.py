@@ -2,7 +2,8 @@
 
 Per-invoke time (GET with a path parameter, POST echoing a JSON body; v1 events), cold start
 (import + first call over a Lambda-like preload, with and without .pyc, and how many modules
-it loaded) for 1 and 50 functions/routes, and the runtime's zipped size. Every figure comes
+it loaded) for 1 and 50 functions/routes, Tight's cold start with app/vendored as a regular
+and as a namespace package, and the runtime's zipped size. Every figure comes
 from a fresh interpreter whose path is only the deploy folder, the runs of every framework
 interleaved. Results print as ratios against the peers measured in this same run and are
 saved to bench/results/runtime.json. Nothing here asserts a timing.
@@ -138,6 +139,16 @@ def main() -> int:
             clear_bytecode(source)
             variants[f"{framework}/{size}/pyc"] = (folder, entry)
             variants[f"{framework}/{size}/source"] = (source, entry)
+        # The same Tight app with app/vendored as a namespace package (no __init__.py), as
+        # `doit vendor` wrote it before it made the folder a regular package.
+        for build_kind in ("pyc", "source"):
+            folder, entry = variants[f"tight/1/{build_kind}"]
+            namespace = folder.with_name(folder.name + "_namespace")
+            shutil.copytree(folder, namespace)
+            (namespace / "app" / "vendored" / "__init__.py").unlink()
+            for cached in (namespace / "app" / "vendored" / "__pycache__").glob("__init__.*"):
+                cached.unlink()
+            variants[f"tight-namespace/1/{build_kind}"] = (namespace, entry)
         samples: dict[str, list[float]] = {key: [] for key in variants}
         for _ in range(cold_runs):
             for key, (folder, entry) in variants.items():
@@ -188,6 +199,12 @@ def report(invoke: dict[str, float], cold: dict[str, float], sizes: dict[str, in
                 for peer in ("raw", "powertools", "chalice")
             )
             print(f"cold start {build_kind:<6} {size:>2} functions: tight {t:.2f} ms ({peers})")
+    for build_kind in ("pyc", "source"):
+        regular, namespace = cold[f"tight/1/{build_kind}"], cold[f"tight-namespace/1/{build_kind}"]
+        print(
+            f"cold start {build_kind:<6} app/vendored a regular package: {regular:.2f} ms, "
+            f"a namespace package: {namespace:.2f} ms ({regular / namespace:.2f}x)"
+        )
     for build_kind in ("pyc", "source"):
         spread = cold[f"tight/50/{build_kind}"] - cold[f"tight/1/{build_kind}"]
         print(f"cold start, 50 functions minus 1 ({build_kind}): {spread:+.2f} ms")
