@@ -192,6 +192,55 @@ def test_deploy_no_op_update_and_undeploy(aws, tmp_path):
     assert not [f for f in functions if f["FunctionName"].startswith("shop-qa-")]
 
 
+def test_a_redeploy_from_another_shell_keeps_the_deployed_secrets(aws, tmp_path, monkeypatch):
+    """Deploy with API_PASSWORD set, edit, redeploy from a shell without it: the deployed
+    value stays (UsePreviousValue), on the function and in the no-op check alike."""
+    root = make_app(tmp_path)
+    with (root / "env.dist.yml").open("a") as dist:
+        dist.write("API_PASSWORD:\nGREETING: hello\n")
+    refused = run("doit", "deploy", "stage=qa", cwd=root)
+    assert refused.returncode != 0
+    assert "error: API_PASSWORD has no value: env.dist.yml leaves it empty" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not aws.client("s3").list_buckets()["Buckets"], "nothing is uploaded before the check"
+    assert not aws.client("cloudformation").describe_stacks()["Stacks"]
+
+    monkeypatch.setenv("API_PASSWORD", "s3cret-first")
+    monkeypatch.setenv("GREETING", "bonjour")
+    first = run("doit", "deploy", "stage=qa", cwd=root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    monkeypatch.delenv("API_PASSWORD")
+    monkeypatch.delenv("GREETING")
+
+    unchanged = run("doit", "deploy", "stage=qa", cwd=root)
+    assert "stack shop-qa is up to date: nothing to deploy" in unchanged.stdout, unchanged.stderr
+
+    handler = root / "app/functions/alerts/handler.py"
+    handler.write_text(handler.read_text().replace("print(", "print('alert:', "))
+    hotfix = run("doit", "deploy", "stage=qa", cwd=root)
+    assert hotfix.returncode == 0, hotfix.stdout + hotfix.stderr
+    assert "updating stack shop-qa" in hotfix.stdout
+    variables = aws.client("lambda").get_function(FunctionName="shop-qa-alerts")["Configuration"][
+        "Environment"
+    ]["Variables"]
+    assert variables["API_PASSWORD"] == "s3cret-first"
+    assert variables["GREETING"] == "bonjour"
+    assert variables["TIGHT_STAGE"] == "qa"
+
+
+def test_an_unreachable_endpoint_is_one_error_line(aws, tmp_path, monkeypatch):
+    root = make_app(tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = run("doit", "deploy", cwd=root)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "error: deploying stage dev failed: Could not connect" in result.stderr
+    removed = run("doit", "undeploy", "yes=true", cwd=root)
+    assert removed.returncode != 0 and "Traceback" not in removed.stderr
+    assert "error: removing stage dev failed: Could not connect" in removed.stderr
+
+
 def test_a_configured_bucket_is_used_and_never_created(aws, tmp_path):
     root = make_app(tmp_path)
     missing = run("doit", "deploy", "bucket=not-there", cwd=root)

@@ -162,21 +162,38 @@ def _stack(cloudformation: Any, name: str) -> dict[str, Any] | None:
     return stacks[0] if stacks else None
 
 
-def _parameters(root: Path, stage: str) -> list[dict[str, str]]:
-    """Stage, and each env.dist.yml variable set in this environment (others: defaults)."""
+def _parameters(root: Path, stage: str, stack: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Stage, and each env.dist.yml variable: the environment's value when it sets one, else
+    the value the stack already has (a redeploy from another shell keeps its secrets), else
+    env.dist.yml's default. A key env.dist.yml leaves empty (required) with none of those
+    stops the deploy: nothing is deployed as '' silently."""
     from tight_tasks.template import env_parameter_id, env_parameters
 
-    values = [{"ParameterKey": "Stage", "ParameterValue": stage}]
-    for key in env_parameters(root):
+    deployed = {p["ParameterKey"] for p in (stack or {}).get("Parameters", [])}
+    values: list[dict[str, Any]] = [{"ParameterKey": "Stage", "ParameterValue": stage}]
+    required = []
+    for key, default in env_parameters(root).items():
+        parameter = env_parameter_id(key)
         if key in os.environ:
-            values.append(
-                {"ParameterKey": env_parameter_id(key), "ParameterValue": os.environ[key]}
-            )
+            values.append({"ParameterKey": parameter, "ParameterValue": os.environ[key]})
+        elif parameter in deployed:
+            values.append({"ParameterKey": parameter, "UsePreviousValue": True})
+        elif default == "":
+            required.append(key)
+    if required:
+        names = ", ".join(required)
+        raise TightTaskError(
+            f"{names} {'has' if len(required) == 1 else 'have'} no value: env.dist.yml leaves "
+            f"{'it' if len(required) == 1 else 'them'} empty (required) and stage {stage} has "
+            f"none deployed; set {'it' if len(required) == 1 else 'them'} in the environment "
+            f"for this deploy ({required[0]}=... doit deploy stage={stage}); later deploys "
+            "keep the deployed value"
+        )
     return values
 
 
 def _unchanged(
-    cloudformation: Any, stack: dict[str, Any], body: str, parameters: list[dict[str, str]]
+    cloudformation: Any, stack: dict[str, Any], body: str, parameters: list[dict[str, Any]]
 ) -> bool:
     """True when the stack already runs this template with these parameters."""
     if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
@@ -189,7 +206,8 @@ def _unchanged(
         same_template = json.loads(template) == json.loads(body)
     except ValueError:
         return False
-    given = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
+    # A parameter kept with UsePreviousValue is unchanged by definition.
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in parameters if "ParameterValue" in p}
     deployed = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
     return same_template and all(deployed.get(k) == v for k, v in given.items())
 
@@ -263,6 +281,15 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
     region = boto.region_name
     s3 = boto.client("s3")
     cloudformation = boto.client("cloudformation")
+    # What the stack is decides the parameters: checked before anything is uploaded.
+    stack = _stack(cloudformation, name)
+    if stack is not None and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        raise TightTaskError(
+            f"stack {name} is {stack['StackStatus']} after a failed creation; read its events, "
+            f"then remove it with `doit undeploy stage={stage}` and deploy again"
+        )
+    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    parameters = _parameters(root, stage, None if creating else stack)
     configured = (settings.get("deploy") or {}).get("bucket") if settings.get("deploy") else None
     bucket = bucket or str(configured or "")
     named = bool(bucket)  # a bucket the user names must exist; Tight creates only its own
@@ -286,17 +313,9 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
     cfn_path.write_text(body + "\n", encoding="utf-8")
     print(f"wrote {CFN_PATH}")
 
-    parameters = _parameters(root, stage)
-    stack = _stack(cloudformation, name)
-    if stack is not None and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
-        raise TightTaskError(
-            f"stack {name} is {stack['StackStatus']} after a failed creation; read its events, "
-            f"then remove it with `doit undeploy stage={stage}` and deploy again"
-        )
     if stack is not None and _unchanged(cloudformation, stack, body, parameters):
         print(f"stack {name} is up to date: nothing to deploy")
         return "unchanged"
-    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
     template_argument: dict[str, str] = {"TemplateBody": body}
     if len(body.encode()) > TEMPLATE_BODY_LIMIT:
         digest = hashlib.sha256(body.encode()).hexdigest()
@@ -315,7 +334,7 @@ def apply_stack(
     name: str,
     stage: str,
     template_argument: dict[str, str],
-    parameters: list[dict[str, str]],
+    parameters: list[dict[str, Any]],
     creating: bool,
 ) -> str:
     """Change set, its changes printed, executed and followed; created, updated or unchanged.
@@ -422,7 +441,11 @@ def _deploy(stage: str, bucket: str) -> None:
 
     root = Path.cwd()
     settings = load(root)
-    deploy(root, settings, stage_of(stage, settings), bucket)
+    stage = stage_of(stage, settings)
+    try:
+        deploy(root, settings, stage, bucket)
+    except _aws_errors() as error:  # a connection, credentials or emulator failure
+        raise _aws_error(error, f"deploying stage {stage} failed") from None
 
 
 def _undeploy(stage: str, yes: str) -> None:
@@ -430,7 +453,11 @@ def _undeploy(stage: str, yes: str) -> None:
 
     root = Path.cwd()
     settings = load(root)
-    undeploy(root, settings, stage_of(stage, settings), _truthy(yes))
+    stage = stage_of(stage, settings)
+    try:
+        undeploy(root, settings, stage, _truthy(yes))
+    except _aws_errors() as error:
+        raise _aws_error(error, f"removing stage {stage} failed") from None
 
 
 def task_deploy() -> dict[str, Any]:
