@@ -20,8 +20,9 @@ NAME = "shop-dev"
 STACK_ID = f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{NAME}/1"
 
 
-def event(logical: str, kind: str, status: str, reason: str = "") -> dict:
-    now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
+def event(logical: str, kind: str, status: str, reason: str = "", minutes: int = 0) -> dict:
+    """A stack event stamped ``minutes`` from now by AWS's clock (negative: behind ours)."""
+    now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
     found = {
         "StackId": STACK_ID,
         "EventId": f"{logical}-{status}",
@@ -82,10 +83,12 @@ def start(stubber: Stubber, events: list[dict]) -> None:
             ],
         },
     )
+    # Before the change set runs: the stack's events so far (a REVIEW_IN_PROGRESS stack's).
+    earlier = event(NAME, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS", minutes=-1)
+    stubber.add_response("describe_stack_events", {"StackEvents": [earlier]})
     stubber.add_response("execute_change_set", {})
-    stubber.add_response("describe_stack_events", {"StackEvents": list(reversed(events))})
+    stubber.add_response("describe_stack_events", {"StackEvents": [*reversed(events), earlier]})
     stubber.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"))
-    stubber.add_response("describe_stack_events", {"StackEvents": list(reversed(events))})
 
 
 def apply(client) -> None:
@@ -128,6 +131,44 @@ def test_a_failed_creation_that_held_a_table_is_kept(cloudformation, capsys):
     out = capsys.readouterr().out
     assert "kept the failed stack shop-dev: it holds a table" in out
     assert "doit undeploy stage=dev" in out
+
+
+def test_failure_reasons_reach_the_user_whatever_aws_clock_says(cloudformation, capsys):
+    """AWS's clock ten minutes behind this machine's: the operation's events are still its
+    own (told apart by id), so the reason is printed, not filtered out as old."""
+    client, stubber = cloudformation
+    start(
+        stubber,
+        [
+            event(NAME, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", minutes=-10),
+            event("OrdersQueue", "AWS::SQS::Queue", "CREATE_FAILED", "Bad name", minutes=-10),
+            event(NAME, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", minutes=-10),
+        ],
+    )
+    stubber.add_response("delete_stack", {}, {"StackName": NAME})
+    stubber.add_response("describe_stacks", stack("DELETE_COMPLETE"), {"StackName": ANY})
+    with pytest.raises(TightTaskError):
+        apply(client)
+    out = capsys.readouterr().out
+    assert "  OrdersQueue (AWS::SQS::Queue): Bad name" in out
+    assert "(no resource reported a reason)" not in out
+    assert "REVIEW_IN_PROGRESS" not in out  # an event from before this operation
+
+
+def test_events_are_read_page_by_page_until_a_known_one(cloudformation):
+    client, stubber = cloudformation
+    newest = [event(f"R{i}", "AWS::SQS::Queue", "CREATE_COMPLETE") for i in range(3)]
+    old = event("Old", "AWS::SQS::Queue", "CREATE_COMPLETE", minutes=-60)
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": newest[:2], "NextToken": "t1"}, {"StackName": NAME}
+    )
+    stubber.add_response(
+        "describe_stack_events",
+        {"StackEvents": [newest[2], old], "NextToken": "t2"},
+        {"StackName": NAME, "NextToken": "t1"},
+    )
+    found = deploy.new_events(client, NAME, {old["EventId"]})
+    assert [e["LogicalResourceId"] for e in found] == ["R2", "R1", "R0"]
 
 
 def test_a_change_set_with_no_changes_is_a_no_op(cloudformation, capsys):

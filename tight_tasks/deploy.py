@@ -233,14 +233,39 @@ def print_changes(described: dict[str, Any]) -> None:
         )
 
 
-def follow(cloudformation: Any, name: str, since: Any, seen: set[str]) -> dict[str, Any]:
-    """Print the stack's events as they come until it settles; the stack at the end."""
+def event_ids(cloudformation: Any, name: str) -> set[str]:
+    """The ids of the stack's newest events: what happened before the operation about to run."""
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    return {event["EventId"] for event in events}
+
+
+def new_events(cloudformation: Any, name: str, known: set[str]) -> list[dict[str, Any]]:
+    """The stack's events not in ``known``, oldest first. CloudFormation lists events newest
+    first, so pages are read until an event already known: an operation's own events are
+    told apart by their ids, never by comparing the local clock with AWS's."""
+    found: list[dict[str, Any]] = []
+    arguments = {"StackName": name}
     while True:
-        events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
-        for event in reversed(events):
-            if event["EventId"] in seen or event["Timestamp"] < since:
-                continue
-            seen.add(event["EventId"])
+        page = cloudformation.describe_stack_events(**arguments)
+        for event in page["StackEvents"]:
+            if event["EventId"] in known:
+                return found[::-1]
+            found.append(event)
+        if not page.get("NextToken"):
+            return found[::-1]
+        arguments["NextToken"] = page["NextToken"]
+
+
+def follow(
+    cloudformation: Any, name: str, known: set[str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Print the stack's events as they come until it settles: the stack at the end, and
+    the events of this operation (those not in ``known`` when it started)."""
+    operation: list[dict[str, Any]] = []
+    while True:
+        for event in new_events(cloudformation, name, known):
+            known.add(event["EventId"])
+            operation.append(event)
             reason = (
                 f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
             )
@@ -250,23 +275,21 @@ def follow(cloudformation: Any, name: str, since: Any, seen: set[str]) -> dict[s
             )
         stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
         if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return dict(stack)
+            return dict(stack), operation
         time.sleep(POLL_SECONDS)
 
 
-def _failures(cloudformation: Any, name: str, since: Any) -> tuple[list[str], bool]:
-    """The failed resources with their reasons, and whether a table was ever created."""
-    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+def failures(name: str, operation: list[dict[str, Any]]) -> tuple[list[str], bool]:
+    """The resources that failed in ``operation`` with their reasons, and whether it created
+    a table."""
     failed = [
         f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason', '')}"
-        for e in reversed(events)
-        if e["Timestamp"] >= since
-        and e["ResourceStatus"].endswith("FAILED")
-        and e["LogicalResourceId"] != name
+        for e in operation
+        if e["ResourceStatus"].endswith("FAILED") and e["LogicalResourceId"] != name
     ]
     held_table = any(
         e.get("ResourceType") == "AWS::DynamoDB::Table" and e["ResourceStatus"] == "CREATE_COMPLETE"
-        for e in events
+        for e in operation
     )
     return failed, held_table
 
@@ -342,10 +365,7 @@ def apply_stack(
     A failure prints each failed resource with its reason and raises; a failed creation is
     deleted only when it never held a table (a retained table's data must not be orphaned
     unseen)."""
-    import datetime
-
     change_set = f"tight-{int(time.time())}"
-    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
     cloudformation.create_change_set(
         StackName=name,
         ChangeSetName=change_set,
@@ -363,12 +383,13 @@ def apply_stack(
             return "unchanged"
         raise TightTaskError(f"the change set for {name} failed: {reason}")
     print_changes(described)
+    known = event_ids(cloudformation, name)
     cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
     print(f"{'creating' if creating else 'updating'} stack {name}:")
-    final = follow(cloudformation, name, since, set())
+    final, operation = follow(cloudformation, name, known)
     status = final["StackStatus"]
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        failed, held_table = _failures(cloudformation, name, since)
+        failed, held_table = failures(name, operation)
         lines = "\n".join(f"  {line}" for line in failed) or "  (no resource reported a reason)"
         print(f"stack {name} failed ({status}); the resources that failed:\n{lines}")
         if creating and not held_table:
