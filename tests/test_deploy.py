@@ -228,6 +228,40 @@ def test_a_redeploy_from_another_shell_keeps_the_deployed_secrets(aws, tmp_path,
     assert variables["TIGHT_STAGE"] == "qa"
 
 
+def test_undeploy_lists_what_goes_and_keeps_a_queue_holding_messages(aws, tmp_path):
+    root = make_app(tmp_path)
+    first = run("doit", "deploy", "stage=qa", cwd=root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="shop-qa-orders")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"id": "1", "name": "unprocessed"}')
+
+    refused = run("doit", "undeploy", "stage=qa", "yes=true", cwd=root)
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr
+    assert "queue(s) still holding messages: shop-qa-orders (1)" in refused.stderr
+    assert "drop_messages=true" in refused.stderr
+    listed = refused.stdout
+    (queue,) = [line for line in listed.splitlines() if line.startswith("  AWS::SQS::Queue")]
+    kind, logical, physical, *count = queue.split()
+    assert (kind, logical, " ".join(count)) == ("AWS::SQS::Queue", "OrdersQueue", "(1 message(s))")
+    assert physical.endswith("/123456789012/shop-qa-orders")
+    for kind in ("AWS::Lambda::Function", "AWS::IAM::Role", "AWS::SNS::Topic"):
+        assert kind in listed.split("and keeps")[0], kind
+    assert "shop-qa-orders" in listed and "shop-qa-alerts" in listed
+    kept = listed.split("and keeps 1 (their deletion policy retains them, data included):")[1]
+    assert "AWS::DynamoDB::Table" in kept and "shop-qa-item" in kept
+    stack = aws.client("cloudformation").describe_stacks(StackName="shop-qa")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", "nothing was deleted"
+    assert sqs.get_queue_url(QueueName="shop-qa-orders")["QueueUrl"] == url
+
+    dropped = run("doit", "undeploy", "stage=qa", "yes=true", "drop_messages=true", cwd=root)
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    assert "deleted stack shop-qa" in dropped.stdout
+    assert "retained (with their data): shop-qa-item" in dropped.stdout
+    assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+
+
 def test_an_unreachable_endpoint_is_one_error_line(aws, tmp_path, monkeypatch):
     root = make_app(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens

@@ -410,27 +410,93 @@ def apply_stack(
     return "created" if creating else "updated"
 
 
-def undeploy(root: Path, settings: dict[str, Any], stage: str, yes: bool) -> None:
-    """Delete the stage's stack; its tables stay (they are retained) and are listed."""
+KEPT_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
+
+
+def stack_resources(cloudformation: Any, name: str) -> list[dict[str, Any]]:
+    """Every resource of the stack (all pages), with the deletion policy its template gives."""
+    resources: list[dict[str, Any]] = []
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
+        resources.extend(page["StackResourceSummaries"])
+    template = cloudformation.get_template(StackName=name, TemplateStage="Processed")
+    body = template.get("TemplateBody") or {}
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = {}  # YAML: only Tight's own JSON is read; nothing is marked kept then
+    declared = body.get("Resources", {}) if isinstance(body, dict) else {}
+    for resource in resources:
+        policy = (declared.get(resource["LogicalResourceId"]) or {}).get("DeletionPolicy")
+        resource["DeletionPolicy"] = policy or "Delete"
+    return resources
+
+
+def queue_messages(sqs: Any, url: str) -> int | None:
+    """Messages in the queue (visible, in flight and delayed), or None if it cannot be read."""
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    try:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    except _aws_errors():
+        return None
+    return sum(int(attributes.get(name, 0)) for name in names)
+
+
+def undeploy(
+    root: Path, settings: dict[str, Any], stage: str, yes: bool, drop_messages: bool = False
+) -> None:
+    """Delete the stage's stack, after saying every resource that goes and every one that
+    stays; a queue still holding messages is not deleted unless ``drop_messages``."""
     app = app_name(root, settings)
     name = stack_name(app, stage)
-    cloudformation = session().client("cloudformation")
+    boto = session()
+    cloudformation = boto.client("cloudformation")
     stack = _stack(cloudformation, name)
     if stack is None:
         print(f"no stack {name}: nothing to remove")
         return
-    resources = cloudformation.describe_stack_resources(StackName=name)["StackResources"]
-    tables = [
-        r.get("PhysicalResourceId") or r["LogicalResourceId"]
-        for r in resources
-        if r.get("ResourceType") == "AWS::DynamoDB::Table"
-    ]
+    resources = stack_resources(cloudformation, name)
+    kept = [r for r in resources if r["DeletionPolicy"] in KEPT_POLICIES]
+    going = [r for r in resources if r["DeletionPolicy"] not in KEPT_POLICIES]
+    sqs = boto.client("sqs") if any(r["ResourceType"] == "AWS::SQS::Queue" for r in going) else None
+    holding: list[str] = []
+    print(f"stack {name} ({stack['StackStatus']}) deletes {len(going)} resource(s):")
+    for resource in sorted(going, key=lambda r: (r["ResourceType"], r["LogicalResourceId"])):
+        physical = resource.get("PhysicalResourceId") or "(not created)"
+        detail = ""
+        if sqs is not None and resource["ResourceType"] == "AWS::SQS::Queue" and physical:
+            count = queue_messages(sqs, physical)
+            detail = f"  ({'?' if count is None else count} message(s))"
+            if count:
+                holding.append(f"{physical.rsplit('/', 1)[-1]} ({count})")
+        print(
+            f"  {resource.get('ResourceType') or '?':<33} "
+            f"{resource['LogicalResourceId']:<30} {physical}{detail}"
+        )
+    if kept:
+        print(f"and keeps {len(kept)} (their deletion policy retains them, data included):")
+        for resource in kept:
+            physical = resource.get("PhysicalResourceId") or "(not created)"
+            print(
+                f"  {resource.get('ResourceType') or '?':<33} "
+                f"{resource['LogicalResourceId']:<30} {physical}"
+            )
+    if holding and not drop_messages:
+        raise TightTaskError(
+            f"queue(s) still holding messages: {', '.join(holding)}; nothing deleted. Let them "
+            f"drain (or read them), or run `doit undeploy stage={stage} drop_messages=true` "
+            "to delete them with the stack"
+        )
     if not yes:
         if not sys.stdin.isatty():
             raise TightTaskError(
                 f"deleting stack {name} needs a yes: run `doit undeploy stage={stage} yes=true`"
             )
-        answer = input(f"delete stack {name} and its functions? [y/N] ")
+        answer = input(f"delete stack {name} and the resources above? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return
@@ -443,10 +509,11 @@ def undeploy(root: Path, settings: dict[str, Any], stage: str, yes: bool) -> Non
     except _aws_errors() as error:
         raise _aws_error(error, f"deleting stack {name} failed; read its events") from None
     print(f"deleted stack {name}")
-    if tables:
+    if kept:
         print(
-            "retained (with their data): " + ", ".join(tables) + "; delete them by hand "
-            "if you no longer want them"
+            "retained (with their data): "
+            + ", ".join(r.get("PhysicalResourceId") or r["LogicalResourceId"] for r in kept)
+            + "; delete them by hand if you no longer want them"
         )
 
 
@@ -469,14 +536,14 @@ def _deploy(stage: str, bucket: str) -> None:
         raise _aws_error(error, f"deploying stage {stage} failed") from None
 
 
-def _undeploy(stage: str, yes: str) -> None:
+def _undeploy(stage: str, yes: str, drop_messages: str) -> None:
     from tight_tasks.config import load
 
     root = Path.cwd()
     settings = load(root)
     stage = stage_of(stage, settings)
     try:
-        undeploy(root, settings, stage, _truthy(yes))
+        undeploy(root, settings, stage, _truthy(yes), _truthy(drop_messages))
     except _aws_errors() as error:
         raise _aws_error(error, f"removing stage {stage} failed") from None
 
@@ -499,7 +566,7 @@ def task_deploy() -> dict[str, Any]:
 
 
 def task_undeploy() -> dict[str, Any]:
-    """Delete the stack <app>-<stage>; its DynamoDB tables are kept."""
+    """Delete the stack <app>-<stage>, listing what goes; its DynamoDB tables are kept."""
     _, settings, problem = settings_or_error()
     if settings is None:
         return failing(problem or "no tight.yml")
@@ -508,6 +575,7 @@ def task_undeploy() -> dict[str, Any]:
         "params": [
             param("stage", "the stage to remove (default: stage in tight.yml, else dev)"),
             param("yes", "true: do not ask before deleting"),
+            param("drop_messages", "true: delete queues that still hold messages"),
         ],
         "uptodate": [False],
         "verbosity": 2,
