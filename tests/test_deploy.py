@@ -262,6 +262,30 @@ def test_undeploy_lists_what_goes_and_keeps_a_queue_holding_messages(aws, tmp_pa
     assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
 
 
+def test_an_object_already_under_the_zips_key_is_trusted_only_by_its_checksum(aws, tmp_path):
+    """Someone put other bytes under the zip's key: they are replaced, not deployed."""
+    root = make_app(tmp_path)
+    assert run("doit", "artifact", cwd=root).returncode == 0
+    zip_path = root / "build/shop.zip"
+    bucket = "shop-123456789012-eu-west-1-tight"
+    key = f"shop/{hashlib.sha256(zip_path.read_bytes()).hexdigest()}.zip"
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket=bucket, Key=key, Body=b"PK tampered")
+    first = run("doit", "deploy", cwd=root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"s3://{bucket}/{key} is there but has no SHA-256 checksum: uploading" in first.stdout
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == zip_path.read_bytes()
+    lambda_ = aws.client("lambda")
+    for function in ("shop-dev-orders", "shop-dev-items"):
+        configuration = lambda_.get_function(FunctionName=function)["Configuration"]
+        assert configuration["CodeSha256"] == code_sha(zip_path)
+    assert "4 function(s) run build/shop.zip (CodeSha256 checked)" in first.stdout
+    again = run("doit", "deploy", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert "is there already, checksum verified" in again.stdout
+
+
 def test_an_unreachable_endpoint_is_one_error_line(aws, tmp_path, monkeypatch):
     root = make_app(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens

@@ -8,6 +8,7 @@ through botocore's Stubber, which checks each call against the CloudFormation AP
 from __future__ import annotations
 
 import datetime
+import hashlib
 
 import boto3
 import pytest
@@ -187,3 +188,101 @@ def test_a_change_set_with_no_changes_is_a_no_op(cloudformation, capsys):
     result = deploy.apply_stack(client, NAME, "dev", {"TemplateBody": "{}"}, parameters, False)
     assert result == "unchanged"
     assert "nothing to deploy" in capsys.readouterr().out
+
+
+# -- S3 and Lambda, with Stubber: moto does not enforce ExpectedBucketOwner ------------------
+
+
+def stubbed(service: str):
+    client = boto3.client(
+        service,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return client, Stubber(client)
+
+
+def test_every_s3_call_names_the_expected_bucket_owner(tmp_path, capsys):
+    s3, stubber = stubbed("s3")
+    zip_path = tmp_path / "shop.zip"
+    zip_path.write_bytes(b"PK built")
+    key = f"shop/{hashlib.sha256(b'PK built').hexdigest()}.zip"
+    owner = "123456789012"
+    stubber.add_response("head_bucket", {}, {"Bucket": "b-tight", "ExpectedBucketOwner": owner})
+    stubber.add_client_error(
+        "head_object",
+        "404",
+        http_status_code=404,
+        expected_params={
+            "Bucket": "b-tight",
+            "Key": key,
+            "ExpectedBucketOwner": owner,
+            "ChecksumMode": "ENABLED",
+        },
+    )
+    stubber.add_response(
+        "put_object",
+        {},
+        {
+            "Bucket": "b-tight",
+            "Key": key,
+            "Body": b"PK built",
+            "ChecksumAlgorithm": "SHA256",
+            "ExpectedBucketOwner": owner,
+        },
+    )
+    with stubber:
+        deploy.ensure_bucket(s3, "b-tight", "eu-west-1", create=True, owner=owner)
+        assert deploy.upload(s3, "b-tight", owner, "shop", zip_path) == key
+        stubber.assert_no_pending_responses()
+
+
+def test_a_bucket_owned_by_another_account_is_refused():
+    s3, stubber = stubbed("s3")
+    stubber.add_client_error("head_bucket", "403", http_status_code=403)
+    with stubber, pytest.raises(TightTaskError, match="is not owned by account 123456789012"):
+        deploy.ensure_bucket(
+            s3, "shop-123456789012-eu-west-1-tight", "eu-west-1", True, "123456789012"
+        )
+
+
+def test_a_matching_checksum_is_trusted_without_uploading(tmp_path, capsys):
+    s3, stubber = stubbed("s3")
+    zip_path = tmp_path / "shop.zip"
+    zip_path.write_bytes(b"PK built")
+    stubber.add_response("head_object", {"ChecksumSHA256": deploy.sha256_b64(b"PK built")})
+    with stubber:  # no put_object stubbed: sending one fails the test
+        deploy.upload(s3, "b-tight", "123456789012", "shop", zip_path)
+    assert "checksum verified" in capsys.readouterr().out
+
+
+def test_a_function_running_other_code_fails_the_deploy(tmp_path, cloudformation):
+    client, stubber = cloudformation
+    lambda_, lambda_stubber = stubbed("lambda")
+    zip_path = tmp_path / "shop.zip"
+    zip_path.write_bytes(b"PK built")
+    stubber.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": f"{name.title()}Function",
+                    "PhysicalResourceId": f"shop-dev-{name}",
+                    "ResourceType": "AWS::Lambda::Function",
+                    "LastUpdatedTimestamp": datetime.datetime.now(datetime.timezone.utc),
+                    "ResourceStatus": "CREATE_COMPLETE",
+                }
+                for name in ("items", "orders")
+            ]
+        },
+    )
+    lambda_stubber.add_response(
+        "get_function_configuration", {"CodeSha256": deploy.sha256_b64(b"PK built")}
+    )
+    lambda_stubber.add_response("get_function_configuration", {"CodeSha256": "b3RoZXI="})
+    with lambda_stubber, pytest.raises(TightTaskError) as raised:
+        deploy.verify_code(client, lambda_, NAME, zip_path)
+    message = str(raised.value)
+    assert "deployed code differs from shop.zip" in message
+    assert "shop-dev-orders (b3RoZXI=)" in message and "shop-dev-items" not in message

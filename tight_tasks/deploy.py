@@ -69,14 +69,22 @@ def default_bucket(app: str, account: str, region: str) -> str:
     return app + tail
 
 
-def ensure_bucket(s3: Any, name: str, region: str, create: bool) -> None:
+def ensure_bucket(s3: Any, name: str, region: str, create: bool, owner: str) -> None:
+    """The bucket exists and belongs to ``owner`` (this account), or Tight creates it. The
+    default name is predictable, so a bucket of that name owned by anyone else is refused."""
     from botocore.exceptions import ClientError
 
     try:
-        s3.head_bucket(Bucket=name)
+        s3.head_bucket(Bucket=name, ExpectedBucketOwner=owner)
         return
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
+        if code in ("403", "AccessDenied", "Forbidden"):
+            raise TightTaskError(
+                f"bucket {name} is not owned by account {owner} (or you may not read it): "
+                "nothing is uploaded there; name a bucket of yours with bucket= or deploy.bucket "
+                "in tight.yml"
+            ) from None
         if code not in ("404", "NoSuchBucket", "NotFound") or not create:
             raise TightTaskError(
                 f"cannot use bucket {name} ({code}); check its name and your permissions, or "
@@ -92,21 +100,66 @@ def ensure_bucket(s3: Any, name: str, region: str, create: bool) -> None:
     print(f"created bucket {name}")
 
 
-def upload(s3: Any, bucket: str, app: str, path: Path) -> str:
-    """Put ``path`` under a key made of its sha256, once: an unchanged zip is not sent again."""
+def sha256_b64(data: bytes) -> str:
+    """SHA-256 as S3's checksums and Lambda's CodeSha256 write it: base64 of the digest."""
+    import base64
+
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def upload(s3: Any, bucket: str, owner: str, app: str, path: Path) -> str:
+    """Put ``path`` under a key made of its sha256, once: an object already there is trusted
+    only when S3's SHA-256 checksum of it is the zip's; otherwise it is replaced."""
     from botocore.exceptions import ClientError
 
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     key = f"{app}/{digest}{path.suffix}"
     try:
-        s3.head_object(Bucket=bucket, Key=key)
-        print(f"s3://{bucket}/{key} is there already ({path.name})")
-        return key
-    except ClientError:
-        pass
-    s3.upload_file(str(path), bucket, key)
+        head = s3.head_object(
+            Bucket=bucket, Key=key, ExpectedBucketOwner=owner, ChecksumMode="ENABLED"
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchKey", "NotFound"):
+            raise _aws_error(error, f"cannot read s3://{bucket}/{key}") from None
+    else:
+        if head.get("ChecksumSHA256") == sha256_b64(data):
+            print(f"s3://{bucket}/{key} is there already, checksum verified ({path.name})")
+            return key
+        print(
+            f"s3://{bucket}/{key} is there but "
+            f"{'has no SHA-256 checksum' if not head.get('ChecksumSHA256') else 'does not match'}"
+            f": uploading {path.name} again"
+        )
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=data, ChecksumAlgorithm="SHA256", ExpectedBucketOwner=owner
+    )
     print(f"uploaded {path.name} to s3://{bucket}/{key}")
     return key
+
+
+def verify_code(cloudformation: Any, lambda_: Any, name: str, zip_path: Path) -> int:
+    """Each function of the stack runs the zip that was built, or the deploy fails saying
+    which does not; returns how many functions were checked."""
+    expected = sha256_b64(zip_path.read_bytes())
+    functions = [
+        r["PhysicalResourceId"]
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+        for r in page["StackResourceSummaries"]
+        if r.get("ResourceType") == "AWS::Lambda::Function" and r.get("PhysicalResourceId")
+    ]
+    wrong = []
+    for function in functions:
+        running = lambda_.get_function_configuration(FunctionName=function)["CodeSha256"]
+        if running != expected:
+            wrong.append(f"{function} ({running})")
+    if wrong:
+        raise TightTaskError(
+            f"deployed code differs from {zip_path.name} (CodeSha256 {expected}): "
+            f"{', '.join(wrong)}; deploy again, and check who else writes to the bucket"
+        )
+    return len(functions)
 
 
 # -- SAM to CloudFormation ----------------------------------------------------------------------
@@ -316,20 +369,21 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
     configured = (settings.get("deploy") or {}).get("bucket") if settings.get("deploy") else None
     bucket = bucket or str(configured or "")
     named = bool(bucket)  # a bucket the user names must exist; Tight creates only its own
+    try:
+        account = str(boto.client("sts").get_caller_identity()["Account"])
+    except _aws_errors() as error:
+        raise _aws_error(error, "cannot tell the AWS account (are credentials set?)") from None
     if not named:
-        try:
-            account = boto.client("sts").get_caller_identity()["Account"]
-        except _aws_errors() as error:
-            raise _aws_error(error, "cannot tell the AWS account (are credentials set?)") from None
         bucket = default_bucket(app, account, region)
-    ensure_bucket(s3, bucket, region, create=not named)
+    ensure_bucket(s3, bucket, region, create=not named, owner=account)
 
     template_path = root / TEMPLATE_PATH
     document = yaml.safe_load(template_path.read_text(encoding="utf-8"))
     locations = {}
     for path in sorted((root / "build").glob(f"{app}*.zip")):
         if path.name in (f"{app}.zip", f"{app}-layer.zip"):
-            locations[path.name] = {"Bucket": bucket, "Key": upload(s3, bucket, app, path)}
+            key = upload(s3, bucket, account, app, path)
+            locations[path.name] = {"Bucket": bucket, "Key": key}
     translated = to_cloudformation(document, locations, boto)
     body = json.dumps(translated, indent=1, sort_keys=True)
     cfn_path = root / CFN_PATH
@@ -338,18 +392,30 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
 
     if stack is not None and _unchanged(cloudformation, stack, body, parameters):
         print(f"stack {name} is up to date: nothing to deploy")
+        verify_code(cloudformation, boto.client("lambda"), name, root / "build" / f"{app}.zip")
         return "unchanged"
     template_argument: dict[str, str] = {"TemplateBody": body}
     if len(body.encode()) > TEMPLATE_BODY_LIMIT:
         digest = hashlib.sha256(body.encode()).hexdigest()
         key = f"{app}/{digest}.template.json"
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body.encode(),
+            ChecksumAlgorithm="SHA256",
+            ExpectedBucketOwner=account,
+        )
         url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
         template_argument = {"TemplateURL": url}
     try:
-        return apply_stack(cloudformation, name, stage, template_argument, parameters, creating)
+        done = apply_stack(cloudformation, name, stage, template_argument, parameters, creating)
     except _aws_errors() as error:
         raise _aws_error(error, f"deploying {name} failed") from None
+    checked = verify_code(
+        cloudformation, boto.client("lambda"), name, root / "build" / f"{app}.zip"
+    )
+    print(f"{checked} function(s) run build/{app}.zip (CodeSha256 checked)")
+    return done
 
 
 def apply_stack(
