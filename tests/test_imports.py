@@ -24,6 +24,9 @@ RUNTIME_MODULES = [
     "tight.providers.aws.clients.boto3_client",
     "tight.providers.aws.clients.dynamo_db",
     "tight.models",
+    "tight.models.pages",
+    "tight.models.batches",
+    "tight.models.transactions",
     "tight.providers.aws.controllers.lambda_proxy_event",
     "tight.providers.aws.lambda_app.app",
 ]

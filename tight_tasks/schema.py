@@ -124,6 +124,17 @@ def _schema() -> None:
         print(f"wrote {path.as_posix()}")
 
 
+def schema_code_digest(runtime: Path) -> str:
+    """A digest of the code that turns models into templates: every file of the runtime's
+    ``models`` package (by name, sorted) and this module. Read, not imported: every doit
+    command creates the schema task, and importing the models would cost each one."""
+    files = [*sorted((runtime / "models").glob("*.py")), Path(__file__)]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def task_schema() -> dict[str, Any]:
     """Write CloudFormation for each model's DynamoDB table under schemas/dynamo/."""
     root = Path.cwd()
@@ -136,10 +147,8 @@ def task_schema() -> dict[str, Any]:
 
         task["file_dep"] = [*models, "tight.yml"]
         task["targets"] = [f"{SCHEMA_DIR}/template.yml"]
-        # A new Tight may write other templates from the same models. tight.models is read,
-        # not imported: every doit command creates this task.
-        code = b"".join(Path(f).read_bytes() for f in (runtime_dir() / "models.py", __file__))
-        task["uptodate"] = [config_changed(hashlib.sha256(code).hexdigest())]
+        # A new Tight may write other templates from the same models.
+        task["uptodate"] = [config_changed(schema_code_digest(runtime_dir()))]
     else:
         task["uptodate"] = [False]
     return task
