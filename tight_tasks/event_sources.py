@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tight_tasks.errors import TightTaskError
 from tight_tasks.functions import camel
 from tight_tasks.policies import model_named, table_id
+from tight_tasks.triggers import REQUIRED
 
 if TYPE_CHECKING:
     from tight_tasks.template import Builder
@@ -66,12 +67,22 @@ def arn_or_create(value: Any, what: str, function: str) -> tuple[Any, str]:
     return None, value
 
 
+def trigger_options(trigger: str, raw: Any) -> dict[str, Any]:
+    """A trigger's tight.yml value as a mapping: ``sqs: orders`` is short for
+    ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression."""
+    if trigger == "schedule":
+        return {"expression": raw}
+    if isinstance(raw, str):
+        return {REQUIRED[trigger]: raw}
+    return dict(raw)
+
+
 def source_events(
     builder: Builder, name: str, trigger: str, raw: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The SAM Events of a function's tight.yml trigger, and the statements its role needs
     for Lambda to poll the source; a source named (not an ARN) is created in the stack."""
-    options: dict[str, Any] = {"expression": raw} if trigger == "schedule" else dict(raw)
+    options = trigger_options(trigger, raw)
     properties: dict[str, Any] = {}
     statements: list[dict[str, Any]] = []
     if "batch_size" in options:
