@@ -11,6 +11,7 @@ up-to-date check close the module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -52,8 +53,9 @@ ENV_FILE = "env.dist.yml"
 # Lambda sets these itself and refuses them in a function's environment.
 RESERVED_ENV = re.compile(r"^(AWS_|LAMBDA_|_)|^TIGHT_(STAGE|APP)$")
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-# The modules whose code decides what the template says, beside the app's own files: a
-# template written by another version of any of them is written again.
+# The code that decides what the template says, beside the app's own files: a template
+# written by another version of any of it is written again. The toolkit's modules, and the
+# runtime's CORS defaults and models (a table's keys, indexes and stream come from them).
 TEMPLATE_MODULES = (
     "template.py",
     "functions.py",
@@ -65,6 +67,7 @@ TEMPLATE_MODULES = (
     "target.py",
     "config.py",
 )
+RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py")
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -367,11 +370,27 @@ def template_inputs(root: Path) -> list[str]:
 # Task creators: `doit list` shows each docstring; the work is the functions above.
 
 
+@functools.cache
+def tight_digest() -> str:
+    """A digest of the Tight that writes the template: the runtime's version and the code
+    of every module that shapes it (TEMPLATE_MODULES, RUNTIME_MODULES), read as files, so
+    a no-op imports none of them."""
+    import tight
+
+    digest = hashlib.sha256(tight.__version__.encode())
+    runtime = Path(tight.__file__).parent
+    files = [Path(__file__).with_name(name) for name in TEMPLATE_MODULES]
+    files += sorted(p for pattern in RUNTIME_MODULES for p in runtime.glob(pattern))
+    for path in files:
+        digest.update(f"\0{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _made_from(root: Path, settings: dict[str, Any], stage: str) -> str:
     """What decides the template beside its files' contents: which files there are, the
-    stage, and this module (another Tight may write another template)."""
-    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    return repr((template_inputs(root), stage_of(stage, settings), own))
+    stage, and Tight itself (another Tight may write another template)."""
+    return repr((template_inputs(root), stage_of(stage, settings), tight_digest()))
 
 
 def _template(stage: str) -> dict[str, str]:
