@@ -19,33 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.event_sources import source_events
 from tight_tasks.files import write_atomic
-from tight_tasks.functions import (
-    DEFAULT_MEMORY,
-    DEFAULT_TIMEOUT,
-    HTTP_METHODS,
-    Code,
-    app_functions,
-    camel,
-    function_entry,
-    function_setting,
-    function_trigger,
-    read_code,
-)
-from tight_tasks.policies import (
-    app_models,
-    function_role,
-    function_tables,
-    is_secret,
-    model_tables,
-    table_statement,
-)
-from tight_tasks.routes import Route, api_cors, api_kind, routes
 from tight_tasks.taskkit import failing, param, settings_or_error
 
 if TYPE_CHECKING:
     from tight.config import Cors
+    from tight_tasks.functions import Code
+    from tight_tasks.routes import Route
 
 TEMPLATE_PATH = "build/template.yml"
 OVERLAY_FILE = "template.overlay.yml"
@@ -75,6 +55,8 @@ RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py")
 
 def env_parameter_id(key: str) -> str:
     """The template parameter of an env.dist.yml variable: ``LOG_LEVEL`` -> ``EnvLogLevel``."""
+    from tight_tasks.functions import camel
+
     return "Env" + camel(key.lower())
 
 
@@ -107,6 +89,8 @@ def env_parameters(root: Path) -> dict[str, str]:
 
 def sam_cors(cors: Cors | None, api: str) -> dict[str, Any] | None:
     """The API's own CORS (``tight_tasks.routes.api_cors``) as SAM writes it for ``api``."""
+    from tight_tasks.functions import HTTP_METHODS
+
     if cors is None:
         return None
     methods = list(cors.allow_methods or (m.upper() for m in HTTP_METHODS))
@@ -158,6 +142,8 @@ class Builder:
     """Collects the template's sections while each function is added."""
 
     def __init__(self, root: Path, settings: dict[str, Any], stage: str) -> None:
+        from tight_tasks.policies import app_models
+        from tight_tasks.routes import api_cors, api_kind
         from tight_tasks.target import Target
 
         self.root = root
@@ -194,6 +180,8 @@ class Builder:
         return logical
 
     def tables(self) -> None:
+        from tight_tasks.policies import model_tables
+
         for logical, resource, output in model_tables(self.models, self.app):
             self.add(logical, resource)
             self.outputs[f"{logical}Name"] = output
@@ -201,6 +189,10 @@ class Builder:
     def function(self, name: str, code: Code, rows: list[Route]) -> None:
         """The function, its role and its events: ``rows`` are its rows of the route
         table, or its tight.yml trigger gives its event source."""
+        from tight_tasks.event_sources import source_events
+        from tight_tasks.functions import camel, function_entry, function_trigger
+        from tight_tasks.policies import function_role, function_tables, table_statement
+
         entry = function_entry(self.settings, name)
         trigger = function_trigger(name, entry, code)
         logical = camel(name) + "Function"
@@ -254,9 +246,15 @@ class Builder:
 
     @property
     def timeout(self) -> int:
+        from tight_tasks.functions import DEFAULT_TIMEOUT, function_setting
+
         return function_setting(self.settings, "timeout", DEFAULT_TIMEOUT)
 
     def document(self) -> dict[str, Any]:
+        from tight_tasks.functions import DEFAULT_MEMORY, app_functions, function_setting, read_code
+        from tight_tasks.policies import is_secret
+        from tight_tasks.routes import routes
+
         self.tables()
         codes = {
             name: read_code(self.root, name) for name in app_functions(self.root, self.settings)
