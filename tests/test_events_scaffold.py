@@ -15,14 +15,14 @@ from tight.config import ConfigError
 from tight_tasks import config as task_config
 from tight_tasks import scaffold
 from tight_tasks.errors import TightTaskError
-from tight_tasks.template import read_code
+from tight_tasks.functions import read_code
 
 BIN = Path(sys.executable).parent
 TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
 
 
 def scaffold_logical(name: str) -> str:
-    from tight_tasks.template import camel
+    from tight_tasks.functions import camel
 
     return camel(name) + "Function"
 

@@ -9,7 +9,7 @@ is read (``tight_tasks.config`` calls ``check_trigger`` for every trigger it fin
 
 Unknown keys, missing ones and values of the wrong kind are one-line errors naming the
 function. Whether a trigger matches the decorator its handler uses is checked by
-``doit template``, which reads the handlers with ``ast`` (``tight_tasks.template.read_code``).
+``doit template``, which reads the handlers with ``ast`` (``tight_tasks.functions.read_code``).
 """
 
 import re

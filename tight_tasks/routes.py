@@ -1,0 +1,144 @@
+"""The app's HTTP routes, as one table of plain rows: which method and path reach which
+function, on which kind of API, and whether the API answers CORS preflights itself.
+
+``doit template`` writes one API event per row, ``doit serve`` and ``doit openapi`` read the
+same rows, so what is served locally is what is deployed. Routes come from tight.yml
+``functions.<name>.routes`` (a list of paths such as ``/items/{id}`` or ``/files/{proxy+}``),
+by default ``/<name>`` and ``/<name>/{id}``; each path gets one row per method the handler
+module registers (read with ``ast`` by ``tight_tasks.functions.read_code``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tight_tasks.errors import TightTaskError
+from tight_tasks.functions import (
+    Code,
+    app_functions,
+    camel,
+    function_entry,
+    function_trigger,
+    read_code,
+)
+
+if TYPE_CHECKING:
+    from tight.config import Cors
+
+APIS = ("rest", "http")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method on one path, answered by one function."""
+
+    method: str  # "GET", "POST", ...
+    path: str  # "/items/{id}", "/files/{proxy+}"
+    function: str  # the folder name under app/functions
+    event: str  # the name of its event in the function's SAM Events, unique per function
+    api: str  # "rest" (API Gateway REST API) or "http" (API Gateway HTTP API)
+    cors: bool  # the API answers this path's CORS preflights itself (see api_cors)
+
+
+def api_kind(settings: dict[str, Any]) -> str:
+    """tight.yml ``api``: "rest" (the default) or "http"."""
+    return str(settings.get("api") or "rest")
+
+
+def cors_setting(settings: dict[str, Any]) -> Cors | None:
+    """tight.yml ``cors`` read with the runtime's own rules (None when not set)."""
+    from tight.config import ConfigError, Cors
+
+    try:
+        return Cors.from_value(settings.get("cors"))
+    except ConfigError as error:
+        raise TightTaskError(f"{error} (in tight.yml)") from None
+
+
+def api_cors(settings: dict[str, Any]) -> Cors | None:
+    """The CORS the API itself applies, answering preflights before any function runs;
+    None when there is none, or when the functions answer their own preflights: a REST
+    API's preflight answers one origin, so with several the ``OPTIONS`` requests go to
+    the functions, which answer the caller's origin when it is allowed."""
+    cors = cors_setting(settings)
+    if cors is not None and api_kind(settings) == "rest" and len(cors.allow_origins) > 1:
+        return None
+    return cors
+
+
+def event_names(function: str, pairs: list[tuple[str, str]]) -> list[str]:
+    """The SAM event name of each (method, path) of one function, unique within it.
+
+    The name is the pair in CamelCase (``GET /items/{id}`` -> ``GetItemsId``); pairs whose
+    names would be equal (``/items/{id}`` and ``/items/id``) each get a digest of the exact
+    pair appended, so two routes never collapse into one event.
+    """
+    plain = [camel(f"{method.lower()} {path}") for method, path in pairs]
+    names = [
+        name + hashlib.sha256(f"{m} {p}".encode()).hexdigest()[:8]
+        if plain.count(name) > 1
+        else name
+        for name, (m, p) in zip(plain, pairs, strict=True)
+    ]
+    if len(set(names)) != len(names):  # a digest equal to another route's name: unheard of
+        raise TightTaskError(
+            f"functions.{function}.routes in tight.yml: two routes get the same event name; "
+            "rename one of the paths"
+        )
+    return names
+
+
+def function_routes(
+    name: str, entry: dict[str, Any], methods: list[str], settings: dict[str, Any]
+) -> list[Route]:
+    """The rows of one HTTP function: each of its paths times each method it registers."""
+    paths = entry.get("routes", [f"/{name}", f"/{name}/{{id}}"])
+    if not isinstance(paths, list) or not all(
+        isinstance(p, str) and p.startswith("/") for p in paths
+    ):
+        raise TightTaskError(
+            f"functions.{name}.routes in tight.yml must be a list of paths starting with /"
+        )
+    api = api_kind(settings)
+    gateway_cors = api_cors(settings) is not None
+    if api == "rest" and not gateway_cors and settings.get("cors"):
+        methods = [*methods, "OPTIONS"] if "OPTIONS" not in methods else methods
+    elif gateway_cors:
+        methods = [m for m in methods if m != "OPTIONS"]  # the API answers preflights
+    pairs = list(dict.fromkeys((method, path) for path in paths for method in methods))
+    return [
+        Route(method, path, name, event, api, gateway_cors)
+        for (method, path), event in zip(pairs, event_names(name, pairs), strict=True)
+    ]
+
+
+def routes(
+    root: Path, settings: dict[str, Any], codes: Mapping[str, Code] | None = None
+) -> list[Route]:
+    """Every HTTP route of the app at ``root``, by function name, then in tight.yml's
+    order of paths and the handler module's order of methods.
+
+    ``codes`` are the functions' code already read (``read_code``), to read each once.
+    Two functions may not answer the same method on the same path.
+    """
+    table: list[Route] = []
+    owners: dict[tuple[str, str], str] = {}
+    for name in app_functions(root, settings):
+        code = codes[name] if codes is not None and name in codes else read_code(root, name)
+        entry = function_entry(settings, name)
+        if function_trigger(name, entry, code) or code.kind != "http":
+            continue
+        for route in function_routes(name, entry, code.methods, settings):
+            other = owners.setdefault((route.method, route.path), name)
+            if other != name:
+                raise TightTaskError(
+                    f"{route.method} {route.path} is a route of functions {other} and {name}; "
+                    f"one request reaches one function: change functions.{name}.routes in "
+                    "tight.yml"
+                )
+            table.append(route)
+    return table
