@@ -113,6 +113,7 @@ def app(tmp_path, monkeypatch):
         (folder / "handler.py").write_text(source)
     (root / "env.dist.yml").write_text(
         "LOG_LEVEL: INFO\nTIGHT_STAGE: dev\nAWS_DEFAULT_REGION: us-east-1\nSTRIPE_API_KEY: ''\n"
+        "DB_PASS: ''\nDATABASE_URL: ''\n"
     )
     set_settings(
         root,
@@ -166,6 +167,8 @@ def test_rest_app_with_every_event_source_passes_cfn_lint_and_the_translator(app
     lint(app)
     assert document["Parameters"]["Stage"]["Default"] == "prod"
     assert document["Parameters"]["EnvStripeApiKey"]["NoEcho"] is True
+    assert document["Parameters"]["EnvDbPass"]["NoEcho"] is True
+    assert document["Parameters"]["EnvDatabaseUrl"]["NoEcho"] is True
     assert "NoEcho" not in document["Parameters"]["EnvLogLevel"]
     variables = document["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["TIGHT_STAGE"] == {"Ref": "Stage"}

@@ -4,7 +4,6 @@ log group, the tables its code uses (read, or read and write) and its event sour
 env.dist.yml variables are secrets, whose template parameters are NoEcho.
 """
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,9 @@ WRITE_ACTIONS = [
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 ]
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY$", re.I)
 
 __all__ = [
     "READ_ACTIONS",
-    "SECRET_NAME",
     "WRITE_ACTIONS",
     "app_models",
     "function_role",
@@ -45,8 +42,11 @@ __all__ = [
 
 
 def is_secret(name: str) -> bool:
-    """A variable whose value the template keeps out of the console (``NoEcho``)."""
-    return SECRET_NAME.search(name) is not None
+    """A variable whose value the template keeps out of the console (``NoEcho``): the one
+    list of secret names (``tight_tasks.secret_names``), which the scrubber uses too."""
+    from tight_tasks.secret_names import is_secret_name
+
+    return is_secret_name(name)
 
 
 # -- tables -------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+# The one list of secret names, shared with the template's NoEcho (tight.testing may import
+# the toolkit: it never ships).
+from tight_tasks.secret_names import is_secret_name
+
 MARKER = "REDACTED"
 
 # Names that are secrets whatever their words: headers (compared lowercased) ...
@@ -45,18 +49,6 @@ SECRET_NAMES = frozenset(
 # AWS error's "Code" stays readable while an authorization "code" is masked).
 OAUTH_FIELDS = frozenset(
     ("access_token", "refresh_token", "id_token", "client_secret", "code", "password")
-)
-SECRET_WORDS = re.compile(
-    r"token|secret|password|passwd|session|signature|credential|api[-_]?key|access[-_]?key|"
-    r"private[-_]?key|auth(?!or(?:s|ed|ship)?(?![a-z]))",
-    re.IGNORECASE,
-)
-# Pagination cursors carry "token" but are not secrets, and botocore's paginators stop
-# with an error when two pages bring the same (masked) cursor; a token's type is not one.
-NOT_SECRET = re.compile(
-    r"^(?:(next|continuation|next_?continuation|pagination|next_?page|page|starting)_?token|"
-    r"token_?type)$",  # OAuth's token_type is "Bearer"
-    re.IGNORECASE,
 )
 # Under these keys every string is a secret (STS/Cognito credentials, Cognito tokens).
 SECRET_SUBTREES = frozenset(("credentials", "authenticationresult"))
@@ -170,7 +162,7 @@ class ScrubPolicy:
         lowered = name.lower()
         if lowered in self.keys or lowered in SECRET_NAMES or name in OAUTH_FIELDS:
             return True
-        return bool(SECRET_WORDS.search(name)) and not NOT_SECRET.match(name)
+        return is_secret_name(name)
 
     # -- values ------------------------------------------------------------------------
     def text(self, text: str, loose: bool = False) -> str:
