@@ -25,9 +25,9 @@ from tight_tasks.config import (
     is_app_name,
     is_module_name,
     load,
+    parse_yaml,
     suggest_app_name,
     suggest_module_name,
-    yaml_problem,
 )
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
@@ -407,12 +407,7 @@ def _generate_record_function(
 
 
 def _load_yaml(text: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({yaml_problem(error)})") from None
+    data = parse_yaml(Path(CONFIG_FILE), text)[0] or {}
     if not isinstance(data, dict):
         raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
     return data
