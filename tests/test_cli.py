@@ -157,3 +157,26 @@ def test_pytest_args_are_split_as_a_shell_would(shop, tmp_path):
     unclosed = run("doit", "test", "pytest_args=-k 'unit", cwd=shop, home=tmp_path)
     assert unclosed.returncode != 0
     assert 'error: pytest_args "-k \'unit" cannot be split: No closing quotation' in unclosed.stderr
+
+
+def test_the_stage_parameters_help_names_the_stage_tight_yml_gives(shop, monkeypatch):
+    from tight_tasks.taskkit import stage_param
+
+    monkeypatch.chdir(shop)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shop.parent / "cache"))
+    assert stage_param("the stage")["help"] == "the stage (default: dev, the stage in tight.yml)"
+    settings = (shop / "tight.yml").read_text().replace("stage: dev", "stage: prod")
+    (shop / "tight.yml").write_text(settings)
+    assert stage_param("the stage")["help"] == "the stage (default: prod, the stage in tight.yml)"
+    (shop / "tight.yml").write_text(settings.replace("stage: prod\n", ""))
+    assert stage_param("the stage")["help"] == "the stage (default: dev)"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="template.py's task_template takes taskkit.stage_param at merge"
+)
+def test_help_template_shows_the_stage_tight_yml_gives(shop, tmp_path):
+    settings = (shop / "tight.yml").read_text().replace("stage: dev", "stage: prod")
+    (shop / "tight.yml").write_text(settings)
+    helped = run("tight", "help", "template", cwd=shop / "app", home=tmp_path).stdout
+    assert "(default: prod, the stage in tight.yml)" in helped
