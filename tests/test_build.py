@@ -53,9 +53,8 @@ def make_app(folder: Path, wheels: Path, requirements: str, **settings: object) 
     run("doit", "generate_function", "name=items", "methods=get,post", cwd=root)
     (root / "requirements.in").write_text(requirements)
     extra = {"no_index": True, "find_links": str(wheels), **settings}
-    with (root / "tight.yml").open("a") as handle:
-        for key, value in extra.items():
-            handle.write(f"{key}: {json.dumps(value)}\n")
+    for key, value in extra.items():  # in place of the scaffold's line: a key is written once
+        set_setting(root, key, value)
     return root
 
 
@@ -493,9 +492,10 @@ def test_a_handler_that_cannot_import_fails_the_build_and_keeps_the_previous_zip
     failed = run("doit", "artifact", cwd=root, check=False)
     assert failed.returncode != 0
     assert failed.stderr.strip().splitlines()[-1] == (
-        "error: function items cannot be imported from shop.zip: ModuleNotFoundError: No "
-        "module named 'not_in_requirements'; the previous zip is kept. Add what it needs to "
-        "requirements.in, then `doit artifact`"
+        "error: function items cannot be imported from shop.zip (the previous zip is kept): "
+        "ModuleNotFoundError: No module named 'not_in_requirements' "
+        "(app/functions/items/handler.py line 1). Add not_in_requirements (the package that "
+        "provides it) to requirements.in, then `doit artifact`"
     )
     assert "Traceback" not in failed.stderr
     assert (root / "build/shop.zip").read_bytes() == good
@@ -506,6 +506,100 @@ def test_a_handler_that_cannot_import_fails_the_build_and_keeps_the_previous_zip
     fixed = run("doit", "artifact", cwd=root)  # the good zip's bytes again: checked before
     assert "the zip has the bytes it had" in fixed.stdout
     assert (root / "build/shop.zip").read_bytes() == good
+
+
+ASYNC_HANDLER = """
+@lambda_proxy.put
+async def put_handler(*args, **kwargs):
+    return {"statusCode": 200}
+"""
+
+
+def test_the_import_checks_advice_fits_the_error(hermetic, tmp_path, wheels):
+    """Only a package missing from the zip is a matter for requirements.in."""
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    handler = root / "app/functions/items/handler.py"
+    original = handler.read_text()
+    run("doit", "artifact", cwd=root)
+    good = (root / "build/shop.zip").read_bytes()
+    where = "(app/functions/items/handler.py line 1)"
+    cases = {
+        "import purepkg.no_such_module\n": (
+            f"ModuleNotFoundError: No module named 'purepkg.no_such_module' {where}. purepkg "
+            "is in the zip but has no module purepkg.no_such_module: check the import, or the "
+            "version of purepkg that requirements.txt pins"
+        ),
+        "import app.lib.helpers\n": (
+            f"ModuleNotFoundError: No module named 'app.lib.helpers' {where}. app.lib.helpers "
+            "is not in the zip: check the import's spelling and that the file is under app/"
+        ),
+        "TABLE = table_name\n": (
+            f"NameError: name 'table_name' is not defined {where}. A name is used before it is "
+            "defined (or misspelt) in code that runs when the module is imported: fix the "
+            "code, then `doit artifact`"
+        ),
+        # Compiling the app's bytecode meets it first, in its own words.
+        "def broken(:\n": (
+            "error: app/functions/items/handler.py does not compile: SyntaxError: invalid "
+            "syntax (line 1)"
+        ),
+        "import json\njson.loads('{')\n": (
+            "JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column "
+            "2 (char 1) (app/functions/items/handler.py line 2). Importing the module runs "
+            "its top-level code, as Lambda will: fix what fails there, then `doit artifact`"
+        ),
+    }
+    for prefix, advice in cases.items():
+        handler.write_text(prefix + original)
+        failed = run("doit", "artifact", cwd=root, check=False)
+        if not advice.startswith("error: "):
+            advice = (
+                "error: function items cannot be imported from shop.zip (the previous zip is "
+                f"kept): {advice}"
+            )
+        assert failed.stderr.strip().splitlines() == [advice], prefix
+    handler.write_text(original + ASYNC_HANDLER)
+    failed = run("doit", "artifact", cwd=root, check=False)
+    error = failed.stderr.strip().splitlines()[-1]
+    assert "TypeError: @lambda_proxy.put cannot serve put_handler" in error, error
+    assert "make it a plain def" in error and "requirements.in" not in error
+    assert (root / "build/shop.zip").read_bytes() == good
+
+
+def test_a_function_of_two_kinds_is_refused_as_template_refuses_it(hermetic, tmp_path, wheels):
+    """Refused from the code, so also where the import check cannot run (another machine)."""
+    import platform
+
+    other = "arm64" if platform.machine() in ("x86_64", "AMD64") else "x86_64"
+    for architecture in ("x86_64" if other == "arm64" else "arm64", other):
+        folder = tmp_path / architecture
+        folder.mkdir()
+        root = make_app(folder, wheels, "purepkg\n", architecture=architecture)
+        run("doit", "artifact", cwd=root)
+        good = (root / "build/shop.zip").read_bytes()
+        handler = root / "app/functions/items/handler.py"
+        handler.write_text(
+            handler.read_text()
+            + "\nimport tight.providers.aws.controllers.sqs as sqs\n\n\n@sqs.record\n"
+            "def each_message(message, **kwargs):\n    pass\n"
+        )
+        failed = run("doit", "artifact", cwd=root, check=False)
+        assert failed.stderr.strip().splitlines() == [
+            "error: app/functions/items registers handlers of http and sqs; a function serves "
+            "one kind of event: split it into two functions"
+        ], architecture
+        assert (root / "build/shop.zip").read_bytes() == good
+
+
+def test_an_unknown_log_level_in_env_dist_stops_the_artifact(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    (root / "env.dist.yml").write_text("LOG_LEVEL: LOUD\n")
+    failed = run("doit", "artifact", cwd=root, check=False)
+    assert failed.stderr.strip().splitlines() == [
+        "error: env.dist.yml:1: LOG_LEVEL LOUD is not a log level; use one of DEBUG, INFO, "
+        "WARNING, ERROR, CRITICAL"
+    ]
+    assert not (root / "build/shop.zip").exists()
 
 
 def test_the_import_check_runs_only_when_the_zip_changed(hermetic, tmp_path, wheels):

@@ -60,11 +60,60 @@ def test_a_doit_run_and_a_tight_run_share_doits_state(shop, tmp_path):
     assert (shop / "once.log").read_text() == "ran\n"
 
 
-def test_generate_app_inside_an_app_creates_it_where_you_are(shop, tmp_path):
-    here = shop / "app"
-    result = run("tight", "generate_app", "name=other", cwd=here, home=tmp_path)
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+@pytest.mark.parametrize(("program", "where"), [("tight", "app/functions"), ("doit", ".")])
+def test_generate_app_inside_an_app_is_refused(shop, tmp_path, program, where):
+    """A second app nested in the first would ship in its zip: refused, nothing written."""
+    before = snapshot(shop)
+    result = run(program, "generate_app", "name=other", cwd=shop / where, home=tmp_path)
+    assert result.returncode != 0
+    errors = result.stderr.strip().splitlines()
+    assert errors == [
+        f"error: {(shop / where).resolve()} is inside the app {shop} (it has tight.yml); "
+        f"create a new app outside it: cd {tmp_path} && tight generate_app name=other"
+    ]
+    assert snapshot(shop) == before
+    beside = run("tight", "generate_app", "name=other", f"dir={tmp_path}", cwd=shop, home=tmp_path)
+    assert beside.returncode == 0, beside.stderr
+    assert (tmp_path / "other" / "tight.yml").is_file()
+
+
+def test_version_is_tights_then_doits(tmp_path):
+    import doit.version
+
+    import tight
+
+    result = run("tight", "--version", cwd=tmp_path, home=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (here / "other" / "tight.yml").is_file()
+    doits = ".".join(map(str, doit.version.VERSION))
+    assert result.stdout.splitlines() == [f"tight {tight.__version__}", f"doit {doits}"]
+
+
+def test_every_summary_is_whole_in_doit_list_and_tight_help(shop, tmp_path):
+    """doit shows a creator's first docstring line: a summary on two lines is cut short."""
+    import tight_tasks
+
+    summaries = {
+        name.removeprefix("task_"): " ".join(
+            getattr(tight_tasks, name).__doc__.split("\n\n")[0].split()
+        )
+        for name in tight_tasks.__all__
+        if name.startswith("task_")
+    }
+    listed = run("doit", "list", cwd=shop, home=tmp_path).stdout.splitlines()
+    helped = run("tight", "--help", cwd=shop, home=tmp_path).stdout.splitlines()
+    for lines in (listed, helped):
+        shown = {line.split()[0]: line.split(None, 1)[1] for line in lines if " " in line.strip()}
+        for task, summary in summaries.items():
+            assert shown.get(task) == summary, task
+    assert summaries["generate_function"].endswith("[methods=get,post | trigger=sqs].")
 
 
 def test_outside_any_app_tasks_that_need_one_say_how_to_start(tmp_path):
@@ -108,3 +157,26 @@ def test_pytest_args_are_split_as_a_shell_would(shop, tmp_path):
     unclosed = run("doit", "test", "pytest_args=-k 'unit", cwd=shop, home=tmp_path)
     assert unclosed.returncode != 0
     assert 'error: pytest_args "-k \'unit" cannot be split: No closing quotation' in unclosed.stderr
+
+
+def test_the_stage_parameters_help_names_the_stage_tight_yml_gives(shop, monkeypatch):
+    from tight_tasks.taskkit import stage_param
+
+    monkeypatch.chdir(shop)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shop.parent / "cache"))
+    assert stage_param("the stage")["help"] == "the stage (default: dev, the stage in tight.yml)"
+    settings = (shop / "tight.yml").read_text().replace("stage: dev", "stage: prod")
+    (shop / "tight.yml").write_text(settings)
+    assert stage_param("the stage")["help"] == "the stage (default: prod, the stage in tight.yml)"
+    (shop / "tight.yml").write_text(settings.replace("stage: prod\n", ""))
+    assert stage_param("the stage")["help"] == "the stage (default: dev)"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="template.py's task_template takes taskkit.stage_param at merge"
+)
+def test_help_template_shows_the_stage_tight_yml_gives(shop, tmp_path):
+    settings = (shop / "tight.yml").read_text().replace("stage: dev", "stage: prod")
+    (shop / "tight.yml").write_text(settings)
+    helped = run("tight", "help", "template", cwd=shop / "app", home=tmp_path).stdout
+    assert "(default: prod, the stage in tight.yml)" in helped

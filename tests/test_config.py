@@ -184,7 +184,13 @@ def test_a_misspelt_key_stops_every_task_with_a_suggestion(app_folder, task):
             "cors:\n  allow_orgin: '*'\n",
             "unknown key cors.allow_orgin; did you mean cors.allow_origin?",
         ),
-        ("runtime: python2.7\n", "runtime python2.7 is unknown; use one of python3.10, python3.11"),
+        (
+            "runtime: python2.7\n",
+            "error: tight.yml:1: runtime python2.7 is not supported; supported: "
+            "python3.10\N{EN DASH}python3.13",
+        ),
+        ("runtime: python3.9\n", "supported: python3.10\N{EN DASH}python3.13"),
+        ("runtime: pyhton3.12\n", "(did you mean python3.12?)"),
         ("architecture: amd64\n", "architecture amd64 is unknown; use one of x86_64, arm64"),
         ("dynamo:\n  port: eight\n", "dynamo.port must be a TCP port number from 1 to 65535"),
         ("dynamo:\n  prot: 8000\n", "unknown key dynamo.prot; did you mean dynamo.port?"),
@@ -211,7 +217,7 @@ def test_a_bad_value_is_one_line_naming_the_key_and_what_it_takes(app_folder, se
 def test_a_bad_runtime_fails_doit_test_before_any_test_runs(app_folder):
     root = with_settings(app_folder, "name: shop\nruntime: python2.7\n")
     result = doit("test", cwd=root)
-    assert "runtime python2.7 is unknown" in one_error_line(result)
+    assert "runtime python2.7 is not supported" in one_error_line(result)
     assert "passed" not in result.stdout and "test session starts" not in result.stdout
 
 
@@ -229,6 +235,87 @@ def test_the_test_plugin_checks_tight_yml_with_the_same_rules(app_folder):
     assert "tight.yml:2: unknown key architecure; did you mean architecture?" in (
         result.stdout + result.stderr
     )
+
+
+def run_plugin(root: Path) -> str:
+    """The app's tests run by pytest itself (the plugin reads tight.yml and env.yml)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    return result.stdout + result.stderr
+
+
+DUPLICATED = """\
+name: shop
+functions:
+  nightly:
+    schedule: "rate(1 day)"
+  items:
+    routes: [/items]
+  weekly:
+    schedule: "rate(7 days)"
+    schedule: "rate(1 day)"
+"""
+
+
+def test_a_key_written_twice_is_an_error_naming_both_lines(app_folder):
+    root = with_settings(app_folder, DUPLICATED)
+    before = snapshot(root)
+    expected = "tight.yml:9: duplicate key 'schedule' (first at line 8)"
+    assert one_error_line(doit("vendor", cwd=root)) == f"error: {expected}"
+    made = doit("generate_function", "name=orders", "trigger=sqs", cwd=root, program="tight")
+    assert one_error_line(made) == f"error: {expected}"
+    assert snapshot(root) == before
+    assert f"error: {expected}" in run_plugin(root)
+    with_settings(app_folder, "name: shop\nname: shop-2\n")
+    assert one_error_line(doit("lock", cwd=root)) == (
+        "error: tight.yml:2: duplicate key 'name' (first at line 1)"
+    )
+
+
+@pytest.mark.parametrize("file", ["env.dist.yml", "env.yml"])
+def test_a_variable_written_twice_in_an_env_file_is_an_error(app_folder, file):
+    root = with_settings(app_folder, "name: shop\n")
+    path = root / file
+    kept = path.read_bytes() if path.is_file() else None
+    path.write_text("STAGE: dev\nTABLE: a\nSTAGE: prod\n")
+    try:
+        expected = f"error: {file}:3: duplicate key 'STAGE' (first at line 1)"
+        assert one_error_line(doit("generate_env", cwd=root)) == expected
+        if file == "env.yml":  # the one env file a test run reads
+            assert expected in run_plugin(root)
+    finally:
+        if kept is None:
+            path.unlink()
+        else:
+            path.write_bytes(kept)
+
+
+def test_invalid_yaml_has_one_wording_in_every_task_and_the_plugin(app_folder):
+    root = with_settings(app_folder, "name: shop\nfunctions: [unclosed\nstage: dev\n")
+    errors = {
+        one_error_line(result)
+        for result in (
+            doit("vendor", cwd=root),
+            doit("generate_function", "name=orders", "trigger=sqs", cwd=root),
+            doit("generate_function", "name=orders", cwd=root, program="tight"),
+        )
+    }
+    assert len(errors) == 1, errors
+    error = errors.pop()
+    assert error.startswith("error: tight.yml:3: not valid YAML: "), error
+    assert error in run_plugin(root)
+    with_settings(app_folder, "name: shop\n")
+    env = root / "env.yml"
+    env.write_text("A: [1\n")
+    try:
+        assert one_error_line(doit("generate_env", cwd=root)).startswith(
+            "error: env.yml:2: not valid YAML: "
+        )
+    finally:
+        env.unlink()
 
 
 def test_every_documented_key_is_accepted(app_folder):

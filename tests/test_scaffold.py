@@ -286,6 +286,38 @@ def test_generate_env_merges_defaults_environment_and_existing_values(shop):
         "LOG_LEVEL": "WARNING", "TABLE": "my_notes", "API_KEY": "k-123", "DEBUG": "false",
         "EXTRA": "kept",
     }  # fmt: skip
+    # An environment value that replaces one in env.yml is named, not called "kept".
+    replaced = run("doit", "generate_env", cwd=shop, env={"LOG_LEVEL": "ERROR", "TABLE": "x"})
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stdout.splitlines()[-1] == (
+        "merged env.dist.yml and the environment into env.yml; the environment replaced your "
+        "value of LOG_LEVEL, TABLE (your other values kept)"
+    )
+    assert yaml.safe_load((shop / "env.yml").read_text())["TABLE"] == "x"
+    same = run("doit", "generate_env", cwd=shop, env={"LOG_LEVEL": "ERROR"})
+    assert "(your values kept)" in same.stdout  # the same value again replaces nothing
+
+
+def test_an_unknown_log_level_is_a_config_error_naming_the_levels(shop):
+    levels = "use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    (shop / "env.dist.yml").write_text("TABLE: notes\nLOG_LEVEL: LOUD\n")
+    before = snapshot(shop)
+    result = run("doit", "generate_env", cwd=shop)
+    assert result.stderr.splitlines() == [
+        f"error: env.dist.yml:2: LOG_LEVEL LOUD is not a log level; {levels}"
+    ]
+    assert snapshot(shop) == before
+    (shop / "env.dist.yml").write_text("TABLE: notes\nLOG_LEVEL: debug\n")
+    shouted = run("doit", "generate_env", cwd=shop, env={"LOG_LEVEL": "LOUD"})
+    assert shouted.stderr.splitlines() == [
+        f"error: LOG_LEVEL LOUD is not a log level; {levels} (it is set in the environment)"
+    ]
+    assert run("doit", "generate_env", cwd=shop).returncode == 0  # debug: any case will do
+    (shop / "env.yml").write_text("LOG_LEVEL: LOUD\n")
+    tested = run("doit", "test", cwd=shop)
+    assert tested.returncode != 0
+    assert f"env.yml:1: LOG_LEVEL LOUD is not a log level; {levels}" in tested.stderr
+    assert "passed" not in tested.stdout
 
 
 def test_generate_env_lists_every_key_without_a_value_and_writes_nothing(shop):

@@ -30,6 +30,7 @@ Three records say what is up to date, each for its own question:
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,24 +299,93 @@ def write_zip(entries: list[Entry], path: Path) -> Built:
 LAMBDA_PROVIDES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 IMPORT_TIMEOUT = 120.0
 _IMPORT_CHECK = """
-import importlib, json, os, sys
+import importlib, importlib.util, json, os, sys, traceback
 task, layer, provided, names = json.loads(sys.argv[1])
 sys.path[:0] = [task, layer]  # Lambda's order: the function, the layer, the runtime's own
 sys.path.append(provided)
 os.chdir(task)
+
+def described(error):
+    found = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, SyntaxError):
+        found["message"] = error.msg
+        found["file"], found["line"] = error.filename, error.lineno
+    else:  # the app's own line that raised it (not the vendored runtime's)
+        vendored = os.path.join(task, "app", "vendored")
+        for frame in traceback.extract_tb(error.__traceback__):
+            name = os.path.abspath(frame.filename)
+            if name.startswith(task + os.sep) and not name.startswith(vendored + os.sep):
+                found["file"], found["line"] = name, frame.lineno
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        found["module"] = error.name
+        top = error.name.partition(".")[0]
+        try:
+            found["top_found"] = importlib.util.find_spec(top) is not None
+        except Exception:
+            found["top_found"] = False
+    if found.get("file"):
+        found["file"] = os.path.relpath(found["file"], task).replace(os.sep, "/")
+    return found
+
 failures = {}
 try:
     import app_index
 except BaseException as error:
-    failures["app_index.py"] = f"{type(error).__name__}: {error}"
+    failures["app_index.py"] = described(error)
 else:
     for name in names:
         try:
             importlib.import_module(f"app.functions.{name}.handler")
         except BaseException as error:
-            failures[name] = f"{type(error).__name__}: {error}"
+            failures[name] = described(error)
 print(json.dumps(failures))
 """
+
+# Tight's decorators refuse at import, with the fix in the message, an async or generator
+# handler (tight.providers.aws.lambda_app.app.require_plain_function) and a module that
+# registers two kinds of handler (tight.batch.KindConflict).
+_DECORATOR_REFUSAL = re.compile(r"@[\w.]+ cannot serve ")
+
+
+def import_advice(failure: dict[str, Any]) -> str:
+    """``TypeName: message (where)``, then what to do about it: each kind of failure in
+    its own words (only a package missing from the zip is a matter for requirements.in)."""
+    kind, message = failure.get("type", "Error"), failure.get("message", "")
+    where = ""
+    if failure.get("file"):
+        line = f" line {failure['line']}" if failure.get("line") else ""
+        where = f" ({failure['file']}{line})"
+    shown = f"{kind}: {message}{where}"
+    if kind == "ModuleNotFoundError" and failure.get("module"):
+        module = str(failure["module"])
+        top = module.partition(".")[0]
+        if top in ("app", "app_index"):
+            return (
+                f"{shown}. {module} is not in the zip: check the import's spelling and that "
+                "the file is under app/"
+            )
+        if failure.get("top_found"):
+            return (
+                f"{shown}. {top} is in the zip but has no module {module}: check the import, "
+                f"or the version of {top} that requirements.txt pins"
+            )
+        return (
+            f"{shown}. Add {top} (the package that provides it) to requirements.in, then "
+            "`doit artifact`"
+        )
+    if kind == "SyntaxError":
+        return f"{shown}. Fix the syntax, then `doit artifact`"
+    if kind == "NameError":
+        return (
+            f"{shown}. A name is used before it is defined (or misspelt) in code that runs "
+            "when the module is imported: fix the code, then `doit artifact`"
+        )
+    if kind == "KindConflict" or (kind == "TypeError" and _DECORATOR_REFUSAL.match(message)):
+        return f"{shown}. Then `doit artifact`"
+    return (
+        f"{shown}. Importing the module runs its top-level code, as Lambda will: fix what "
+        "fails there, then `doit artifact`"
+    )
 
 
 def _lambda_provided(folder: Path) -> None:
@@ -406,22 +476,33 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
                 f"{IMPORT_TIMEOUT:.0f} s; does a handler module do slow work when imported?"
             ) from None
     try:
-        failures: dict[str, str] = json.loads(completed.stdout.strip().splitlines()[-1])
+        failures: dict[str, dict[str, Any]] = json.loads(completed.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise TightTaskError(
             f"the import check of {function.path.name} crashed: {reason}"
         ) from None
     if failures:
-        name, error = next(iter(failures.items()))
+        name, failure = next(iter(failures.items()))
         what = "app_index.py" if name == "app_index.py" else f"function {name}"
-        more = f" ({len(failures) - 1} more function(s) fail too)" if len(failures) > 1 else ""
+        more = f"; {len(failures) - 1} more function(s) fail too" if len(failures) > 1 else ""
         raise TightTaskError(
-            f"{what} cannot be imported from {function.path.name}: {error}{more}; the "
-            f"previous zip is kept. Add what it needs to requirements.in, then `doit artifact`"
+            f"{what} cannot be imported from {function.path.name} (the previous zip is "
+            f"kept{more}): {import_advice(failure)}"
         )
     print(f"imported {len(names)} function(s) from {function.path.name} with {python}")
     return True
+
+
+def check_function_kinds(root: Path) -> None:
+    """Refuse, as ``doit template`` does, a function whose module registers handlers of two
+    kinds (HTTP and SQS, ...): Lambda gives a function one kind of event. Read from the code
+    (``tight_tasks.template.read_code``), so it holds when the import check cannot run;
+    after compiling the app, which words a syntax error for this task."""
+    from tight_tasks.template import function_names, read_code
+
+    for name in function_names(root):
+        read_code(root, name)
 
 
 def largest_packages(entries: list[Entry], prefix: str, count: int = 5) -> list[tuple[str, int]]:
@@ -443,10 +524,13 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
     """Build build/<name>.zip (and build/<name>-layer.zip with ``layer``)."""
     if not (root / VENDOR_DIR / STAMP).is_file():
         raise TightTaskError(f"{VENDOR_DIR} is not built; run `doit vendor` (or `doit artifact`)")
+    if (root / DIST_FILE).is_file():
+        read_env_file(root / DIST_FILE)  # the values it ships checked (LOG_LEVEL, ...)
     target = Target.from_settings(settings)
     name = app_name(root, settings)
     python = target.interpreter()
-    entries = collect(root, target, python)
+    entries = collect(root, target, python)  # a syntax error stops it, in its own words
+    check_function_kinds(root)
     vendored_prefix = VENDOR_DIR + "/"
     # What stays in the function's zip with layer=true: the runtime, its settings and the
     # vendored folder's own __init__ (compiled or not).

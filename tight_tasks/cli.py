@@ -5,7 +5,8 @@ nearest folder holding tight.yml, as git finds a repository), changes to it and 
 same tasks with the same parameters as ``doit`` there: the app's ``dodo.py`` when it has
 one (so a user's own tasks work too), else Tight's task module. Outside any app, and for
 ``generate_app`` (which creates an app where you are), it runs Tight's tasks in the current
-folder. ``tight --help`` lists Tight's commands, one line each.
+folder. ``tight --help`` lists Tight's commands, one line each; ``tight --version`` says
+which Tight (and which doit) this is.
 """
 
 from __future__ import annotations
@@ -45,10 +46,22 @@ def print_help() -> None:
     print("In an app, `doit <task>` does the same from its root (`doit -k` from a subfolder).")
 
 
+def print_version() -> None:
+    from doit.version import VERSION
+
+    import tight
+
+    print(f"tight {tight.__version__}")
+    print(f"doit {'.'.join(str(part) for part in VERSION)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args in (["--help"], ["-h"], ["help"]):
         print_help()
+        return 0
+    if args == ["--version"]:
+        print_version()
         return 0
 
     from doit.cmd_base import DodoTaskLoader, ModuleTaskLoader

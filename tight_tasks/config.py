@@ -33,6 +33,7 @@ RUNTIME_KEYS = ("app_name", "stage", "cors", "headers")
 # The values tight.yml accepts, one home each; the modules that act on them import them.
 LAMBDA_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 LAMBDA_RUNTIMES = tuple(f"python{version}" for version in LAMBDA_PYTHONS)
+SUPPORTED_RUNTIMES = f"{LAMBDA_RUNTIMES[0]}\N{EN DASH}{LAMBDA_RUNTIMES[-1]}"
 ARCHITECTURES = ("x86_64", "arm64")
 RESOLVERS = ("pip-tools", "uv")
 DYNAMO_BACKENDS = ("moto", "dynalite", "command")
@@ -129,6 +130,18 @@ class OneOf(Spec):
             raise SettingError(
                 key, f"{key} {value} is unknown; use one of {', '.join(self.values)}{hint}"
             )
+
+
+class Runtime(OneOf):
+    """A Lambda Python runtime: another Python version is told the range Tight supports
+    rather than the nearest name (python3.9 is not a typo of python3.13)."""
+
+    def check(self, value: Any, key: str) -> None:
+        if value not in self.values and re.fullmatch(r"python\d+(\.\d+)*", str(value)):
+            raise SettingError(
+                key, f"{key} {value} is not supported; supported: {SUPPORTED_RUNTIMES}"
+            )
+        super().check(value, key)
 
 
 class Matches(Spec):
@@ -327,7 +340,7 @@ FUNCTION = Table(
 SCHEMA: dict[str, Spec] = {
     "name": Matches(APP_NAME, APP_NAME_WORDS, APP_NAME_MAX, suggest_app_name),
     "provider": OneOf("aws"),
-    "runtime": OneOf(*LAMBDA_RUNTIMES),
+    "runtime": Runtime(*LAMBDA_RUNTIMES),
     "architecture": OneOf(*ARCHITECTURES),
     "stage": Matches(
         APP_NAME,
@@ -458,23 +471,70 @@ def find_app_root(start: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
-class YamlFileError(ValueError):
+class YamlFileError(ConfigError):
     """A YAML file that cannot be read: ``line`` is where (1-based, or None), ``problem``
-    what, so each caller can show it as ``<file>:<line>: <problem>`` in its own words."""
+    what. Shown as ``<file>:<line>: <problem>``; being a ``ConfigError``, a task that meets
+    one fails with that line."""
 
     def __init__(self, path: Path, line: int | None, problem: str) -> None:
         self.path, self.line, self.problem = path, line, problem
         super().__init__(f"{path.name}{f':{line}' if line else ''}: {problem}")
 
 
-def read_yaml(path: Path) -> tuple[Any, Any]:
+def yaml_error(path: Path, error: Exception) -> YamlFileError:
+    """The one wording of a YAML file that does not parse, for every task and the test
+    plugin: ``tight.yml:21: not valid YAML: <problem>``."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or getattr(error, "context", None) or str(error)
+    return YamlFileError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}")
+
+
+def _loader_class() -> Any:
+    """libyaml's safe loader when PyYAML has it (several times faster), refusing a mapping
+    that repeats a key: YAML says keys are unique, PyYAML silently keeps the last one."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                if isinstance(node, yaml.MappingNode):
+                    first: dict[Any, int] = {}
+                    for key_node, _ in node.value:
+                        if key_node.tag == "tag:yaml.org,2002:merge":
+                            continue  # `<<: *defaults` merges, it is not a key
+                        key = self.construct_object(key_node, deep=True)
+                        line = key_node.start_mark.line + 1
+                        try:
+                            seen = first.setdefault(key, line)
+                        except TypeError:
+                            continue  # an unhashable key: PyYAML's own error says so
+                        if seen != line:
+                            raise DuplicateKey(key, line, seen)
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER = Loader
+    return _LOADER
+
+
+_LOADER: Any = None
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        self.key, self.line, self.first = key, line, first
+
+
+def parse_yaml(path: Path, text: str | None = None) -> tuple[Any, Any]:
     """A YAML file's data and its node tree (for ``line_of``); ``YamlFileError`` naming the
-    line when it is not UTF-8 or not valid YAML. The one reader of env files and of
-    tight.yml where line numbers are wanted."""
+    line when it is not UTF-8, not valid YAML or repeats a key. The one reader of
+    tight.yml, the env files and the template overlay, for every task and the test plugin."""
     import yaml
 
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        loader = _loader_class()(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -482,22 +542,26 @@ def read_yaml(path: Path) -> tuple[Any, Any]:
             loader.dispose()
     except UnicodeDecodeError as error:
         raise YamlFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "unreadable"
+    except DuplicateKey as error:
         raise YamlFileError(
-            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
+            path, error.line, f"duplicate key {error.key!r} (first at line {error.first})"
         ) from None
     except yaml.YAMLError as error:
-        raise YamlFileError(path, None, f"not valid YAML: {error}") from None
+        shown: Exception = error
+        if _loader_class().__bases__[0] is not yaml.SafeLoader:
+            # PyYAML's own parser says what it found where libyaml's only says what it
+            # expected: its words, whichever parser this machine has.
+            try:
+                yaml.load(text or "", Loader=yaml.SafeLoader)
+            except yaml.YAMLError as python_error:
+                shown = python_error
+        raise yaml_error(path, shown) from None
     return data, node
 
 
-def yaml_problem(error: Any) -> str:
-    """A YAML error on one line: ``line 3: did not find expected ',' or ']'``."""
-    mark = getattr(error, "problem_mark", None)
-    where = f"line {mark.line + 1}: " if mark is not None else ""
-    return where + str(getattr(error, "problem", None) or "cannot be read")
+def read_yaml(path: Path) -> tuple[Any, Any]:
+    """``parse_yaml`` of the file at ``path`` (the name the test plugin imports)."""
+    return parse_yaml(path)
 
 
 def load(app_root: str | os.PathLike[str], keep: bool = False) -> dict[str, Any]:
@@ -523,26 +587,23 @@ def load(app_root: str | os.PathLike[str], keep: bool = False) -> dict[str, Any]
     digest = _checked_digest(raw)
     data = _read_checked(path, digest)
     if data is None:
-        data = _parse(path, raw.decode("utf-8"))
+        data = _parse(path, raw)
         if keep:
             _keep_checked(path, digest, data)
     _cache[path] = (stat.st_size, stat.st_mtime_ns, data)
     return dict(data)
 
 
-def _parse(path: Path, text: str) -> dict[str, Any]:
-    """tight.yml's text parsed and checked: a ``ConfigError`` naming the key's line."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+def _parse(path: Path, raw: bytes) -> dict[str, Any]:
+    """tight.yml's bytes parsed and checked: a ``ConfigError`` naming the key's line."""
     try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({yaml_problem(exc)}); fix it") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise YamlFileError(path, None, f"is not UTF-8 text ({error.reason})") from None
+    data, node = parse_yaml(path, text)
     try:
         return validate(data)
     except SettingError as error:  # the same words, with the line of the key at fault
-        node = yaml.compose(text, Loader=loader)
         raise SettingError(error.key, error.problem, line_of(node, *error.path)) from None
 
 

@@ -3,7 +3,11 @@
 For each key in env.dist.yml the value is, in order: the environment variable of that
 name, the value already in env.yml (so hand edits survive), the default in env.dist.yml.
 A key with none of these is an error that lists every such key; nothing is written then.
-Keys that only env.yml has are kept.
+Keys that only env.yml has are kept. The task says which of your env.yml values the
+environment replaced.
+
+Values the runtime reads are checked here, where every env file is read: ``LOG_LEVEL``
+is one of ``LOG_LEVELS`` (an unknown level would otherwise log at INFO unnoticed).
 """
 
 import os
@@ -15,6 +19,15 @@ from tight_tasks.files import write_atomic
 
 DIST_FILE = "env.dist.yml"
 ENV_FILE = "env.yml"
+# The levels the runtime's logger takes from LOG_LEVEL (in any case, as it upper-cases it).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_problem(value: str | None) -> str | None:
+    """Why ``value`` cannot be ``LOG_LEVEL``, or None when it can (unset or empty: INFO)."""
+    if value in (None, "") or str(value).upper() in LOG_LEVELS:
+        return None
+    return f"LOG_LEVEL {value} is not a log level; use one of {', '.join(LOG_LEVELS)}"
 
 
 class EnvFileError(TightTaskError):
@@ -51,7 +64,11 @@ def read_env_file(path: Path) -> dict[str, str | None]:
             raise EnvFileError(
                 path, lines.get(str(key)), f"{key} must be a single value, not a {kind}"
             )
-    return {str(k): None if v is None else _text(v) for k, v in data.items()}
+    values = {str(k): None if v is None else _text(v) for k, v in data.items()}
+    problem = log_level_problem(values.get("LOG_LEVEL"))
+    if problem is not None:
+        raise EnvFileError(path, lines.get("LOG_LEVEL"), problem)
+    return values
 
 
 def _text(value: Any) -> str:
@@ -60,6 +77,13 @@ def _text(value: Any) -> str:
 
 def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
     """The variables env.yml should hold; ``TightTaskError`` listing keys with no value."""
+    return merge_env_replacing(root, environ)[0]
+
+
+def merge_env_replacing(
+    root: Path, environ: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """``merge_env``, and the keys whose value in env.yml the environment replaced."""
     environ = dict(os.environ) if environ is None else environ
     dist_path = root / DIST_FILE
     if not dist_path.is_file():
@@ -68,9 +92,12 @@ def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, st
     current = read_env_file(root / ENV_FILE) if (root / ENV_FILE).is_file() else {}
     merged: dict[str, str] = {}
     missing: list[str] = []
+    replaced: list[str] = []
     for key, default in dist.items():
         if key in environ:
             merged[key] = environ[key]
+            if current.get(key) not in (None, "", environ[key]):
+                replaced.append(key)
         elif current.get(key) not in (None, ""):
             merged[key] = str(current[key])
         elif default not in (None, ""):
@@ -83,20 +110,24 @@ def merge_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, st
             f"the environment (e.g. {missing[0]}=... doit generate_env) or give a default in "
             f"{DIST_FILE}"
         )
+    problem = log_level_problem(merged.get("LOG_LEVEL"))
+    if problem is not None and "LOG_LEVEL" in environ:
+        raise TightTaskError(f"{problem} (it is set in the environment)")
     for key, value in current.items():
         if key not in merged and value is not None:
             merged[key] = value
-    return merged
+    return merged, replaced
 
 
-def write_env(root: Path, environ: dict[str, str] | None = None) -> Path:
-    """Write env.yml atomically; returns its path."""
+def write_env(root: Path, environ: dict[str, str] | None = None) -> tuple[Path, list[str]]:
+    """Write env.yml atomically; returns its path and the keys of env.yml whose value the
+    environment replaced."""
     import yaml
 
-    merged = merge_env(root, environ)
+    merged, replaced = merge_env_replacing(root, environ)
     header = f"# Written by `doit generate_env` from {DIST_FILE} and the environment.\n"
     text = header + yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
-    return write_atomic(root / ENV_FILE, text)
+    return write_atomic(root / ENV_FILE, text), replaced
 
 
 # Task creators: `doit list` shows each docstring; the work is the functions above.
@@ -108,8 +139,14 @@ def _generate_env() -> Any:
     root = find_app_root()
     load(root)  # every task checks tight.yml
     existed = (root / ENV_FILE).is_file()
-    target = write_env(root)
-    if existed:
+    target, replaced = write_env(root)
+    if existed and replaced:
+        names = ", ".join(replaced)
+        print(
+            f"merged {DIST_FILE} and the environment into {target.name}; the environment "
+            f"replaced your value of {names} (your other values kept)"
+        )
+    elif existed:
         print(f"merged {DIST_FILE} and the environment into {target.name} (your values kept)")
     else:
         print(f"created {target.name} from {DIST_FILE} and the environment")

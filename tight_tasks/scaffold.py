@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tight.config import ConfigError
 from tight_tasks import triggers
 from tight_tasks.config import (
     CONFIG_FILE,
@@ -25,9 +26,9 @@ from tight_tasks.config import (
     is_app_name,
     is_module_name,
     load,
+    parse_yaml,
     suggest_app_name,
     suggest_module_name,
-    yaml_problem,
 )
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.resources import templates_dir
@@ -192,11 +193,23 @@ def _staged(root: Path, build: Any) -> list[Path]:
 
 
 def generate_app(name: str | None, directory: str | None = None) -> Path:
-    """Create the app folder ``<directory>/<name>``; returns its path."""
+    """Create the app folder ``<directory>/<name>``; returns its path. Refused inside an
+    app (``<directory>`` or a folder above it holds tight.yml)."""
     name, app_name = validate_app_name(name)
     parent = Path(directory or ".").resolve()
     if not parent.is_dir():
         raise TightTaskError(f"dir={directory} is not a folder; create it first or pick another")
+    try:
+        inside = find_app_root(parent)
+    except ConfigError:
+        inside = None
+    if inside is not None:
+        # It would nest a second app in the first one's tree: its files would ship in the
+        # outer app's zip and its tests run with the outer app's.
+        raise TightTaskError(
+            f"{parent} is inside the app {inside} (it has {CONFIG_FILE}); create a new app "
+            f"outside it: cd {inside.parent} && tight generate_app name={name}"
+        )
     target = parent / name
     if target.exists():
         raise TightTaskError(
@@ -407,12 +420,7 @@ def _generate_record_function(
 
 
 def _load_yaml(text: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise TightTaskError(f"{CONFIG_FILE} is not valid YAML ({yaml_problem(error)})") from None
+    data = parse_yaml(Path(CONFIG_FILE), text)[0] or {}
     if not isinstance(data, dict):
         raise TightTaskError(f"{CONFIG_FILE} must be a mapping of settings; fix it first")
     return data
@@ -546,8 +554,7 @@ def task_generate_app() -> dict[str, Any]:
 
 
 def task_generate_function() -> dict[str, Any]:
-    """Add a function with tests that pass: doit generate_function name=x [methods=get,post
-    | trigger=sqs]."""
+    """Add a function with tests that pass: name=x [methods=get,post | trigger=sqs]."""
     return {
         "actions": [(as_action(_generate_function),)],
         "params": [

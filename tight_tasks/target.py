@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tight_tasks.config import LAMBDA_PYTHONS
+from tight_tasks.config import LAMBDA_PYTHONS, SUPPORTED_RUNTIMES
 from tight_tasks.errors import TightTaskError
 
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -46,8 +46,8 @@ class Target:
         python = runtime.removeprefix("python")
         if python not in LAMBDA_PYTHONS:
             raise TightTaskError(
-                f"runtime {runtime} in tight.yml is not a Lambda Python runtime; use one of "
-                + ", ".join(f"python{v}" for v in LAMBDA_PYTHONS)
+                f"runtime {runtime} is not supported; supported: {SUPPORTED_RUNTIMES} "
+                "(set runtime: in tight.yml)"
             )
         architecture = str(settings.get("architecture") or "x86_64")
         if architecture not in ARCHITECTURES:

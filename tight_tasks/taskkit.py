@@ -27,6 +27,14 @@ def param(name: str, help_text: str, default: str = "") -> dict[str, Any]:
     }
 
 
+def stage_param(help_text: str) -> dict[str, Any]:
+    """The ``stage`` parameter, its help naming the default the app's tight.yml gives
+    (``doit help template``: "(default: prod, the stage in tight.yml)"), else dev."""
+    configured = (settings_or_error()[1] or {}).get("stage")
+    default = f"{configured}, the stage in tight.yml" if configured else "dev"
+    return param("stage", f"{help_text} (default: {default})")
+
+
 def report_created(function: Any) -> Any:
     """Run a generator and print the paths it created, one per line."""
 
