@@ -172,9 +172,6 @@ def test_the_stage_parameters_help_names_the_stage_tight_yml_gives(shop, monkeyp
     assert stage_param("the stage")["help"] == "the stage (default: dev)"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="template.py's task_template takes taskkit.stage_param at merge"
-)
 def test_help_template_shows_the_stage_tight_yml_gives(shop, tmp_path):
     settings = (shop / "tight.yml").read_text().replace("stage: dev", "stage: prod")
     (shop / "tight.yml").write_text(settings)

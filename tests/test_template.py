@@ -351,3 +351,23 @@ def test_a_function_name_past_lambdas_limit_is_named(app):
     (app / "app/functions" / name / "handler.py").write_text(HTTP_READER)
     result = run("doit", "template", cwd=app)
     assert f"shop-dev-{name} is longer than Lambda's 64 characters" in result.stderr
+
+
+def test_env_dist_and_overlay_are_read_by_the_one_yaml_reader(app):
+    """A repeated key in env.dist.yml and broken YAML in the overlay: one error line each,
+    worded as every other task words them, and no template written."""
+    dist = app / "env.dist.yml"
+    dist.write_text("LOG_LEVEL: INFO\nAPI_KEY:\nLOG_LEVEL: DEBUG\n")
+    repeated = run("doit", "template", cwd=app)
+    assert repeated.returncode != 0 and "Traceback" not in repeated.stderr
+    assert "env.dist.yml:3: duplicate key 'LOG_LEVEL' (first at line 1)" in repeated.stderr
+    assert not (app / "build/template.yml").exists()
+    dist.write_text("LOG_LEVEL: LOUD\n")
+    loud = run("doit", "template", cwd=app)
+    assert "env.dist.yml:1: LOG_LEVEL LOUD is not a log level" in loud.stderr
+    dist.write_text("LOG_LEVEL: INFO\n")
+    (app / "template.overlay.yml").write_text("Description: [unclosed\n")
+    broken = run("doit", "template", cwd=app)
+    assert broken.returncode != 0 and "Traceback" not in broken.stderr
+    assert "template.overlay.yml:2: not valid YAML: " in broken.stderr
+    assert not (app / "build/template.yml").exists()

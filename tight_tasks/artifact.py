@@ -497,9 +497,9 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
 def check_function_kinds(root: Path) -> None:
     """Refuse, as ``doit template`` does, a function whose module registers handlers of two
     kinds (HTTP and SQS, ...): Lambda gives a function one kind of event. Read from the code
-    (``tight_tasks.template.read_code``), so it holds when the import check cannot run;
+    (``tight_tasks.functions.read_code``), so it holds when the import check cannot run;
     after compiling the app, which words a syntax error for this task."""
-    from tight_tasks.template import function_names, read_code
+    from tight_tasks.functions import function_names, read_code
 
     for name in function_names(root):
         read_code(root, name)

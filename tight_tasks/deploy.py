@@ -18,7 +18,7 @@ from typing import Any
 
 from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.taskkit import failing, param, settings_or_error
+from tight_tasks.taskkit import failing, param, settings_or_error, stage_param
 from tight_tasks.template import TEMPLATE_PATH, stage_of
 
 CFN_PATH = "build/template.cfn.json"
@@ -623,7 +623,7 @@ def task_deploy() -> dict[str, Any]:
         "actions": [(as_action(_deploy),)],
         "task_dep": ["artifact", "template"],
         "params": [
-            param("stage", "the stage to deploy (default: stage in tight.yml, else dev)"),
+            stage_param("the stage to deploy"),
             param("bucket", "the S3 bucket for the zips (default: deploy.bucket in tight.yml)"),
         ],
         "uptodate": [False],
@@ -639,7 +639,7 @@ def task_undeploy() -> dict[str, Any]:
     return {
         "actions": [(as_action(_undeploy),)],
         "params": [
-            param("stage", "the stage to remove (default: stage in tight.yml, else dev)"),
+            stage_param("the stage to remove"),
             param("yes", "true: do not ask before deleting"),
             param("drop_messages", "true: delete queues that still hold messages"),
         ],

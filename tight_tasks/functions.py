@@ -84,7 +84,7 @@ def read_code(root: Path, name: str) -> Code:
         except SyntaxError as error:
             raise TightTaskError(
                 f"{path.relative_to(root)} line {error.lineno}: {error.msg}; fix it, then run "
-                "`doit template` again"
+                "the command again"
             ) from None
         controllers: dict[str, str] = {}  # local name -> controller module
         decorators: dict[str, tuple[str, str]] = {}  # local name -> (controller, attribute)

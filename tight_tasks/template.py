@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tight_tasks.config import app_name
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.files import write_atomic
-from tight_tasks.taskkit import failing, param, settings_or_error
+from tight_tasks.taskkit import failing, settings_or_error, stage_param
 
 if TYPE_CHECKING:
     from tight.config import Cors
@@ -61,18 +61,14 @@ def env_parameter_id(key: str) -> str:
 
 
 def env_parameters(root: Path) -> dict[str, str]:
-    """env.dist.yml's keys (those Lambda accepts) and their defaults."""
-    import yaml
+    """env.dist.yml's keys (those Lambda accepts) and their defaults, read by the one env
+    file reader (a repeated key, invalid YAML or an unknown LOG_LEVEL name their line)."""
+    from tight_tasks.env import read_env_file
 
     path = root / ENV_FILE
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise TightTaskError(f"{ENV_FILE} is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise TightTaskError(f"{ENV_FILE} must map variable names to default values")
+    data = read_env_file(path)
     result = {}
     for key, value in data.items():
         key = str(key)
@@ -323,15 +319,12 @@ def deep_merge(base: Any, overlay: Any) -> Any:
 
 
 def build_template(root: Path, settings: dict[str, Any], stage: str) -> dict[str, Any]:
-    import yaml
+    from tight_tasks.config import parse_yaml
 
     document = Builder(root, settings, stage).document()
     overlay_path = root / OVERLAY_FILE
     if overlay_path.is_file():
-        try:
-            overlay = yaml.safe_load(overlay_path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise TightTaskError(f"{OVERLAY_FILE} is not valid YAML: {error}") from None
+        overlay = parse_yaml(overlay_path)[0] or {}
         if not isinstance(overlay, dict):
             raise TightTaskError(f"{OVERLAY_FILE} must be a mapping, merged onto the template")
         document = deep_merge(document, overlay)
@@ -419,7 +412,7 @@ def task_template() -> dict[str, Any]:
         return failing(problem or "no tight.yml")
     return {
         "actions": [(as_action(_template),)],
-        "params": [param("stage", "the stage named in the template's resources (default: dev)")],
+        "params": [stage_param("the stage named in the template's resources")],
         "file_dep": template_inputs(root),
         "targets": [TEMPLATE_PATH],
         # A new input file, another stage or another Tight writes the template again.
