@@ -98,6 +98,8 @@ def test_generate_app_in_another_folder(workdir):
     result = run("tight", "generate_app", "name=api", "dir=projects", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert (workdir / "projects" / "api" / "tight.yml").is_file()
+    # doit's own "no dodo file" error cannot be worded by Tight: the way is said up front.
+    assert "from a subfolder of the app: `tight <task>`, or `doit -k <task>`" in result.stdout
 
 
 def test_generated_functions_and_model_pass_their_tests_offline(shop):

@@ -524,6 +524,7 @@ def _generate_app(name: str, dir: str) -> Any:
     if app_name != target.name:
         print(f"app name in tight.yml: {app_name} (AWS resource names take hyphens)")
     print(f"next: cd {target} && doit generate_function name=items && doit test")
+    print("from a subfolder of the app: `tight <task>`, or `doit -k <task>`")
 
 
 def _generate_function(name: str, methods: str, trigger: str, model: str) -> Any:
