@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -95,6 +96,19 @@ def test_wheel_ships_both_packages_templates_and_the_console_script(tmp_path):
     entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "tight = tight_tasks.cli:main" in entry_text
     assert "tight = tight.testing.plugin" in entry_text
+    # Installed from the wheel, the `tight` command is this Tight and says so.
+    target = tmp_path / "installed"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+         str(wheel)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    version = subprocess.run(
+        [str(target / "bin" / "tight"), "--version"],
+        env={**os.environ, "PYTHONPATH": str(target)},
+        cwd=tmp_path, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert version.stdout.splitlines()[0] == f"tight {tight.__version__}"
 
 
 @pytest.mark.slow
