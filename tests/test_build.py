@@ -354,7 +354,7 @@ def test_excluded_files_never_ship(hermetic, tmp_path, wheels):
     run("doit", "artifact", cwd=root)
     names = zipfile.ZipFile(root / "build/shop.zip").namelist()
     top = {name.split("/")[0] for name in names}
-    assert top == {"app", "app_index.py", "tight.yml", "env.dist.yml", "__pycache__"}
+    assert top == {"app", "app_index.py", "__pycache__"}  # no tight.yml nor env.dist.yml
     assert not [n for n in names if n.endswith((".env", "env.yml")) or "/.tight" in n]
     assert "app/vendored/.tight-vendor.json" not in names
     assert "app/vendored/tight.json" in names
@@ -390,6 +390,18 @@ def test_source_date_epoch_dates_every_entry(hermetic, tmp_path, wheels, monkeyp
     run("doit", "artifact", cwd=root)
     info = zipfile.ZipFile(root / "build/shop.zip").infolist()
     assert {i.date_time for i in info} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_a_comment_in_tight_yml_or_env_dist_changes_no_byte_of_the_zip(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "artifact", cwd=root)
+    first = (root / "build/shop.zip").read_bytes()
+    for name in ("tight.yml", "env.dist.yml"):
+        path = root / name
+        path.write_text((path.read_text() if path.is_file() else "") + "# a note\n")
+    again = run("doit", "artifact", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert (root / "build/shop.zip").read_bytes() == first
 
 
 def test_a_handler_edit_rezips_without_revendoring(hermetic, tmp_path, wheels):

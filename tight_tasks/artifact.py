@@ -1,8 +1,10 @@
 """``doit artifact``: the deployable zip under build/, the same bytes from the same inputs.
 
-Holds app_index.py, app/ (with app/vendored/), tight.yml and env.dist.yml, and nothing
-local: no env.yml or .env, no tests, no VCS or build state, and no bytecode but the
-unchecked-hash .pyc the build makes (stale or timestamp-based .pyc never ship). Entries are
+Holds app_index.py and app/ (with app/vendored/, where ``doit vendor`` wrote tight.json,
+the runtime's share of tight.yml), and nothing the functions do not read: not tight.yml or
+env.dist.yml (an edited comment there changes no function), no env.yml or .env, no tests,
+no VCS or build state, and no bytecode but the unchecked-hash .pyc the build makes (stale or
+timestamp-based .pyc never ship). Entries are
 sorted, dated SOURCE_DATE_EPOCH (or 1980-01-01), with normalised permissions and fixed
 compression. With ``layer=true`` the third-party packages go to a separate layer zip under
 ``python/`` and the function zip keeps the app and the tight runtime.
@@ -45,7 +47,9 @@ from tight_tasks.taskkit import failing, param, settings_or_error
 from tight_tasks.vendor import STAMP, TASK_ROOT, VENDOR_DIR
 
 BUILD_DIR = "build"
-ROOT_FILES = ("app_index.py", "tight.yml", "env.dist.yml")
+# tight.yml's settings reach the zip only through app/vendored/tight.json and the target,
+# both digested on their own, so neither it nor env.dist.yml is shipped or digested.
+ROOT_FILES = ("app_index.py",)
 NEVER = frozenset(("env.yml", ".env", ".git", ".gitignore", ".tight", ".DS_Store", "__pycache__"))
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda's limit for a function with its layers
 ZIPPED_WARNING = 50 * 1024 * 1024  # above this, a direct upload is refused
@@ -434,7 +438,7 @@ def _unzipped(built: Built) -> Path:
     return folder
 
 
-def check_imports(built: list[Built], target: Target, python: str | None) -> bool:
+def check_imports(root: Path, built: list[Built], target: Target, python: str | None) -> bool:
     """Import every function's handler from the zips just written, as Lambda will: the
     target's Python, isolated (-I -S), its path only the unzipped function, the layer and
     what Lambda's runtime provides. A failure is a ``TightTaskError`` naming the function."""
@@ -461,8 +465,8 @@ def check_imports(built: list[Built], target: Target, python: str | None) -> boo
             "AWS_ACCESS_KEY_ID": "import-check", "AWS_SECRET_ACCESS_KEY": "import-check",
             "LAMBDA_TASK_ROOT": str(task), "LANG": "C.UTF-8",
         }  # fmt: skip
-        if (task / DIST_FILE).is_file():  # the function's variables, as a deploy sets them
-            for key, value in read_env_file(task / DIST_FILE).items():
+        if (root / DIST_FILE).is_file():  # the function's variables, as a deploy sets them
+            for key, value in read_env_file(root / DIST_FILE).items():
                 env.setdefault(key, value or "")
         try:
             # -B: the unzipped tree stays exactly the zip's (Python writes no bytecode into it)
@@ -577,7 +581,7 @@ def artifact(root: Path, settings: dict[str, Any], layer: bool = False) -> list[
             print("the zip has the bytes it had: its imports were checked then")
             checked = True
         else:
-            checked = check_imports(built, target, python)
+            checked = check_imports(root, built, target, python)
         for result in built:
             result.checked = checked
         for result in built:
