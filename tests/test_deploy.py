@@ -184,10 +184,13 @@ def test_deploy_no_op_update_and_undeploy(aws, tmp_path):
 
     removed = run("doit", "undeploy", "stage=qa", "yes=true", cwd=root)
     assert removed.returncode == 0, removed.stderr
-    assert "retained (with their data): shop-qa-item" in removed.stdout
     stacks = cloudformation.list_stacks()["StackSummaries"]
     assert [s["StackStatus"] for s in stacks if s["StackName"] == "shop-qa"] == ["DELETE_COMPLETE"]
-    assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+    # The table's DeletionPolicy keeps it on AWS; moto honours only "Retain" and deletes it,
+    # and undeploy checks and says so instead of claiming the data was kept.
+    assert "and keeps 1 (their deletion policy retains them" in removed.stdout
+    assert "warning: table(s) shop-qa-item are gone although their DeletionPolicy" in removed.stdout
+    assert "retained (with their data)" not in removed.stdout
     functions = lambda_.list_functions()["Functions"]
     assert not [f for f in functions if f["FunctionName"].startswith("shop-qa-")]
 
@@ -258,8 +261,66 @@ def test_undeploy_lists_what_goes_and_keeps_a_queue_holding_messages(aws, tmp_pa
     dropped = run("doit", "undeploy", "stage=qa", "yes=true", "drop_messages=true", cwd=root)
     assert dropped.returncode == 0, dropped.stdout + dropped.stderr
     assert "deleted stack shop-qa" in dropped.stdout
-    assert "retained (with their data): shop-qa-item" in dropped.stdout
+
+
+def test_undeploy_then_deploy_again_works(aws, tmp_path):
+    root = make_app(tmp_path)
+    for step in ("deploy", "undeploy", "deploy"):
+        done = run(
+            "doit", step, "stage=qa", *(["yes=true"] if step == "undeploy" else []), cwd=root
+        )
+        assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
+    stack = aws.client("cloudformation").describe_stacks(StackName="shop-qa")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert "shop-qa-item" in aws.client("dynamodb").list_tables()["TableNames"]
+
+
+def test_a_table_left_outside_the_stack_is_never_touched_when_it_cannot_be_adopted(aws, tmp_path):
+    """A table kept by an earlier undeploy, with data, before the first deploy. moto cannot
+    run an IMPORT change set (the adoption itself is tested with Stubber in
+    test_deploy_failures.py), so the deploy refuses in one line, leaves no stack, and the
+    table and its item are as they were."""
+    root = make_app(tmp_path)
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName="shop-qa-item",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="shop-qa-item", Item={"id": {"S": "kept"}})
+    refused = run("doit", "deploy", "stage=qa", cwd=root)
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr
+    error = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1
+    assert "table(s) shop-qa-item exist outside stack shop-qa" in error[0]
+    assert "cannot be adopted into it" in error[0] and "nothing was created" in error[0]
+    assert "adopting table(s) shop-qa-item into stack shop-qa" in refused.stdout
+    cloudformation = aws.client("cloudformation")
+    live = [
+        s for s in cloudformation.list_stacks()["StackSummaries"]
+        if s["StackName"] == "shop-qa" and s["StackStatus"] != "DELETE_COMPLETE"
+    ]  # fmt: skip
+    assert live == []
+    assert not aws.client("lambda").list_functions()["Functions"]
+    item = dynamodb.get_item(TableName="shop-qa-item", Key={"id": {"S": "kept"}})
+    assert item["Item"] == {"id": {"S": "kept"}}
+
+
+def test_a_table_with_other_keys_is_refused_before_anything_is_created(aws, tmp_path):
+    root = make_app(tmp_path)
+    aws.client("dynamodb").create_table(
+        TableName="shop-qa-item",
+        KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    refused = run("doit", "deploy", "stage=qa", cwd=root)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "their keys differ: shop-qa-item (keys [('sku', 'HASH')]" in refused.stderr
+    assert "adopting" not in refused.stdout
+    assert not aws.client("cloudformation").describe_stacks()["Stacks"]
 
 
 def test_an_object_already_under_the_zips_key_is_trusted_only_by_its_checksum(aws, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 
 import boto3
 import pytest
@@ -113,25 +114,131 @@ def test_a_failed_creation_without_tables_is_reported_and_deleted(cloudformation
         apply(client)
     out = capsys.readouterr().out
     assert "  OrdersQueue (AWS::SQS::Queue): Queue name is invalid" in out
-    assert "deleted the failed stack shop-dev: it never held a table" in out
+    assert "deleted the failed stack shop-dev; it created no table" in out
 
 
-def test_a_failed_creation_that_held_a_table_is_kept(cloudformation, capsys):
+def test_a_failed_creation_that_made_a_table_is_deleted_and_says_what_became_of_it(
+    cloudformation, capsys
+):
+    """A ROLLBACK_COMPLETE stack can never be updated: it is deleted. Its tables were made by
+    the failed deploy (RetainExceptOnCreate removes them with the rollback); what is left of
+    them is checked (DynamoDB stubbed: one gone, one still there) and said, never claimed."""
     client, stubber = cloudformation
+    table = event("ItemTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE")
+    table["PhysicalResourceId"] = "shop-dev-item"
+    other = event("NoteTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE")
+    other["PhysicalResourceId"] = "shop-dev-note"
     start(
         stubber,
         [
-            event("ItemTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE"),
+            table,
+            other,
             event("OrdersQueue", "AWS::SQS::Queue", "CREATE_FAILED", "Queue name is invalid"),
             event(NAME, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE"),
         ],
     )
-    # No delete_stack is stubbed: the Stubber fails the test if one is sent.
-    with pytest.raises(TightTaskError):
-        apply(client)
+    stubber.add_response("delete_stack", {}, {"StackName": NAME})
+    stubber.add_response("describe_stacks", stack("DELETE_COMPLETE"), {"StackName": ANY})
+    dynamodb, tables = stubbed("dynamodb")
+    tables.add_client_error("describe_table", "ResourceNotFoundException", http_status_code=400)
+    tables.add_response("describe_table", {"Table": {"TableName": "shop-dev-note"}})
+    parameters = [{"ParameterKey": "Stage", "ParameterValue": "dev"}]
+    with tables, pytest.raises(TightTaskError):
+        deploy.apply_stack(client, NAME, "dev", {"TemplateBody": "{}"}, parameters, True, dynamodb)
     out = capsys.readouterr().out
-    assert "kept the failed stack shop-dev: it holds a table" in out
-    assert "doit undeploy stage=dev" in out
+    assert "deleted the failed stack shop-dev; the table(s) it created are gone with it: " in out
+    assert "shop-dev-item; table(s) shop-dev-note still exist outside any stack" in out
+    assert "the next deploy adopts them" in out
+
+
+TABLE = {
+    "Type": "AWS::DynamoDB::Table",
+    "Properties": {
+        "TableName": {"Fn::Sub": "shop-${Stage}-item"},
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    },
+    "DeletionPolicy": "RetainExceptOnCreate",
+}
+
+
+def test_a_table_outside_the_stack_is_adopted_with_an_import_change_set(cloudformation, capsys):
+    """What moto cannot run, played with Stubber: the table found by DynamoDB is imported
+    into a new stack, retained, before the deploy goes on as an update."""
+    client, stubber = cloudformation
+    dynamodb, tables = stubbed("dynamodb")
+    tables.add_response(
+        "describe_table",
+        {
+            "Table": {
+                "TableName": "shop-dev-item",
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            }
+        },
+        {"TableName": "shop-dev-item"},
+    )
+    document = {"Parameters": {"Stage": {"Type": "String"}}, "Resources": {"ItemTable": TABLE}}
+    with tables:
+        orphans = deploy.orphan_tables(dynamodb, document, "dev", set())
+    assert list(orphans) == ["ItemTable"] and orphans["ItemTable"][0] == "shop-dev-item"
+
+    parameters = [{"ParameterKey": "Stage", "ParameterValue": "dev"}]
+    stubber.add_response(
+        "create_change_set",
+        {"Id": "cs-import", "StackId": STACK_ID},
+        {
+            "StackName": NAME,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "IMPORT",
+            "TemplateBody": ANY,
+            "Parameters": parameters,
+            "Capabilities": ANY,
+            "ResourcesToImport": [
+                {
+                    "ResourceType": "AWS::DynamoDB::Table",
+                    "LogicalResourceId": "ItemTable",
+                    "ResourceIdentifier": {"TableName": "shop-dev-item"},
+                }
+            ],
+        },
+    )
+    stubber.add_response("describe_change_set", {"StackName": NAME, "Status": "CREATE_COMPLETE"})
+    stubber.add_response("describe_stack_events", {"StackEvents": []})
+    stubber.add_response("execute_change_set", {})
+    imported = event("ItemTable", "AWS::DynamoDB::Table", "IMPORT_COMPLETE")
+    stubber.add_response("describe_stack_events", {"StackEvents": [imported]})
+    stubber.add_response("describe_stacks", stack("IMPORT_COMPLETE"))
+    deploy.adopt_tables(client, NAME, None, document, orphans, parameters)  # every stub used
+    out = capsys.readouterr().out
+    assert "adopting table(s) shop-dev-item into stack shop-dev (an IMPORT change set)" in out
+    assert "adopted shop-dev-item: stack shop-dev holds them, with their data" in out
+
+
+def test_the_import_template_holds_the_table_retained(cloudformation):
+    client, stubber = cloudformation
+    bodies = []
+    client.meta.events.register(
+        "provide-client-params.cloudformation.CreateChangeSet",
+        lambda params, **_: bodies.append(json.loads(params["TemplateBody"])),
+    )
+    stubber.add_response("create_change_set", {"Id": "cs", "StackId": STACK_ID})
+    stubber.add_response(
+        "describe_change_set",
+        {"StackName": NAME, "Status": "FAILED", "StatusReason": "import refused"},
+    )
+    stubber.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
+    stubber.add_response("delete_stack", {}, {"StackName": NAME})
+    stubber.add_response("describe_stacks", stack("DELETE_COMPLETE"))
+    orphans = {
+        "ItemTable": ("shop-dev-item", TABLE, {"KeySchema": TABLE["Properties"]["KeySchema"]})
+    }
+    with pytest.raises(TightTaskError, match="cannot be adopted into it: import refused"):
+        deploy.adopt_tables(client, NAME, None, {"Resources": {"ItemTable": TABLE}}, orphans, [])
+    (body,) = bodies
+    assert body["Resources"]["ItemTable"]["DeletionPolicy"] == "Retain"
+    assert body["Resources"]["ItemTable"]["Properties"] == TABLE["Properties"]
+    assert list(body["Resources"]) == ["ItemTable"]
 
 
 def test_failure_reasons_reach_the_user_whatever_aws_clock_says(cloudformation, capsys):

@@ -214,7 +214,10 @@ def test_rest_app_with_every_event_source_passes_cfn_lint_and_the_translator(app
     tables = of_type(resources, "AWS::DynamoDB::Table")
     assert set(tables) == {"ItemTable", "OrderTable"}
     for name, table in tables.items():
-        assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+        assert (
+            table["DeletionPolicy"] == "RetainExceptOnCreate"
+            and table["UpdateReplacePolicy"] == "Retain"
+        )
         model = name.removesuffix("Table").lower()
         assert table["Properties"]["TableName"] == {"Fn::Sub": f"shop-${{Stage}}-{model}"}
     assert tables["ItemTable"]["Properties"]["StreamSpecification"]  # the stream's function

@@ -245,6 +245,15 @@ def _parameters(root: Path, stage: str, stack: dict[str, Any] | None) -> list[di
     return values
 
 
+def _resource_ids(cloudformation: Any, name: str) -> list[str]:
+    """The logical ids of the stack's resources (all pages)."""
+    return [
+        resource["LogicalResourceId"]
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+        for resource in page["StackResourceSummaries"]
+    ]
+
+
 def _unchanged(
     cloudformation: Any, stack: dict[str, Any], body: str, parameters: list[dict[str, Any]]
 ) -> bool:
@@ -332,19 +341,157 @@ def follow(
         time.sleep(POLL_SECONDS)
 
 
-def failures(name: str, operation: list[dict[str, Any]]) -> tuple[list[str], bool]:
-    """The resources that failed in ``operation`` with their reasons, and whether it created
-    a table."""
+def failures(name: str, operation: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The resources that failed in ``operation`` with their reasons, and the tables it
+    created."""
     failed = [
         f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason', '')}"
         for e in operation
         if e["ResourceStatus"].endswith("FAILED") and e["LogicalResourceId"] != name
     ]
-    held_table = any(
-        e.get("ResourceType") == "AWS::DynamoDB::Table" and e["ResourceStatus"] == "CREATE_COMPLETE"
+    tables = [
+        e.get("PhysicalResourceId") or e["LogicalResourceId"]
         for e in operation
+        if e.get("ResourceType") == "AWS::DynamoDB::Table"
+        and e["ResourceStatus"] == "CREATE_COMPLETE"
+    ]
+    return failed, tables
+
+
+# -- tables that outlived a stack ---------------------------------------------------------------
+
+
+def table_name(resource: dict[str, Any], stage: str) -> str | None:
+    """The physical name a table resource of Tight's template gets for ``stage``."""
+    name = (resource.get("Properties") or {}).get("TableName")
+    if isinstance(name, str):
+        return name
+    sub = name.get("Fn::Sub") if isinstance(name, dict) else None
+    if isinstance(sub, str) and "${" not in sub.replace("${Stage}", ""):
+        return sub.replace("${Stage}", stage)
+    return None
+
+
+def orphan_tables(
+    dynamodb: Any, document: dict[str, Any], stage: str, in_stack: set[str]
+) -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:
+    """The template's tables that exist already but are not the stack's: logical id ->
+    (table name, the template's resource, DynamoDB's description of the table)."""
+    from botocore.exceptions import ClientError
+
+    found = {}
+    for logical, resource in (document.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::DynamoDB::Table" or logical in in_stack:
+            continue
+        name = table_name(resource, stage)
+        if name is None:
+            continue
+        try:
+            described = dynamodb.describe_table(TableName=name)["Table"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                continue
+            raise
+        found[logical] = (name, resource, described)
+    return found
+
+
+def _keys(schema: Any) -> list[tuple[str, str]]:
+    return sorted((k["AttributeName"], k["KeyType"]) for k in schema or [])
+
+
+def _cannot_adopt(name: str, tables: list[str], why: str) -> TightTaskError:
+    listed = ", ".join(tables)
+    return TightTaskError(
+        f"table(s) {listed} exist outside stack {name} (kept by an earlier undeploy or "
+        f"deploy) and cannot be adopted into it: {why}; nothing was created. Keep the data "
+        "and adopt them by hand (a CloudFormation IMPORT change set), delete them if their "
+        f"data is not wanted (aws dynamodb delete-table --table-name {tables[0]}), or give "
+        "the models other tables (table = '...' on the model)"
     )
-    return failed, held_table
+
+
+def adopt_tables(
+    cloudformation: Any,
+    name: str,
+    stack: dict[str, Any] | None,
+    document: dict[str, Any],
+    orphans: dict[str, tuple[str, dict[str, Any], dict[str, Any]]],
+    parameters: list[dict[str, Any]],
+) -> None:
+    """Import the ``orphans`` into the stack (an IMPORT change set), so the deploy that
+    follows updates them instead of failing on "already exists". They are imported with
+    ``DeletionPolicy: Retain`` (the deploy then sets the template's own), and a stack made
+    only for the import is deleted again if the import fails, the tables untouched."""
+    tables = [table for table, _, _ in orphans.values()]
+    other_keys = [
+        f"{table} (keys {_keys(described.get('KeySchema'))}, the model's "
+        f"{_keys((resource.get('Properties') or {}).get('KeySchema'))})"
+        for table, resource, described in orphans.values()
+        if _keys(described.get("KeySchema"))
+        != _keys((resource.get("Properties") or {}).get("KeySchema"))
+    ]
+    if other_keys:
+        raise _cannot_adopt(name, tables, "their keys differ: " + "; ".join(other_keys))
+    if stack is not None:
+        current = cloudformation.get_template(StackName=name, TemplateStage="Original")
+        base = current["TemplateBody"]
+        base = json.loads(base) if isinstance(base, str) else dict(base)
+    else:
+        base = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Parameters": document.get("Parameters") or {},
+            "Resources": {},
+        }
+    resources = dict(base.get("Resources") or {})
+    for logical, (_, resource, _) in orphans.items():
+        resources[logical] = {
+            **resource,
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        }
+    body = json.dumps({**base, "Resources": resources}, sort_keys=True)
+    print(f"adopting table(s) {', '.join(tables)} into stack {name} (an IMPORT change set)")
+    change_set = f"tight-import-{int(time.time())}"
+
+    def undo(why: str) -> TightTaskError:
+        if stack is None and _stack(cloudformation, name) is not None:
+            cloudformation.delete_stack(StackName=name)  # holds only the tables, retained
+            cloudformation.get_waiter("stack_delete_complete").wait(
+                StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
+            )
+        return _cannot_adopt(name, tables, why)
+
+    try:
+        cloudformation.create_change_set(
+            StackName=name,
+            ChangeSetName=change_set,
+            ChangeSetType="IMPORT",
+            TemplateBody=body,
+            Parameters=parameters,
+            Capabilities=CAPABILITIES,
+            ResourcesToImport=[
+                {
+                    "ResourceType": "AWS::DynamoDB::Table",
+                    "LogicalResourceId": logical,
+                    "ResourceIdentifier": {"TableName": table},
+                }
+                for logical, (table, _, _) in orphans.items()
+            ],
+        )
+        described = _wait_for_change_set(cloudformation, name, change_set)
+        if described["Status"] == "FAILED":
+            raise undo(str(described.get("StatusReason") or "the import change set failed"))
+        known = event_ids(cloudformation, name)
+        cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
+        final, operation = follow(cloudformation, name, known)
+    except _aws_errors() as error:
+        message = getattr(error, "response", {}).get("Error", {}).get("Message") or str(error)
+        raise undo(f"the import failed ({message.splitlines()[0]})") from None
+    if final["StackStatus"] != "IMPORT_COMPLETE":
+        failed, _ = failures(name, operation)
+        raise undo(f"the import ended {final['StackStatus']}: {'; '.join(failed) or 'no reason'}")
+    print(f"adopted {', '.join(tables)}: stack {name} holds them, with their data")
 
 
 def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -> str:
@@ -366,6 +513,18 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
         )
     creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
     parameters = _parameters(root, stage, None if creating else stack)
+    document = yaml.safe_load((root / TEMPLATE_PATH).read_text(encoding="utf-8"))
+    # Tables that outlived an earlier stack (an undeploy keeps them): adopted, or refused,
+    # before anything is created.
+    in_stack = set() if creating else set(_resource_ids(cloudformation, name))
+    orphans = orphan_tables(boto.client("dynamodb"), document, stage, in_stack)
+    if orphans:
+        adopt_tables(
+            cloudformation, name, None if creating else stack, document, orphans, parameters
+        )
+        stack = _stack(cloudformation, name)
+        creating = False
+        parameters = _parameters(root, stage, stack)
     configured = (settings.get("deploy") or {}).get("bucket") if settings.get("deploy") else None
     bucket = bucket or str(configured or "")
     named = bool(bucket)  # a bucket the user names must exist; Tight creates only its own
@@ -377,8 +536,6 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
         bucket = default_bucket(app, account, region)
     ensure_bucket(s3, bucket, region, create=not named, owner=account)
 
-    template_path = root / TEMPLATE_PATH
-    document = yaml.safe_load(template_path.read_text(encoding="utf-8"))
     locations = {}
     for path in sorted((root / "build").glob(f"{app}*.zip")):
         if path.name in (f"{app}.zip", f"{app}-layer.zip"):
@@ -408,7 +565,15 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
         url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
         template_argument = {"TemplateURL": url}
     try:
-        done = apply_stack(cloudformation, name, stage, template_argument, parameters, creating)
+        done = apply_stack(
+            cloudformation,
+            name,
+            stage,
+            template_argument,
+            parameters,
+            creating,
+            boto.client("dynamodb"),
+        )
     except _aws_errors() as error:
         raise _aws_error(error, f"deploying {name} failed") from None
     checked = verify_code(
@@ -425,12 +590,15 @@ def apply_stack(
     template_argument: dict[str, str],
     parameters: list[dict[str, Any]],
     creating: bool,
+    dynamodb: Any = None,
 ) -> str:
     """Change set, its changes printed, executed and followed; created, updated or unchanged.
 
-    A failure prints each failed resource with its reason and raises; a failed creation is
-    deleted only when it never held a table (a retained table's data must not be orphaned
-    unseen)."""
+    A failure prints each failed resource with its reason and raises. A failed creation
+    (ROLLBACK_COMPLETE, which can never be updated) is deleted; the tables it created went
+    with its rollback (``DeletionPolicy: RetainExceptOnCreate``: a table a failed first deploy
+    made holds nothing worth keeping). With ``dynamodb`` what became of them is checked and
+    said: a table that outlives the stack is adopted by the next deploy."""
     change_set = f"tight-{int(time.time())}"
     cloudformation.create_change_set(
         StackName=name,
@@ -455,25 +623,49 @@ def apply_stack(
     final, operation = follow(cloudformation, name, known)
     status = final["StackStatus"]
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        failed, held_table = failures(name, operation)
+        failed, tables = failures(name, operation)
         lines = "\n".join(f"  {line}" for line in failed) or "  (no resource reported a reason)"
         print(f"stack {name} failed ({status}); the resources that failed:\n{lines}")
-        if creating and not held_table:
+        if creating:
             cloudformation.delete_stack(StackName=name)
             cloudformation.get_waiter("stack_delete_complete").wait(
                 StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
             )
-            print(f"deleted the failed stack {name}: it never held a table")
-        elif creating:
-            print(
-                f"kept the failed stack {name}: it holds a table; remove it with "
-                f"`doit undeploy stage={stage}` once you are sure"
-            )
+            print(f"deleted the failed stack {name}; {_what_became_of(tables, dynamodb)}")
         raise TightTaskError(f"deploying {name} failed ({status}); see the reasons above")
     print(f"stack {name}: {status}")
     for output in sorted(final.get("Outputs", []), key=lambda o: o["OutputKey"]):
         print(f"  {output['OutputKey']}: {output['OutputValue']}")
     return "created" if creating else "updated"
+
+
+def _table_exists(dynamodb: Any, table: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        dynamodb.describe_table(TableName=table)
+    except ClientError:
+        return False
+    return True
+
+
+def _what_became_of(tables: list[str], dynamodb: Any) -> str:
+    """What a failed creation left of the tables it created, checked where it can be."""
+    if not tables:
+        return "it created no table"
+    if dynamodb is None:
+        return f"the table(s) it created ({', '.join(tables)}) went with its rollback"
+    left = [table for table in tables if _table_exists(dynamodb, table)]
+    gone = [t for t in tables if t not in left]
+    said = []
+    if gone:
+        said.append(f"the table(s) it created are gone with it: {', '.join(gone)}")
+    if left:
+        said.append(
+            f"table(s) {', '.join(left)} still exist outside any stack; the next deploy adopts "
+            "them, data included"
+        )
+    return "; ".join(said)
 
 
 KEPT_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
@@ -575,11 +767,27 @@ def undeploy(
     except _aws_errors() as error:
         raise _aws_error(error, f"deleting stack {name} failed; read its events") from None
     print(f"deleted stack {name}")
-    if kept:
+    kept_tables = [
+        r["PhysicalResourceId"]
+        for r in kept
+        if r.get("ResourceType") == "AWS::DynamoDB::Table" and r.get("PhysicalResourceId")
+    ]
+    gone = [t for t in kept_tables if not _table_exists(boto.client("dynamodb"), t)]
+    retained = [
+        r.get("PhysicalResourceId") or r["LogicalResourceId"]
+        for r in kept
+        if r.get("PhysicalResourceId") not in gone
+    ]
+    if retained:
         print(
             "retained (with their data): "
-            + ", ".join(r.get("PhysicalResourceId") or r["LogicalResourceId"] for r in kept)
-            + "; delete them by hand if you no longer want them"
+            + ", ".join(retained)
+            + f"; `doit deploy stage={stage}` adopts the tables again, or delete them by hand"
+        )
+    if gone:
+        print(
+            f"warning: table(s) {', '.join(gone)} are gone although their DeletionPolicy keeps "
+            "them: this endpoint does not honour RetainExceptOnCreate (moto, say); AWS keeps them"
         )
 
 

@@ -64,12 +64,13 @@ def model_tables(
     models: dict[str, list[Any]], app: str
 ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """``(logical id, table resource, output)`` per model: the table is retained when the
-    stack replaces or deletes it, its data outlives any deploy."""
+    stack replaces or deletes it, its data outlives any deploy, except a table that a failed
+    first deploy created (RetainExceptOnCreate: it holds nothing, and would be orphaned)."""
     tables = []
     for by_module in models.values():
         for model in by_module:
             resource = table_resource(model, app)
-            resource["DeletionPolicy"] = "Retain"
+            resource["DeletionPolicy"] = "RetainExceptOnCreate"
             resource["UpdateReplacePolicy"] = "Retain"
             output = {
                 "Description": f"the DynamoDB table of {model.__name__}",
