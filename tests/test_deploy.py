@@ -347,6 +347,57 @@ def test_an_object_already_under_the_zips_key_is_trusted_only_by_its_checksum(aw
     assert "is there already, checksum verified" in again.stdout
 
 
+def run_on_a_terminal(*command: str, cwd: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    """``command`` with a terminal as its standard input, answering ``answer`` to its question."""
+    main, terminal = os.openpty()
+    try:
+        os.write(main, answer.encode() + b"\n")
+        return subprocess.run(
+            [str(BIN / command[0]), *command[1:]],
+            cwd=cwd,
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(main)
+        os.close(terminal)
+
+
+def test_confirm_shows_the_change_set_and_asks_and_outputs_tells_after(aws, tmp_path):
+    root = make_app(tmp_path)
+    piped = run("doit", "deploy", "stage=qa", "confirm=true", cwd=root, stdin="")
+    assert piped.returncode != 0 and "confirm=true asks on a terminal" in piped.stderr
+    declined = run_on_a_terminal("doit", "deploy", "stage=qa", "confirm=true", cwd=root, answer="n")
+    assert declined.returncode == 0, declined.stdout + declined.stderr
+    assert "changes to stack shop-qa:" in declined.stdout
+    assert "Add     OrdersFunction  AWS::Lambda::Function" in declined.stdout
+    assert "execute this change set on stack shop-qa? [y/N]" in declined.stdout
+    assert "nothing deployed: the change set is deleted" in declined.stdout
+    cloudformation = aws.client("cloudformation")
+    live = [
+        s
+        for s in cloudformation.list_stacks()["StackSummaries"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    ]
+    assert live == []
+
+    missing = run("doit", "outputs", "stage=qa", cwd=root)
+    assert missing.returncode != 0 and "no stack shop-qa: deploy it with" in missing.stderr
+    accepted = run_on_a_terminal("doit", "deploy", "stage=qa", "confirm=true", cwd=root, answer="y")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "stack shop-qa: CREATE_COMPLETE" in accepted.stdout
+    shown = run("doit", "outputs", "stage=qa", cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    # moto keeps no outputs for this template (its HTTP API is one moto skips); what it has
+    # is what is printed. The outputs' printing itself: test_deploy_failures (Stubber).
+    stack = cloudformation.describe_stacks(StackName="shop-qa")["Stacks"][0]
+    assert "stack shop-qa (CREATE_COMPLETE):" in shown.stdout
+    for output in stack.get("Outputs", []):
+        assert f"  {output['OutputKey']}: {output['OutputValue']}" in shown.stdout
+
+
 def test_an_unreachable_endpoint_is_one_error_line(aws, tmp_path, monkeypatch):
     root = make_app(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens

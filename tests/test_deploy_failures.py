@@ -393,3 +393,28 @@ def test_a_function_running_other_code_fails_the_deploy(tmp_path, cloudformation
     message = str(raised.value)
     assert "deployed code differs from shop.zip" in message
     assert "shop-dev-orders (b3RoZXI=)" in message and "shop-dev-items" not in message
+
+
+def test_outputs_prints_every_output_of_the_stack(cloudformation, capsys, monkeypatch, tmp_path):
+    client, stubber = cloudformation
+    found = stack("UPDATE_COMPLETE")
+    found["Stacks"][0]["Outputs"] = [
+        {"OutputKey": "ApiUrl", "OutputValue": "https://abc.execute-api.eu-west-1.amazonaws.com"},
+        {"OutputKey": "OrdersFailureQueue", "OutputValue": "https://sqs/123/shop-dev-orders-dlq"},
+    ]
+    stubber.add_response("describe_stacks", found, {"StackName": NAME})
+
+    class Session:
+        def client(self, service):
+            assert service == "cloudformation"
+            return client
+
+    monkeypatch.setattr(deploy, "session", Session)
+    shown = deploy.outputs(tmp_path, {"name": "shop"}, "dev")
+    assert shown["ApiUrl"].startswith("https://abc.")
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "stack shop-dev (UPDATE_COMPLETE):",
+        "  ApiUrl: https://abc.execute-api.eu-west-1.amazonaws.com",
+        "  OrdersFailureQueue: https://sqs/123/shop-dev-orders-dlq",
+    ]

@@ -11,7 +11,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``apptests`` | test |
 | ``lock``, ``vendor``, ``artifact`` | lock, vendor, artifact |
 | ``schema`` | schema |
-| ``template``, ``deploy`` | template, deploy, undeploy |
+| ``template``, ``deploy`` | template, deploy, undeploy, outputs |
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
 
 This module only gathers them, with doit's configuration.
@@ -23,7 +23,7 @@ from pathlib import Path
 from tight_tasks.apptests import task_test
 from tight_tasks.artifact import task_artifact
 from tight_tasks.config import user_cache
-from tight_tasks.deploy import task_deploy, task_undeploy
+from tight_tasks.deploy import task_deploy, task_outputs, task_undeploy
 from tight_tasks.dynamo import (
     task_dynamo_install,
     task_dynamo_reset,
@@ -75,6 +75,7 @@ __all__ = [
     "task_generate_function",
     "task_generate_model",
     "task_lock",
+    "task_outputs",
     "task_schema",
     "task_template",
     "task_test",

@@ -494,7 +494,9 @@ def adopt_tables(
     print(f"adopted {', '.join(tables)}: stack {name} holds them, with their data")
 
 
-def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -> str:
+def deploy(
+    root: Path, settings: dict[str, Any], stage: str, bucket: str = "", confirm: bool = False
+) -> str:
     """Deploy the built app; returns what happened: created, updated or unchanged."""
     import yaml
 
@@ -573,14 +575,27 @@ def deploy(root: Path, settings: dict[str, Any], stage: str, bucket: str = "") -
             parameters,
             creating,
             boto.client("dynamodb"),
+            confirm,
         )
     except _aws_errors() as error:
         raise _aws_error(error, f"deploying {name} failed") from None
+    if done == "declined":
+        return done
     checked = verify_code(
         cloudformation, boto.client("lambda"), name, root / "build" / f"{app}.zip"
     )
     print(f"{checked} function(s) run build/{app}.zip (CodeSha256 checked)")
     return done
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on the terminal; without one, say how to deploy without asking."""
+    if not sys.stdin.isatty():
+        raise TightTaskError(
+            "confirm=true asks on a terminal, and there is none; read the change set in "
+            f"{CFN_PATH} and deploy without confirm=true"
+        )
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def apply_stack(
@@ -591,6 +606,7 @@ def apply_stack(
     parameters: list[dict[str, Any]],
     creating: bool,
     dynamodb: Any = None,
+    confirm: bool = False,
 ) -> str:
     """Change set, its changes printed, executed and followed; created, updated or unchanged.
 
@@ -617,6 +633,12 @@ def apply_stack(
             return "unchanged"
         raise TightTaskError(f"the change set for {name} failed: {reason}")
     print_changes(described)
+    if confirm and not _confirmed(f"execute this change set on stack {name}?"):
+        cloudformation.delete_change_set(StackName=name, ChangeSetName=change_set)
+        if creating:  # the stack the change set made holds nothing (REVIEW_IN_PROGRESS)
+            cloudformation.delete_stack(StackName=name)
+        print("nothing deployed: the change set is deleted")
+        return "declined"
     known = event_ids(cloudformation, name)
     cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
     print(f"{'creating' if creating else 'updating'} stack {name}:")
@@ -798,14 +820,29 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _deploy(stage: str, bucket: str) -> None:
+def outputs(root: Path, settings: dict[str, Any], stage: str) -> dict[str, str]:
+    """Print the stack's outputs (API URL, functions, tables, queues); returns them."""
+    name = stack_name(app_name(root, settings), stage)
+    stack = _stack(session().client("cloudformation"), name)
+    if stack is None:
+        raise TightTaskError(f"no stack {name}: deploy it with `doit deploy stage={stage}`")
+    found = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    print(f"stack {name} ({stack['StackStatus']}):")
+    for key in sorted(found):
+        print(f"  {key}: {found[key]}")
+    if not found:
+        print("  (no outputs)")
+    return found
+
+
+def _deploy(stage: str, bucket: str, confirm: str) -> None:
     from tight_tasks.config import load
 
     root = Path.cwd()
     settings = load(root)
     stage = stage_of(stage, settings)
     try:
-        deploy(root, settings, stage, bucket)
+        deploy(root, settings, stage, bucket, _truthy(confirm))
     except _aws_errors() as error:  # a connection, credentials or emulator failure
         raise _aws_error(error, f"deploying stage {stage} failed") from None
 
@@ -833,6 +870,7 @@ def task_deploy() -> dict[str, Any]:
         "params": [
             stage_param("the stage to deploy"),
             param("bucket", "the S3 bucket for the zips (default: deploy.bucket in tight.yml)"),
+            param("confirm", "true: show the change set and ask before executing it"),
         ],
         "uptodate": [False],
         "verbosity": 2,
@@ -851,6 +889,31 @@ def task_undeploy() -> dict[str, Any]:
             param("yes", "true: do not ask before deleting"),
             param("drop_messages", "true: delete queues that still hold messages"),
         ],
+        "uptodate": [False],
+        "verbosity": 2,
+    }
+
+
+def _outputs(stage: str) -> None:
+    from tight_tasks.config import load
+
+    root = Path.cwd()
+    settings = load(root)
+    stage = stage_of(stage, settings)
+    try:
+        outputs(root, settings, stage)
+    except _aws_errors() as error:
+        raise _aws_error(error, f"reading the outputs of stage {stage} failed") from None
+
+
+def task_outputs() -> dict[str, Any]:
+    """Print the deployed stack's outputs: API URL, functions, tables, queues."""
+    _, settings, problem = settings_or_error()
+    if settings is None:
+        return failing(problem or "no tight.yml")
+    return {
+        "actions": [(as_action(_outputs),)],
+        "params": [stage_param("the stage whose outputs to print")],
         "uptodate": [False],
         "verbosity": 2,
     }
