@@ -276,3 +276,50 @@ def test_an_sqs_function_never_loads_the_http_code(tmp_path):
         "lambda-req-9",
         "m2",
     )
+
+
+def test_tight_testing_stays_importable_after_app_index(tmp_path):
+    """A test that imports app_index first makes the vendored copy (which has no testing/)
+    the ``tight``; Tight's test support still comes from the installed Tight."""
+    import shutil
+
+    from tight_tasks.vendor import copy_runtime
+
+    app = tmp_path / "app_root"
+    handler = app / "app" / "functions" / "items"
+    handler.mkdir(parents=True)
+    for folder in (app / "app", app / "app" / "functions", handler):
+        (folder / "__init__.py").write_text("")
+    (handler / "handler.py").write_text("def handler(event, context):\n    return 1\n")
+    (app / "app_index.py").write_text(
+        "from app.vendored.tight.providers.aws.lambda_app import app as app\napp.run()\n"
+    )
+    copy_runtime(app / "app" / "vendored")
+    assert not (app / "app" / "vendored" / "tight" / "testing").exists()
+    # Tight installed as a regular package (not this checkout's editable finder).
+    site = tmp_path / "site"
+    shutil.copytree(
+        Path(tight.__file__).parent, site / "tight", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    import sysconfig
+
+    # pytest and the rest from this environment's site-packages, appended without running
+    # its .pth files (which hold the checkout's editable finder).
+    packages = sysconfig.get_paths()["purelib"]
+    probe = (
+        "import sys; sys.path[:0] = [{app!r}, {site!r}]; sys.path.append({packages!r})\n"
+        "import app_index, tight\n"
+        "assert tight.__file__.startswith({vendored!r}), tight.__file__\n"
+        "import tight.testing, tight.testing.events, tight.core.test_helpers\n"
+        "print(tight.testing.__file__)\n"
+        "print(tight.core.test_helpers.__name__)\n"
+    ).format(
+        app=str(app), site=str(site), packages=packages, vendored=str(app / "app" / "vendored")
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    testing_file, plugin_name = result.stdout.split()
+    assert testing_file == str(site / "tight" / "testing" / "__init__.py")
+    assert plugin_name == "tight.testing.plugin"
