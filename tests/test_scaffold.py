@@ -322,6 +322,31 @@ def test_an_unknown_log_level_is_a_config_error_naming_the_levels(shop):
     assert "passed" not in tested.stdout
 
 
+def test_generate_env_keeps_the_files_mode_and_its_symlink(shop, tmp_path):
+    """env.yml holds secrets: a 0600 file stays 0600, and a link to a file kept elsewhere
+    stays a link, the file it points to updated in place."""
+    (shop / "env.dist.yml").write_text("LOG_LEVEL: INFO\nAPI_KEY:\n")
+    env_file = shop / "env.yml"
+    env_file.write_text("API_KEY: old\n")
+    env_file.chmod(0o600)
+    assert run("doit", "generate_env", cwd=shop, env={"API_KEY": "new"}).returncode == 0
+    assert yaml.safe_load(env_file.read_text())["API_KEY"] == "new"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    kept = vault / "shop.env.yml"
+    kept.write_text("API_KEY: linked\n")
+    kept.chmod(0o640)
+    env_file.unlink()
+    env_file.symlink_to(kept)
+    assert run("doit", "generate_env", cwd=shop, env={"LOG_LEVEL": "DEBUG"}).returncode == 0
+    assert env_file.is_symlink() and env_file.resolve() == kept
+    assert yaml.safe_load(kept.read_text()) == {"LOG_LEVEL": "DEBUG", "API_KEY": "linked"}
+    assert oct(kept.stat().st_mode & 0o777) == "0o640"
+    assert sorted(p.name for p in vault.iterdir()) == ["shop.env.yml"]  # no temporary left
+
+
 def test_generate_env_lists_every_key_without_a_value_and_writes_nothing(shop):
     (shop / "env.dist.yml").write_text("A_KEY:\nB_KEY: ''\nC_KEY: set\n")
     environment = {k: v for k, v in os.environ.items() if k not in ("A_KEY", "B_KEY")}

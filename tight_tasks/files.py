@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,23 @@ JOURNAL_SUFFIX = ".swap.json"
 @contextmanager
 def replacing(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``; moved onto ``path`` when the block succeeds,
-    removed when it fails, so ``path`` is always the old file or the new one."""
+    removed when it fails, so ``path`` is always the old file or the new one.
+
+    A file the user has keeps what the user gave it: its mode (an ``env.yml`` made 0600
+    stays 0600) and, when ``path`` is a symbolic link, the link itself: the file it points
+    to is the one replaced."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         yield temporary
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
