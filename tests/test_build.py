@@ -691,3 +691,43 @@ def test_the_next_vendor_finishes_a_swap_a_crash_interrupted(hermetic, tmp_path,
     assert "app/vendored is up to date" in result.stdout and "installing" not in result.stdout
     assert snapshot(vendored) == built
     assert sorted(p.name for p in (root / "app").iterdir() if p.name.startswith(".")) == []
+
+
+def test_doit_test_vendors_first_so_a_new_requirement_just_works(hermetic, tmp_path, wheels):
+    """A fresh clone (requirements.txt committed, app/vendored not) whose code imports a
+    locked package: `doit test` vendors it, then the tests import it."""
+    root = make_app(tmp_path, wheels, "purepkg\n")
+    run("doit", "lock", cwd=root)
+    shutil.rmtree(root / "app/vendored", ignore_errors=True)  # git ignores it: not in a clone
+    test = root / "tests" / "test_uses_purepkg.py"
+    test.write_text("import purepkg\n\n\ndef test_it():\n    assert purepkg.VALUE == 'pure'\n")
+    tested = run("doit", "test", "pytest_args=-q tests/test_uses_purepkg.py", cwd=root, check=False)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "vendored 2 package(s)" in tested.stdout and "1 passed" in tested.stdout
+    again = run("doit", "test", "pytest_args=-q tests/test_uses_purepkg.py", cwd=root)
+    assert "-- vendor" in again.stdout  # up to date: not vendored again
+    # Plain pytest, after a clone that was never vendored: the one step, not a traceback.
+    shutil.rmtree(root / "app/vendored")
+    plain = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_uses_purepkg.py"],
+        cwd=root, capture_output=True, text=True,
+    )  # fmt: skip
+    assert plain.returncode == 4, plain.stdout + plain.stderr
+    assert (
+        "error: purepkg is pinned in requirements.txt but not in app/vendored: run `doit vendor`"
+        in plain.stdout + plain.stderr
+    )
+
+
+def test_doit_test_says_how_to_make_a_missing_env_yml(hermetic, tmp_path, wheels):
+    root = make_app(tmp_path, wheels, "")
+    (root / "env.dist.yml").write_text("LOG_LEVEL: INFO\nSTRIPE_KEY:\n")
+    tested = run("doit", "test", cwd=root, check=False)
+    assert tested.returncode != 0 and "Traceback" not in tested.stderr
+    assert (
+        "error: no env.yml, and env.dist.yml has no default for STRIPE_KEY; run "
+        "`doit generate_env`" in tested.stderr
+    )
+    (root / "env.yml").write_text("STRIPE_KEY: sk_test\n")
+    assert run("doit", "test", cwd=root, check=False).returncode == 0

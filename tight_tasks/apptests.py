@@ -1,4 +1,9 @@
-"""``doit test``: run the app's own tests with pytest, in the app's root."""
+"""``doit test``: run the app's own tests with pytest, in the app's root.
+
+It depends on ``doit vendor``, so the app's locked dependencies are importable on a fresh
+clone or after a new requirement (vendor does nothing when they already are), and it
+stops with one line when env.yml is missing but env.dist.yml has keys without a default.
+"""
 
 import sys
 from typing import Any
@@ -17,6 +22,21 @@ def _split(pytest_args: str) -> list[str]:
         raise TightTaskError(f"pytest_args {pytest_args!r} cannot be split: {error}") from None
 
 
+def required_without_env_file(root: Any) -> None:
+    """No env.yml, while env.dist.yml names keys without a default: say how to make it."""
+    from tight_tasks.env import DIST_FILE, ENV_FILE, read_env_file
+
+    dist = root / DIST_FILE
+    if (root / ENV_FILE).exists() or not dist.is_file():
+        return
+    required = [key for key, value in read_env_file(dist).items() if value in (None, "")]
+    if required:
+        raise TightTaskError(
+            f"no {ENV_FILE}, and {DIST_FILE} has no default for {', '.join(required)}; run "
+            f"`doit generate_env` (it takes values from your environment) and fill in the rest"
+        )
+
+
 def _run_tests(pytest_args: str) -> Any:
     import subprocess
 
@@ -29,6 +49,7 @@ def _run_tests(pytest_args: str) -> Any:
     except ConfigFileError as error:
         raise TightTaskError(str(error)) from None
     load(root)
+    required_without_env_file(root)
     command = [sys.executable, "-m", "pytest", *_split(pytest_args)]
     completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode not in (0, 5):
@@ -40,6 +61,7 @@ def task_test() -> dict[str, Any]:
     """Run the app's tests (offline: AWS and HTTP calls play back from recordings)."""
     return {
         "actions": [(as_action(_run_tests),)],
+        "task_dep": ["vendor"],
         "params": [param("pytest_args", "extra arguments for pytest, e.g. '-k items -x'")],
         "uptodate": [False],
         "verbosity": 2,

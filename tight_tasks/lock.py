@@ -16,7 +16,7 @@ from typing import Any
 
 from tight_tasks.config import RESOLVERS
 from tight_tasks.errors import TightTaskError, as_action
-from tight_tasks.files import replacing
+from tight_tasks.files import replacing, write_atomic
 from tight_tasks.target import Sources, Target, explain_pip_failure
 from tight_tasks.taskkit import failing, settings_or_error
 
@@ -80,6 +80,15 @@ def lock_command(settings: dict[str, Any], root: Path, output: Path) -> list[str
     ]  # fmt: skip
 
 
+EMPTY_LOCK = "#\n# No dependencies: requirements.in lists none. Written by:\n#\n#    doit lock\n#\n"
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The lines of a requirements file that ask for something (not blank, not comments)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
 def lock(root: Path, settings: dict[str, Any]) -> Path:
     """Write requirements.txt; a ``TightTaskError`` with the resolver's reason if it fails."""
     import subprocess
@@ -94,6 +103,11 @@ def lock(root: Path, settings: dict[str, Any]) -> Path:
             print(f"warning: {warning}")
     current = root / REQUIREMENTS_TXT
     chosen = resolver(settings)
+    if not requirement_lines(source):
+        # Nothing to resolve: no resolver to start (seconds) and no index to reach.
+        write_atomic(current, EMPTY_LOCK)
+        print(f"{REQUIREMENTS_IN} lists no dependency: {REQUIREMENTS_TXT} pins nothing")
+        return current
     print(
         f"locking {REQUIREMENTS_IN} with {chosen}; done again only when it, the package "
         "sources or the resolver change",

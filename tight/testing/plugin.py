@@ -267,6 +267,9 @@ def _start_session(config: pytest.Config) -> TightSession:
     testing, env = read_app_config(root)
     session.policy = ScrubPolicy(**testing["scrub"]).secret_values_of(env)
     session.set_env(env)
+    from tight.testing.deps import add_vendored
+
+    add_vendored(root)
     if is_recording(config):
         try:
             _prepare_recording(config, session)
@@ -460,7 +463,29 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(_REPORTS, {})[report.when] = report
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(ImportError):
+        _stop_if_not_vendored(item.config, str(call.excinfo.value))
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A test module that cannot import a locked package nobody vendored: one line."""
+    report = yield
+    if report.failed:
+        _stop_if_not_vendored(collector.config, str(report.longrepr))
+    return report
+
+
+def _stop_if_not_vendored(config: pytest.Config, text: str) -> None:
+    from tight.testing.deps import not_vendored
+
+    root = find_app_root(config)
+    advice = not_vendored(root, text) if root is not None else None
+    if advice is not None:
+        pytest.exit(advice, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def _policy(config: pytest.Config) -> Any:
