@@ -229,7 +229,8 @@ def test_rest_app_with_every_event_source_passes_cfn_lint_and_the_translator(app
     assert "dynamodb:GetItem" in reader["Action"] and "dynamodb:PutItem" not in reader["Action"]
     queue = role_statements(resources, "OrdersFunction")
     assert [s["Resource"] for s in queue[1:]] == [{"Fn::GetAtt": ["OrdersQueue", "Arn"]}]
-    assert len(role_statements(resources, "AlertsFunction")) == 1  # logs only: SNS pushes
+    # Logs and its failure queue: SNS pushes, so nothing to read.
+    assert len(role_statements(resources, "AlertsFunction")) == 2
     for statement in (s for f in functions for s in role_statements(resources, f)):
         assert statement["Resource"] != "*"
     # Each function's role is its own; SAM adds no account-wide managed policies.
