@@ -70,7 +70,8 @@ def arn_or_create(value: Any, what: str, function: str) -> tuple[Any, str]:
 
 def trigger_options(trigger: str, raw: Any) -> dict[str, Any]:
     """A trigger's tight.yml value as a mapping: ``sqs: orders`` is short for
-    ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression."""
+    ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression (or
+    ``{expression, retries}``)."""
     if trigger == "schedule":
         return dict(raw) if isinstance(raw, dict) else {"expression": raw}
     if isinstance(raw, str):
@@ -109,7 +110,7 @@ def source_events(
             }
             if fifo:
                 queue_properties["FifoQueue"] = True
-            queue_properties["RedrivePolicy"] = redrive_policy(builder, name, queue, fifo, options)
+            queue_properties["RedrivePolicy"] = redrive_policy(builder, queue, fifo, options)
             logical = builder.add(
                 camel(queue) + "Queue",
                 {"Type": "AWS::SQS::Queue", "Properties": queue_properties},

@@ -70,7 +70,7 @@ def failure_queue_resource(
 
 
 def redrive_policy(
-    builder: Builder, function: str, queue: str, fifo: bool, options: dict[str, Any]
+    builder: Builder, queue: str, fifo: bool, options: dict[str, Any]
 ) -> dict[str, Any]:
     """The ``RedrivePolicy`` of a queue the stack creates, after adding its dead-letter
     queue ``<queue>-dlq`` (FIFO when the queue is)."""
