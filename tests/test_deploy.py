@@ -9,8 +9,10 @@ skips; REST APIs are checked on the transformed template instead
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -245,7 +247,8 @@ def test_undeploy_lists_what_goes_and_keeps_a_queue_holding_messages(aws, tmp_pa
     assert "queue(s) still holding messages: shop-qa-orders (1)" in refused.stderr
     assert "drop_messages=true" in refused.stderr
     listed = refused.stdout
-    (queue,) = [line for line in listed.splitlines() if line.startswith("  AWS::SQS::Queue")]
+    queues = [line for line in listed.splitlines() if line.startswith("  AWS::SQS::Queue")]
+    (queue,) = [line for line in queues if line.split()[1] == "OrdersQueue"]
     kind, logical, physical, *count = queue.split()
     assert (kind, logical, " ".join(count)) == ("AWS::SQS::Queue", "OrdersQueue", "(1 message(s))")
     assert physical.endswith("/123456789012/shop-qa-orders")
@@ -321,6 +324,86 @@ def test_a_table_with_other_keys_is_refused_before_anything_is_created(aws, tmp_
     assert "their keys differ: shop-qa-item (keys [('sku', 'HASH')]" in refused.stderr
     assert "adopting" not in refused.stdout
     assert not aws.client("cloudformation").describe_stacks()["Stacks"]
+
+
+def queue_attribute(sqs, url: str, name: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name]
+
+
+def test_a_poisoned_message_lands_in_the_dead_letter_queue_and_undeploy_keeps_it(aws, tmp_path):
+    """moto runs no Lambda here (it needs Docker), so the poller's failed receives are made
+    by hand: five receives without a delete, and SQS moves the message to the DLQ the
+    stack created. The failure queues are outputs, and each role may send to its own.
+    moto's IAM stores the role's policy; whether AWS would allow the send is not tested."""
+    root = make_app(tmp_path)
+    first = run("doit", "deploy", "stage=qa", cwd=root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="shop-qa-orders")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName="shop-qa-orders-dlq")["QueueUrl"]
+    redrive = queue_attribute(sqs, url, "RedrivePolicy")
+    assert json.loads(redrive) == {
+        "deadLetterTargetArn": queue_attribute(sqs, dlq_url, "QueueArn"),
+        "maxReceiveCount": 5,
+    }
+
+    # moto leaves a stack made by a change set without outputs, so the deployed template's
+    # Outputs are read, and each is checked to be the queue the stack created.
+    cloudformation = aws.client("cloudformation")
+    deployed = cloudformation.get_template(StackName="shop-qa", TemplateStage="Processed")
+    body = deployed["TemplateBody"]
+    outputs = (json.loads(body) if isinstance(body, str) else body)["Outputs"]
+    resources = cloudformation.list_stack_resources(StackName="shop-qa")["StackResourceSummaries"]
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    for queue, name in {
+        "OrdersDeadLetterQueue": "shop-qa-orders-dlq",
+        "AlertsFunctionFailures": "shop-qa-alerts-failures",
+        "NightlyFunctionFailures": "shop-qa-nightly-failures",
+    }.items():
+        assert outputs[f"{queue}Url"]["Value"] == {"Ref": queue}
+        assert physical[queue].endswith(f"/123456789012/{name}")  # the queue's URL
+    alerts_url = sqs.get_queue_url(QueueName="shop-qa-alerts-failures")["QueueUrl"]
+    alerts_failures = queue_attribute(sqs, alerts_url, "QueueArn")
+    iam = aws.client("iam")
+    roles = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::IAM::Role"
+    }
+    sends = {}
+    for logical, role in roles.items():
+        document = iam.get_role_policy(RoleName=role, PolicyName="function")["PolicyDocument"]
+        if isinstance(document, str):  # moto's CloudFormation stores the Python repr
+            document = ast.literal_eval(document)
+        sends[logical] = [
+            s["Resource"] for s in document["Statement"] if "sqs:SendMessage" in s["Action"]
+        ]
+    assert sends["AlertsFunctionRole"] == [alerts_failures]
+    assert sends["OrdersFunctionRole"] == [] and sends["ItemsFunctionRole"] == []
+
+    # moto's poller receives the message once as it is sent (and fails: no Docker); the
+    # receives after it are the retries, as Lambda's poller would make them.
+    sqs.send_message(QueueUrl=url, MessageBody="not an order")
+    counts = []
+    while True:
+        received = sqs.receive_message(
+            QueueUrl=url, VisibilityTimeout=0, MessageSystemAttributeNames=["All"]
+        ).get("Messages")
+        if not received:
+            break
+        counts.append(int(received[0]["Attributes"]["ApproximateReceiveCount"]))
+        assert len(counts) <= 5, "the message should have moved to the dead-letter queue"
+    assert counts[-1] == 5  # received five times, then moved by SQS, not received again
+    (poisoned,) = sqs.receive_message(QueueUrl=dlq_url, VisibilityTimeout=0)["Messages"]
+    assert poisoned["Body"] == "not an order"
+
+    kept = run("doit", "undeploy", "stage=qa", "yes=true", cwd=root)
+    assert kept.returncode != 0 and "Traceback" not in kept.stderr
+    assert "queue(s) still holding messages: shop-qa-orders-dlq (1)" in kept.stderr
+    removed = run("doit", "undeploy", "stage=qa", "yes=true", "drop_messages=true", cwd=root)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert "deleted stack shop-qa" in removed.stdout
+    assert not [q for q in sqs.list_queues().get("QueueUrls", []) if "shop-qa-" in q]
 
 
 def test_an_object_already_under_the_zips_key_is_trusted_only_by_its_checksum(aws, tmp_path):

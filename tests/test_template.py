@@ -232,7 +232,8 @@ def test_rest_app_with_every_event_source_passes_cfn_lint_and_the_translator(app
     assert "dynamodb:GetItem" in reader["Action"] and "dynamodb:PutItem" not in reader["Action"]
     queue = role_statements(resources, "OrdersFunction")
     assert [s["Resource"] for s in queue[1:]] == [{"Fn::GetAtt": ["OrdersQueue", "Arn"]}]
-    assert len(role_statements(resources, "AlertsFunction")) == 1  # logs only: SNS pushes
+    # Logs and its failure queue: SNS pushes, so nothing to read.
+    assert len(role_statements(resources, "AlertsFunction")) == 2
     for statement in (s for f in functions for s in role_statements(resources, f)):
         assert statement["Resource"] != "*"
     # Each function's role is its own; SAM adds no account-wide managed policies.
@@ -241,6 +242,82 @@ def test_rest_app_with_every_event_source_passes_cfn_lint_and_the_translator(app
 
     outputs = document["Outputs"]
     assert {"ApiUrl", "ItemsFunctionName", "ItemsFunctionArn", "ItemTableName"} <= set(outputs)
+
+
+def send_resources(statements: list[dict]) -> list:
+    """What a role's statements let it send SQS messages to."""
+    found = []
+    for statement in statements:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        if any(a in ("sqs:SendMessage", "sqs:*", "*") for a in actions):
+            found.append(statement["Resource"])
+    return found
+
+
+def test_failed_messages_land_in_failure_queues_each_function_sending_only_to_its_own(app):
+    document = template(app, "stage=prod")
+    lint(app)
+    translated = translate(document)
+    resources = translated["Resources"]
+    queues = of_type(resources, "AWS::SQS::Queue")
+
+    # The queue the stack creates gets a dead-letter queue and a redrive policy.
+    dlq = queues["OrdersDeadLetterQueue"]["Properties"]
+    assert dlq["QueueName"] == {"Fn::Sub": "shop-${Stage}-orders-dlq"}
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600  # longer than the source keeps them
+    assert queues["OrdersQueue"]["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["OrdersDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+
+    # Streams: bounded retries, bisection, and the function's own failure queue.
+    mappings = {
+        m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+        for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    }
+    for function in ("ClicksFunction", "ChangesFunction"):
+        mapping = mappings[function]
+        assert mapping["MaximumRetryAttempts"] == 3
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert mapping["DestinationConfig"] == {
+            "OnFailure": {"Destination": {"Fn::GetAtt": [f"{function}Failures", "Arn"]}}
+        }
+    assert "DestinationConfig" not in mappings["OrdersFunction"]  # SQS has its DLQ
+
+    # Asynchronous invocations: Lambda's two retries, then the function's failure queue.
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
+        for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    }
+    asynchronous = {"AlertsFunction", "UploadsFunction", "NightlyFunction", "AuditFunction"}
+    assert set(configs) == asynchronous
+    for function, invoke in configs.items():
+        assert invoke["MaximumRetryAttempts"] == 2
+        assert invoke["DestinationConfig"] == {
+            "OnFailure": {"Destination": {"Fn::GetAtt": [f"{function}Failures", "Arn"]}}
+        }
+        assert queues[f"{function}Failures"]["Properties"]["QueueName"] == {
+            "Fn::Sub": f"shop-${{Stage}}-{function.removesuffix('Function').lower()}-failures"
+        }
+
+    # Each role sends to its own failure queue and to nothing else; SAM adds no policy.
+    failing = asynchronous | {"ClicksFunction", "ChangesFunction"}
+    for function in of_type(resources, "AWS::Lambda::Function"):
+        role = resources[f"{function}Role"]["Properties"]
+        sends = send_resources(role["Policies"][0]["PolicyDocument"]["Statement"])
+        expected = [{"Fn::GetAtt": [f"{function}Failures", "Arn"]}] if function in failing else []
+        assert sends == expected, function
+        assert len(role["Policies"]) == 1 and "ManagedPolicyArns" not in role
+    assert not of_type(resources, "AWS::IAM::Policy")
+
+    # Every failure queue is an output, so `doit deploy` prints it.
+    outputs = document["Outputs"]
+    failure_queues = {"OrdersDeadLetterQueue"} | {f"{f}Failures" for f in failing}
+    assert failure_queues == {q for q in queues if q != "OrdersQueue"}
+    for queue in failure_queues:
+        assert outputs[f"{queue}Url"]["Value"] == {"Ref": queue}
+    assert "dead-letter queue of orders" in outputs["OrdersDeadLetterQueueUrl"]["Description"]
 
 
 def test_http_api_with_cors_passes_cfn_lint_and_the_translator(app):
@@ -291,6 +368,37 @@ def test_template_is_incremental(app):
         ({"functions": {"nightly": {"schedule": "every day"}}}, "rate(...) or cron(...)"),
         ({"functions": {"orders": {"sqs": {"queue": "o", "batch_size": 0}}}}, "batch_size must"),
         ({"functions": {"ordres": {"sqs": {"queue": "o"}}}}, "functions.ordres in tight.yml"),
+        (
+            {"functions": {"orders": {"sqs": {"queue": "o", "max_receive_count": 0}}}},
+            "max_receive_count must be a whole number of receives from 1 to 1000",
+        ),
+        (
+            {"functions": {"alerts": {"sns": {"topic": "alerts", "retries": 3}}}},
+            "retries must be 0, 1 or 2",
+        ),
+        (
+            {"functions": {"nightly": {"schedule": {"expression": "rate(1 day)", "retry": 1}}}},
+            "unknown key(s) retry; it takes expression, retries",
+        ),
+        ({"failures": {"stream_retries": -1}}, "failures.stream_retries must be"),
+        ({"failures": {"max_recieve_count": 3}}, "did you mean failures.max_receive_count?"),
+        (
+            {
+                "functions": {
+                    "orders": {
+                        "sqs": {
+                            "queue": "arn:aws:sqs:us-east-1:123456789012:orders",
+                            "max_receive_count": 3,
+                        }
+                    }
+                }
+            },
+            "the queue is given by ARN, so the template creates no dead-letter queue",
+        ),
+        (
+            {"functions": {"orders": {"sqs": {"queue": "alerts-failures"}}}},
+            "two queues would be named shop-dev-alerts-failures",
+        ),
     ],
 )
 def test_bad_settings_are_one_line_errors_and_keep_the_last_template(app, change, message):

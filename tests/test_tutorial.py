@@ -32,6 +32,33 @@ def steps(text: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def assert_orders_has_its_dead_letter_queue(env: dict[str, str]) -> None:
+    """Where the tutorial says a poisoned message ends up: moto runs no Lambda without
+    Docker, so the deployed queue's redrive policy and its DLQ are checked instead."""
+    import json
+
+    import boto3
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+    def attribute(name: str, key: str) -> str:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[key])["Attributes"][key]
+
+    redrive = json.loads(attribute("shop-dev-orders", "RedrivePolicy"))
+    assert redrive == {
+        "deadLetterTargetArn": attribute("shop-dev-orders-dlq", "QueueArn"),
+        "maxReceiveCount": 5,
+    }
+    assert attribute("shop-dev-orders-dlq", "MessageRetentionPeriod") == str(14 * 24 * 3600)
+
+
 def test_every_command_of_the_tutorial_runs(tmp_path):
     port = free_port()
     text = TUTORIAL.read_text().replace("127.0.0.1:5000", f"127.0.0.1:{port}")
@@ -78,6 +105,8 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
                 )
                 assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
                 outputs.setdefault(line, []).append(result.stdout)
+                if line == "doit deploy stage=dev" and len(outputs[line]) == 1:
+                    assert_orders_has_its_dead_letter_queue(env)
     finally:
         for process in background:
             process.terminate()

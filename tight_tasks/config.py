@@ -393,6 +393,16 @@ SCHEMA: dict[str, Spec] = {
     ),
     "api": OneOf("rest", "http"),
     "deploy": Table({"bucket": STRING}),
+    # Where failed messages land (tight_tasks.failures): the defaults of every trigger,
+    # each overridden per trigger (functions.<name>.sqs.max_receive_count, ...).
+    "failures": Table(
+        {
+            "max_receive_count": Number(1, 1000, "a whole number of receives"),
+            "retries": Number(0, 2, "a whole number of retries"),
+            "stream_retries": Number(0, 10000, "a whole number of retries"),
+            "bisect": BOOLEAN,
+        }
+    ),
 }
 SETTINGS = Table(SCHEMA, "a mapping of settings")
 

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tight_tasks.errors import TightTaskError
+from tight_tasks.failures import redrive_policy
 from tight_tasks.functions import camel
 from tight_tasks.policies import model_named, table_id
 from tight_tasks.triggers import REQUIRED
@@ -69,9 +70,10 @@ def arn_or_create(value: Any, what: str, function: str) -> tuple[Any, str]:
 
 def trigger_options(trigger: str, raw: Any) -> dict[str, Any]:
     """A trigger's tight.yml value as a mapping: ``sqs: orders`` is short for
-    ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression."""
+    ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression (or
+    ``{expression, retries}``)."""
     if trigger == "schedule":
-        return {"expression": raw}
+        return dict(raw) if isinstance(raw, dict) else {"expression": raw}
     if isinstance(raw, str):
         return {REQUIRED[trigger]: raw}
     return dict(raw)
@@ -108,6 +110,7 @@ def source_events(
             }
             if fifo:
                 queue_properties["FifoQueue"] = True
+            queue_properties["RedrivePolicy"] = redrive_policy(builder, queue, fifo, options)
             logical = builder.add(
                 camel(queue) + "Queue",
                 {"Type": "AWS::SQS::Queue", "Properties": queue_properties},

@@ -42,6 +42,7 @@ TEMPLATE_MODULES = (
     "routes.py",
     "event_sources.py",
     "policies.py",
+    "failures.py",
     "schema.py",
     "triggers.py",
     "target.py",
@@ -185,7 +186,8 @@ class Builder:
     def function(self, name: str, code: Code, rows: list[Route]) -> None:
         """The function, its role and its events: ``rows`` are its rows of the route
         table, or its tight.yml trigger gives its event source."""
-        from tight_tasks.event_sources import source_events
+        from tight_tasks.event_sources import source_events, trigger_options
+        from tight_tasks.failures import on_failure
         from tight_tasks.functions import camel, function_entry, function_trigger
         from tight_tasks.policies import function_role, function_tables, table_statement
 
@@ -194,8 +196,11 @@ class Builder:
         logical = camel(name) + "Function"
         statements: list[dict[str, Any]] = []
         events: dict[str, Any] = {}
+        failure_properties: dict[str, Any] = {}
         if trigger:
             events, statements = source_events(self, name, trigger, entry[trigger])
+            options = trigger_options(trigger, entry[trigger])
+            failure_properties = on_failure(self, name, trigger, options, events, statements)
         elif code.kind == "http":
             self.api_resource()
             events = {row.event: api_event(row) for row in rows}
@@ -218,6 +223,7 @@ class Builder:
         }
         if events:
             properties["Events"] = events
+        properties.update(failure_properties)
         self.add(logical, {"Type": "AWS::Serverless::Function", "Properties": properties})
         self.outputs[f"{logical}Name"] = {"Value": {"Ref": logical}}
         self.outputs[f"{logical}Arn"] = {"Value": {"Fn::GetAtt": [logical, "Arn"]}}
@@ -247,6 +253,7 @@ class Builder:
         return function_setting(self.settings, "timeout", DEFAULT_TIMEOUT)
 
     def document(self) -> dict[str, Any]:
+        from tight_tasks.failures import check_queue_names
         from tight_tasks.functions import DEFAULT_MEMORY, app_functions, function_setting, read_code
         from tight_tasks.policies import is_secret
         from tight_tasks.routes import routes
@@ -258,6 +265,7 @@ class Builder:
         table = routes(self.root, self.settings, codes)
         for name, code in codes.items():
             self.function(name, code, [route for route in table if route.function == name])
+        check_queue_names(self)
         env = env_parameters(self.root)
         variables: dict[str, Any] = {"TIGHT_STAGE": {"Ref": "Stage"}, "TIGHT_APP": self.app}
         for key, default in env.items():

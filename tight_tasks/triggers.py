@@ -62,33 +62,59 @@ def _pattern(value: Any) -> bool:
     return isinstance(value, dict) and bool(value)
 
 
+def _receives(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= 1000
+
+
+def _async_retries(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= 2
+
+
+def _stream_retries(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= 10000
+
+
 TEXT = (_text, "a non-empty string")
+# Where failures land (tight_tasks.failures): receives before a message moves to the queue's
+# dead-letter queue; retries of an asynchronous invocation (Lambda allows 0 to 2) or of a
+# stream batch; whether a failing stream batch is split in two to find the bad record.
+RECEIVES = (_receives, "a whole number of receives from 1 to 1000")
+ASYNC_RETRIES = (_async_retries, "0, 1 or 2 (Lambda retries an asynchronous event at most twice)")
+STREAM_RETRIES = (_stream_retries, "a whole number from 0 to 10000")
+BISECT = (_flag, "true or false")
 KEYS: dict[str, dict[str, tuple[Any, str]]] = {
     "sqs": {
         "queue": TEXT,
         "batch_size": (_batch_size, "a whole number from 1 to 10000"),
         "fifo": (_flag, "true or false"),
+        "max_receive_count": RECEIVES,
     },
-    "sns": {"topic": TEXT},
+    "sns": {"topic": TEXT, "retries": ASYNC_RETRIES},
     "s3": {
         "bucket": (_bucket, "a bucket name: 3 to 63 lowercase letters, digits, dots or hyphens"),
         "events": (_s3_events, 'a list of S3 event names such as ["s3:ObjectCreated:*"]'),
         "prefix": TEXT,
         "suffix": TEXT,
+        "retries": ASYNC_RETRIES,
     },
     "kinesis": {
         "stream": TEXT,
         "starting_position": (_position, "LATEST or TRIM_HORIZON"),
         "batch_size": (_batch_size, "a whole number from 1 to 10000"),
+        "retries": STREAM_RETRIES,
+        "bisect": BISECT,
     },
     "dynamodb_stream": {
         "model": TEXT,
         "starting_position": (_position, "LATEST or TRIM_HORIZON"),
         "batch_size": (_batch_size, "a whole number from 1 to 10000"),
+        "retries": STREAM_RETRIES,
+        "bisect": BISECT,
     },
     "eventbridge": {
         "pattern": (_pattern, 'an event pattern such as {source: ["my.app"]}'),
         "bus": TEXT,
+        "retries": ASYNC_RETRIES,
     },
 }
 REQUIRED = {
@@ -107,9 +133,20 @@ def check_trigger(function: str, trigger: str, spec: Any) -> None:
     """Raise ``ConfigError`` naming the function when ``spec`` is not a valid ``trigger``.
 
     ``sqs: orders`` is short for ``sqs: {queue: orders}`` (and likewise for the other
-    sources' main key); ``schedule`` takes its expression alone.
+    sources' main key); ``schedule`` takes its expression, or ``{expression, retries}``.
     """
     where = f"functions.{function}.{trigger} in tight.yml"
+    if trigger == "schedule" and isinstance(spec, dict):
+        # The long form: {expression: "rate(1 day)", retries: 0}.
+        unknown = sorted(str(k) for k in spec if k not in ("expression", "retries"))
+        if unknown:
+            raise ConfigError(
+                f"{where} has unknown key(s) {', '.join(unknown)}; it takes expression, retries"
+            )
+        if "retries" in spec and not _async_retries(spec["retries"]):
+            retries = spec["retries"]
+            raise ConfigError(f"{where}: retries must be {ASYNC_RETRIES[1]}, not {retries!r}")
+        spec = spec.get("expression")
     if trigger == "schedule":
         if not isinstance(spec, str) or not SCHEDULE_PATTERN.match(spec.strip()):
             raise ConfigError(
