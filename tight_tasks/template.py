@@ -42,6 +42,7 @@ TEMPLATE_MODULES = (
     "routes.py",
     "event_sources.py",
     "policies.py",
+    "model_uses.py",
     "schema.py",
     "triggers.py",
     "target.py",
@@ -187,7 +188,7 @@ class Builder:
         table, or its tight.yml trigger gives its event source."""
         from tight_tasks.event_sources import source_events
         from tight_tasks.functions import camel, function_entry, function_trigger
-        from tight_tasks.policies import function_role, function_tables, table_statement
+        from tight_tasks.policies import function_role, table_statements
 
         entry = function_entry(self.settings, name)
         trigger = function_trigger(name, entry, code)
@@ -199,9 +200,7 @@ class Builder:
         elif code.kind == "http":
             self.api_resource()
             events = {row.event: api_event(row) for row in rows}
-        tables = function_tables(self.models, code)
-        if tables:
-            statements.insert(0, table_statement(tables, code.writes))
+        statements[:0] = table_statements(self.models, name, code)
         physical = f"{self.app}-{self.stage}-{name}"
         if len(physical) > 64:
             raise TightTaskError(
