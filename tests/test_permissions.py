@@ -84,6 +84,12 @@ FUNCTIONS = {
         "from .store import persist\n\n\ndef handler(event, context):\n"
         "    persist(Audit(id='1'))\n    return Order.get('1').to_dict()\n",
     },
+    # values passed around a cycle of names still reach the write
+    "rotating": {
+        "handler.py": "from app.models.audit import Audit\n\n\ndef handler(event, context):\n"
+        "    a = Audit.get(event['id'])\n    for _ in range(2):\n        c = a\n        a = b\n"
+        "        b = c\n    b.delete()\n"
+    },
 }
 # function -> (tables it reads only, tables it reads and writes)
 EXPECTED = {
@@ -95,6 +101,7 @@ EXPECTED = {
     "renaming": ([], ["ItemTable"]),
     "transacting": (["ItemTable", "OrderTable"], ["AuditTable"]),
     "handing": ([], ["AuditTable", "OrderTable"]),
+    "rotating": ([], ["AuditTable"]),
 }
 
 

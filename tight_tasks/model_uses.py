@@ -247,6 +247,8 @@ class Reader:
         self.root = root
         self.modules: dict[str, Module | None] = {}
         self.memo: dict[tuple[Any, ...], Tokens] = {}
+        self.pending: dict[tuple[Any, ...], Tokens] = {}  # names being computed, so far
+        self.cycle = False  # whether what is being computed read a pending name
         self.writers = self.writing_methods()
 
     # -- modules --------------------------------------------------------------------------------
@@ -323,16 +325,30 @@ class Reader:
         )
 
     def bound(self, module: Module, scope: Scope, name: str) -> Tokens:
-        """Every value ``name`` is given in ``scope``."""
+        """Every value ``name`` is given in ``scope``. Names given each other's values
+        (``prev = cur; cur = prev.next``) are computed again until nothing is added; a value
+        that rested on an unfinished one is not kept until the outermost is done."""
         key = ("bound", module.name, id(scope), name)
         if key in self.memo:
             return self.memo[key]
-        self.memo[key] = PLAIN  # a name defined from itself adds nothing more
-        found: set[Token] = set()
-        for binding in scope.bindings[name]:
-            found |= self.binding(module, binding)
-        self.memo[key] = frozenset(found)
-        return self.memo[key]
+        if key in self.pending:
+            self.cycle = True
+            return self.pending[key]
+        self.pending[key] = PLAIN
+        outer_cycle = self.cycle
+        while True:
+            self.cycle = False
+            found: Tokens = frozenset().union(
+                *(self.binding(module, b) for b in scope.bindings[name])
+            )
+            if not self.cycle or found == self.pending[key]:
+                break
+            self.pending[key] = found
+        del self.pending[key]
+        if not self.cycle or not self.pending:
+            self.memo[key] = found
+        self.cycle = self.cycle or outer_cycle
+        return found
 
     def binding(self, module: Module, binding: tuple[Any, ...]) -> Tokens:
         kind = binding[0]
