@@ -34,6 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 MODELS_PACKAGE = "app.models"
 MODEL_BASES = frozenset(("tight.models.Model", "tight.models.model.Model"))
 # Model methods that write; put/update/delete are a transaction's too (on their argument).
@@ -105,7 +109,7 @@ class Module:
 
     def absolute(self, module: str | None, level: int) -> str:
         if not level:
-            return (module or "").removeprefix("app.vendored.")
+            return vendored(module or "")
         base = self.package.split(".")
         base = base[: len(base) - (level - 1)] if level > 1 else base
         return ".".join(base + ([module] if module else []))
@@ -137,10 +141,13 @@ class Module:
         arguments = node.args
         positional = [*arguments.posonlyargs, *arguments.args]
         handler = self.handler and scope is self.scope and self.is_handler(node)
+        static = isinstance(node, ast.Lambda) or any(
+            isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list
+        )
         for index, argument in enumerate([*positional, *arguments.kwonlyargs]):
             if handler:
                 binding: tuple[Any, ...] = ("tokens", PLAIN)
-            elif index == 0 and scope.is_class and isinstance(node, ast.FunctionDef):
+            elif index == 0 and scope.is_class and not static:  # self or cls
                 binding = ("tokens", frozenset((SELF,)) if is_model_module(self.name) else None)
             elif argument.annotation is not None:
                 binding = ("annotation", argument.annotation, scope)
@@ -196,9 +203,9 @@ class Module:
                 self.imports.append(module)
                 if alias.asname:
                     self.bind(scope, alias.asname, ("import", module))
-                else:
-                    top = module.split(".")[0]
-                    self.bind(scope, alias.name.split(".")[0], ("import", top))
+                else:  # `import a.b` binds a
+                    top = alias.name.split(".")[0]
+                    self.bind(scope, top, ("import", top))
             return
         if isinstance(node, ast.ImportFrom):
             module = self.absolute(node.module, node.level)
@@ -254,9 +261,9 @@ class Reader:
     # -- modules --------------------------------------------------------------------------------
 
     def path_of(self, module: str) -> Path | None:
-        if not module.startswith("app") or module.startswith("app.vendored"):
-            return None
-        if module != "app" and not module.startswith("app."):
+        """The app's own file of a module (a folder for a namespace package), never vendored."""
+        inside = module == "app" or module.startswith("app.")
+        if not inside or module == "app.vendored" or vendored(module) != module:
             return None
         base = self.root.joinpath(*module.split("."))
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -284,17 +291,10 @@ class Reader:
     # -- names and values -----------------------------------------------------------------------
 
     def member(self, module: str, name: str) -> Tokens:
-        """What ``module.name`` is."""
-        key = ("member", module, name)
-        if key in self.memo:
-            return self.memo[key]
-        self.memo[key] = PLAIN  # a cycle of re-exports resolves to nothing
-        if self.path_of(module) is None:
-            found: Tokens = frozenset((("ext", f"{module}.{name}"),))
-        else:
-            found = self.lookup(module, name)
-        self.memo[key] = found
-        return found
+        """What ``module.name`` is (a cycle of re-exports alone is nothing)."""
+        if (module, name) == ("app", "vendored") or self.path_of(module) is None:
+            return frozenset((("ext", vendored(f"{module}.{name}")),))
+        return self.settle(("member", module, name), lambda: self.lookup(module, name))
 
     def lookup(self, module: str, name: str) -> Tokens:
         loaded = self.module(module)
@@ -325,10 +325,16 @@ class Reader:
         )
 
     def bound(self, module: Module, scope: Scope, name: str) -> Tokens:
-        """Every value ``name`` is given in ``scope``. Names given each other's values
-        (``prev = cur; cur = prev.next``) are computed again until nothing is added; a value
-        that rested on an unfinished one is not kept until the outermost is done."""
-        key = ("bound", module.name, id(scope), name)
+        """Every value ``name`` is given in ``scope``."""
+        return self.settle(
+            ("bound", module.name, id(scope), name),
+            lambda: frozenset().union(*(self.binding(module, b) for b in scope.bindings[name])),
+        )
+
+    def settle(self, key: tuple[Any, ...], compute: "Callable[[], Tokens]") -> Tokens:
+        """``compute()``, kept. Names given each other's values (``prev = cur; cur =
+        prev.next``) are computed again until nothing is added, and a value that rested on an
+        unfinished one is kept only once the outermost is done."""
         if key in self.memo:
             return self.memo[key]
         if key in self.pending:
@@ -338,9 +344,7 @@ class Reader:
         outer_cycle = self.cycle
         while True:
             self.cycle = False
-            found: Tokens = frozenset().union(
-                *(self.binding(module, b) for b in scope.bindings[name])
-            )
+            found = compute()
             if not self.cycle or found == self.pending[key]:
                 break
             self.pending[key] = found
@@ -370,7 +374,7 @@ class Reader:
 
     def module_token(self, module: str) -> Tokens:
         if self.path_of(module) is None:
-            return frozenset((("ext", module),))
+            return frozenset((("ext", vendored(module)),))
         return frozenset((("module", module),))
 
     def name(self, module: Module, scope: Scope, name: str) -> Tokens:
@@ -445,7 +449,7 @@ class Reader:
             if token[0] == "module":
                 found |= self.member(token[1], name)
             elif token[0] == "ext":
-                found.add(("ext", f"{token[1]}.{name}"))
+                found.add(("ext", vendored(f"{token[1]}.{name}")))
             elif token[0] == "class":
                 found.add(("method", token, name))
             elif token[0] != "func":
@@ -595,6 +599,11 @@ def elements(tokens: Tokens) -> Tokens:
 def contains(*parts: Tokens) -> Tokens:
     """A container of these values (a container of containers holds their elements)."""
     return frozenset(t if t[0] == "in" else ("in", t) for part in parts for t in part)
+
+
+def vendored(name: str) -> str:
+    """A module's name as Tight's code knows it, whether imported as vendored or not."""
+    return name.removeprefix("app.vendored.")
 
 
 def escaped(tokens: Tokens) -> Tokens:
