@@ -176,7 +176,7 @@ def test_each_role_reads_the_tables_its_code_uses_and_writes_only_those_it_write
                 "def handler(event, context):\n    return Order.get('1').to_dict()\n"
             },
             "app/functions/reexported uses Order from app.models "
-            "(app/functions/reexported/handler.py), which has no Order",
+            "(app/functions/reexported/handler.py), which has no Order, so no table",
         ),
         (  # a model defined in a helper, used by a function through another helper
             {
@@ -185,7 +185,8 @@ def test_each_role_reads_the_tables_its_code_uses_and_writes_only_those_it_write
                 "app/lib/lookup.py": "from app.lib.special import Special\n\n\n"
                 "def find(key):\n    return Special.get(key).to_dict()\n",
             },
-            "app/functions/helped uses model Special (app/lib/lookup.py), which has no table",
+            "app/functions/helped uses model Special (app/lib/lookup.py), defined in "
+            "app.lib.special, which has no table",
         ),
     ],
 )

@@ -107,9 +107,10 @@ def function_tables(
     function = f"{FUNCTIONS_DIR}/{name}"
     for where, module, missing in code.unresolved:
         raise TightTaskError(
-            f"{function} uses {missing} from {module} ({where}), which has no {missing}, so "
-            f"its role cannot name a table for it: import {missing} from the app/models module "
-            f"that defines it, or re-export it there (`from app.models.<module> import {missing}`)"
+            f"{function} uses {missing} from {module} ({where}), which has no {missing}, so no "
+            f"table can be given to its role: import {missing} from the module in {MODELS_DIR} "
+            f"that defines it, or re-export it in {module} "
+            f"(`from app.models.<module> import {missing}`)"
         )
     tables = {(m.__module__, m.__name__): m for by_module in models.values() for m in by_module}
     used: dict[Any, bool] = {}
@@ -129,10 +130,15 @@ def function_tables(
             if loaded and not (isinstance(value, type) and issubclass(value, Model)):
                 continue
             where = code.models.get(key, module.replace(".", "/") + ".py")
+            fix = (
+                f"define it with a class statement in {module}"
+                if loaded
+                else f"move it to {MODELS_DIR}/<name>.py (`doit generate_model name=<name>`)"
+            )
             raise TightTaskError(
-                f"{function} uses model {class_name} ({where}), which has no table: tables are "
-                f"made for the Model classes defined in {MODELS_DIR}/<name>.py; define "
-                f"{class_name} there (`doit generate_model name=<name>` starts one)"
+                f"{function} uses model {class_name} ({where}), defined in {module}, which has "
+                f"no table: tables are made for the Model classes defined in {MODELS_DIR}/*.py; "
+                f"{fix}"
             )
         for model in found:
             used[model] = used.get(model, False) or key in code.writes
