@@ -2,7 +2,8 @@
 
 ``read_code`` walks ``app/functions/<name>`` (and the app modules it imports) with ``ast``:
 which controller its decorators come from (the kind of function), which HTTP methods it
-registers, which models it uses and whether it writes. ``app_functions`` lists the functions
+registers, and which models it uses and which of them it writes (``tight_tasks.model_uses``,
+whose docstring has the rules). ``app_functions`` lists the functions
 and ``function_trigger`` checks each one's tight.yml entry against its code; the route table
 (``tight_tasks.routes``), the event sources and the template all start from these.
 """
@@ -28,10 +29,6 @@ CONTROLLERS = {
     "eventbridge": "eventbridge",
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head")
-# Model methods that write; a function whose code calls none of them only reads.
-WRITE_CALLS = frozenset(
-    ("save", "delete", "update", "batch_write", "put", "transaction", "create_table")
-)
 DEFAULT_TIMEOUT = 30  # seconds: API Gateway answers 504 after 29 s anyway
 DEFAULT_MEMORY = 256  # MB: Python cold starts get slow below this
 
@@ -47,8 +44,11 @@ class Code:
 
     kind: str | None = None  # "http", "sqs", ...; None for a plain handler(event, context)
     methods: list[str] = field(default_factory=list)
-    models: set[tuple[str, str | None]] = field(default_factory=set)  # (module, class or None)
-    writes: bool = False
+    # (module, class) of each model it uses ("*": all of the module's) -> the file naming it
+    models: dict[tuple[str, str], str] = field(default_factory=dict)
+    writes: set[tuple[str, str]] = field(default_factory=set)  # the models it writes
+    # (file, module, name): a name it reads from a model module that has no such name
+    unresolved: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 # -- reading the code -------------------------------------------------------------------------
@@ -65,30 +65,39 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
+def parse_file(root: Path, path: Path) -> Any:
+    """A module's ``ast``; a syntax error is the user's to fix, named with its line."""
+    import ast
+
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as error:
+        raise TightTaskError(
+            f"{path.relative_to(root)} line {error.lineno}: {error.msg}; fix it, then run "
+            "the command again"
+        ) from None
+
+
 def read_code(root: Path, name: str) -> Code:
     """Walk the function's files, and the app modules they import, with ``ast``."""
     import ast
 
+    from tight_tasks.model_uses import read_uses
+
     code = Code()
     kinds: set[str] = set()
     folder = root / FUNCTIONS_DIR / name
-    queue = sorted(folder.rglob("*.py"))
+    files = sorted(folder.rglob("*.py"))
+    queue = list(files)
     seen: set[Path] = set()
     while queue:
         path = queue.pop()
         if path in seen:
             continue
         seen.add(path)
-        try:
-            tree = ast.parse(path.read_bytes(), filename=str(path))
-        except SyntaxError as error:
-            raise TightTaskError(
-                f"{path.relative_to(root)} line {error.lineno}: {error.msg}; fix it, then run "
-                "the command again"
-            ) from None
+        tree = parse_file(root, path)
         controllers: dict[str, str] = {}  # local name -> controller module
         decorators: dict[str, tuple[str, str]] = {}  # local name -> (controller, attribute)
-        model_names: set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -97,8 +106,6 @@ def read_code(root: Path, name: str) -> Code:
                         controllers[alias.asname] = module.rsplit(".", 1)[-1]
                     elif module.startswith(CONTROLLERS_PACKAGE + "."):
                         controllers[module] = module.rsplit(".", 1)[-1]
-                    if module.startswith("app.models."):
-                        code.models.add((module.rsplit(".", 1)[-1], None))
                     found = module_file(root, module)
                     if found:
                         queue.append(found)
@@ -110,11 +117,6 @@ def read_code(root: Path, name: str) -> Code:
                         controllers[local] = alias.name
                     elif module.startswith(CONTROLLERS_PACKAGE + "."):
                         decorators[local] = (module.rsplit(".", 1)[-1], alias.name)
-                    elif module == "app.models":
-                        code.models.add((alias.name, None))
-                    elif module.startswith("app.models."):
-                        code.models.add((module.rsplit(".", 1)[-1], alias.name))
-                        model_names.add(local)
                     for found in (
                         module_file(root, module),
                         module_file(root, f"{module}.{alias.name}"),
@@ -122,12 +124,6 @@ def read_code(root: Path, name: str) -> Code:
                         if found:
                             queue.append(found)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                if isinstance(func, ast.Attribute) and func.attr in WRITE_CALLS:
-                    code.writes = True
-                if isinstance(func, ast.Name) and func.id in model_names:
-                    code.writes = True  # an instance is made to be saved
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for decorator in node.decorator_list:
                     target = None
@@ -152,6 +148,8 @@ def read_code(root: Path, name: str) -> Code:
             "function serves one kind of event: split it into two functions"
         )
     code.kind = kinds.pop() if kinds else None
+    uses = read_uses(root, files)
+    code.models, code.writes, code.unresolved = uses.models, uses.writes, uses.unresolved
     return code
 
 

@@ -1,16 +1,18 @@
 """The app's tables and who may touch them: one DynamoDB table per model (as ``doit schema``
 writes it, kept when the stack is updated or deleted), one IAM role per function allowing its
-log group, the tables its code uses (read, or read and write) and its event source, and which
+log group, the tables its code uses (read actions on each, write actions only on those it
+writes: ``tight_tasks.model_uses`` has the rules) and its event source, and which
 env.dist.yml variables are secrets, whose template parameters are NoEcho.
 """
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from tight_tasks.errors import TightTaskError
-from tight_tasks.functions import Code
+from tight_tasks.functions import FUNCTIONS_DIR, Code
+from tight_tasks.schema import MODELS_DIR, load_models, table_resource
 from tight_tasks.schema import _logical_id as table_id
-from tight_tasks.schema import load_models, table_resource
 
 READ_ACTIONS = [
     "dynamodb:BatchGetItem",
@@ -38,6 +40,7 @@ __all__ = [
     "model_tables",
     "table_id",
     "table_statement",
+    "table_statements",
 ]
 
 
@@ -95,14 +98,53 @@ def model_named(models: dict[str, list[Any]], name: str, function: str) -> Any:
 # -- roles --------------------------------------------------------------------------------------
 
 
-def function_tables(models: dict[str, list[Any]], code: Code) -> list[Any]:
-    """The models a function's code imports (a module, or one class of it)."""
-    found = []
-    for module, class_name in sorted(code.models, key=lambda m: (m[0], m[1] or "")):
-        for model in models.get(module, []):
-            if class_name in (None, model.__name__) and model not in found:
-                found.append(model)
-    return found
+def function_tables(
+    models: dict[str, list[Any]], name: str, code: Code
+) -> tuple[list[Any], list[Any]]:
+    """The models whose tables a function's code reads, and those it writes (each in its
+    role), in name order. A model it uses without a table is an error naming both."""
+    from tight.models import Model
+
+    function = f"{FUNCTIONS_DIR}/{name}"
+    for where, module, missing in code.unresolved:
+        raise TightTaskError(
+            f"{function} uses {missing} from {module} ({where}), which has no {missing}, so no "
+            f"table can be given to its role: import {missing} from the module in {MODELS_DIR} "
+            f"that defines it, or re-export it in {module} "
+            f"(`from app.models.<module> import {missing}`)"
+        )
+    tables = {(m.__module__, m.__name__): m for by_module in models.values() for m in by_module}
+    used: dict[Any, bool] = {}
+    for key in sorted(set(code.models) | code.writes):
+        module, class_name = key
+        if class_name == "*":
+            found = [
+                m for k, m in tables.items() if k[0] == module or k[0].startswith(module + ".")
+            ]
+        elif key in tables:
+            found = [tables[key]]
+        else:
+            # doit schema imported app/models/*.py: a name there that is no Model class
+            # (a constant, a helper function) is no table to grant.
+            value = getattr(sys.modules.get(module), class_name, None)
+            loaded = module in sys.modules
+            if loaded and not (isinstance(value, type) and issubclass(value, Model)):
+                continue
+            where = code.models.get(key, module.replace(".", "/") + ".py")
+            fix = (
+                f"define it with a class statement in {module}"
+                if loaded
+                else f"move it to {MODELS_DIR}/<name>.py (`doit generate_model name=<name>`)"
+            )
+            raise TightTaskError(
+                f"{function} uses model {class_name} ({where}), defined in {module}, which has "
+                f"no table: tables are made for the Model classes defined in {MODELS_DIR}/*.py; "
+                f"{fix}"
+            )
+        for model in found:
+            used[model] = used.get(model, False) or key in code.writes
+    ordered = sorted(used, key=lambda m: m.__name__)
+    return [m for m in ordered if not used[m]], [m for m in ordered if used[m]]
 
 
 def table_statement(tables: list[Any], writes: bool) -> dict[str, Any]:
@@ -113,6 +155,12 @@ def table_statement(tables: list[Any], writes: bool) -> dict[str, Any]:
         arn = {"Fn::GetAtt": [table_id(model), "Arn"]}
         resources += [arn, {"Fn::Sub": ["${Arn}/index/*", {"Arn": arn}]}]
     return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+
+
+def table_statements(models: dict[str, list[Any]], name: str, code: Code) -> list[dict[str, Any]]:
+    """Read on the tables the function only reads; read and write on those it writes."""
+    reads, writes = function_tables(models, name, code)
+    return [table_statement(tables, bool(tables is writes)) for tables in (reads, writes) if tables]
 
 
 def function_role(prefix: str, name: str, statements: list[dict[str, Any]]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ TEMPLATE_MODULES = (
     "event_sources.py",
     "policies.py",
     "failures.py",
+    "model_uses.py",
     "schema.py",
     "triggers.py",
     "target.py",
@@ -189,7 +190,7 @@ class Builder:
         from tight_tasks.event_sources import source_events, trigger_options
         from tight_tasks.failures import on_failure
         from tight_tasks.functions import camel, function_entry, function_trigger
-        from tight_tasks.policies import function_role, function_tables, table_statement
+        from tight_tasks.policies import function_role, table_statements
 
         entry = function_entry(self.settings, name)
         trigger = function_trigger(name, entry, code)
@@ -204,9 +205,7 @@ class Builder:
         elif code.kind == "http":
             self.api_resource()
             events = {row.event: api_event(row) for row in rows}
-        tables = function_tables(self.models, code)
-        if tables:
-            statements.insert(0, table_statement(tables, code.writes))
+        statements[:0] = table_statements(self.models, name, code)
         physical = f"{self.app}-{self.stage}-{name}"
         if len(physical) > 64:
             raise TightTaskError(
