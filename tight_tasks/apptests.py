@@ -57,11 +57,18 @@ def _run_tests(pytest_args: str) -> Any:
     return None
 
 
+def _declares_dependencies() -> bool:
+    """An app with a requirements.in (or a lock) has dependencies to vendor before tests."""
+    from pathlib import Path
+
+    return any(Path(name).is_file() for name in ("requirements.in", "requirements.txt"))
+
+
 def task_test() -> dict[str, Any]:
     """Run the app's tests (offline: AWS and HTTP calls play back from recordings)."""
     return {
         "actions": [(as_action(_run_tests),)],
-        "task_dep": ["vendor"],
+        "task_dep": ["vendor"] if _declares_dependencies() else [],
         "params": [param("pytest_args", "extra arguments for pytest, e.g. '-k items -x'")],
         "uptodate": [False],
         "verbosity": 2,
