@@ -481,6 +481,27 @@ def test_confirm_shows_the_change_set_and_asks_and_outputs_tells_after(aws, tmp_
         assert f"  {output['OutputKey']}: {output['OutputValue']}" in shown.stdout
 
 
+def test_undeploy_of_a_stack_left_half_created(aws, tmp_path):
+    """A deploy stopped after its change set was made leaves a REVIEW_IN_PROGRESS stack with
+    no resources: undeploy removes it, saying so, with no traceback."""
+    root = make_app(tmp_path)
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_change_set(
+        StackName="shop-qa",
+        ChangeSetName="stopped",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}),
+    )
+    assert cloudformation.describe_stacks(StackName="shop-qa")["Stacks"][0]["StackStatus"] == (
+        "REVIEW_IN_PROGRESS"
+    )
+    removed = run("doit", "undeploy", "stage=qa", "yes=true", cwd=root)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert "Traceback" not in removed.stderr
+    assert "stack shop-qa (REVIEW_IN_PROGRESS) deletes 0 resource(s):" in removed.stdout
+    assert "deleted stack shop-qa" in removed.stdout
+
+
 def test_an_unreachable_endpoint_is_one_error_line(aws, tmp_path, monkeypatch):
     root = make_app(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
