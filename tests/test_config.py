@@ -448,3 +448,89 @@ def test_a_damaged_or_unwritable_cache_changes_nothing_but_speed(tmp_path):
     twice = [load_in_a_new_process(root, blocked) for _ in range(2)]
     assert [run["settings"] for run in twice] == [{"name": "shop", "stage": "prod"}] * 2
     assert all(run["yaml"] for run in twice)
+
+
+# -- triggers as AWS takes them --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "trigger", ["sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule"]
+)
+def test_an_empty_trigger_is_one_line_naming_its_line(app_folder, trigger):
+    """`sqs:` with nothing after it names no source: refused when tight.yml is read (it
+    passed, then doit template failed with a TypeError)."""
+    root = with_settings(app_folder, f"name: shop\nfunctions:\n  worker:\n    {trigger}:\n")
+    error = one_error_line(doit("vendor", cwd=root))
+    assert error.startswith(f"error: tight.yml:4: functions.worker.{trigger} in tight.yml is empty")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 minute)",
+        "rate(1 hour)",
+        "rate(5 minutes)",
+        "rate(7 days)",
+        "cron(0 3 * * ? *)",
+        "cron(0/15 8-17 ? * MON-FRI *)",
+        "cron(0 10 L * ? 2030)",
+        "cron(0 9 ? * 2#1 *)",
+    ],
+)
+def test_schedules_eventbridge_takes_are_accepted(expression):
+    settings = {"functions": {"nightly": {"schedule": expression}}}
+    assert task_config.validate(settings) == settings
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("rate(1 hours)", "must say rate(1 hour)"),
+        ("rate(5 minute)", "must say rate(5 minutes)"),
+        ("rate(0 minutes)", "is a rate of 0"),
+        ("rate(2 weeks)", "has the unit 'weeks'"),
+        ("rate(five minutes)", "must be rate(<number> <unit>)"),
+        ("cron(0 3 * * *)", "has 5 cron field(s); EventBridge takes six"),
+        ("cron(0 3 * * * *)", "must have one '?', in day-of-month or in day-of-week"),
+        ("cron(0 3 ? * ? *)", "must have one '?'"),
+        ("cron(61 3 * * ? *)", "has '61' as its minutes; it takes 0 to 59"),
+        ("cron(0 3 * FOO ? *)", "has 'FOO' as its month"),
+        ("every day", "must be rate(...) or cron(...)"),
+    ],
+)
+def test_schedules_eventbridge_refuses_are_one_line(app_folder, expression, message):
+    root = with_settings(
+        app_folder, f'name: shop\nfunctions:\n  nightly:\n    schedule: "{expression}"\n'
+    )
+    error = one_error_line(doit("vendor", cwd=root))
+    where = "error: tight.yml:4: functions.nightly.schedule in tight.yml: "
+    assert error.startswith(f"{where}'{expression}' ")
+    assert message in error
+
+
+@pytest.mark.parametrize(
+    ("sqs", "message"),
+    [
+        (
+            {"queue": "q", "batch_size": 11},
+            "batch_size is 11; above 10 Lambda needs a batch window",
+        ),
+        ({"queue": "q", "batch_size": 10, "fifo": True, "batch_window": 5}, "no batch window"),
+        ({"queue": "q", "batch_size": 11, "fifo": True, "batch_window": 5}, "FIFO queue"),
+        ({"queue": "arn:aws:sqs:eu-west-1:123456789012:q.fifo", "batch_size": 20}, "FIFO queue"),
+        ({"queue": "q", "batch_size": 100, "batch_window": 301}, "batch_window must be"),
+        ({"queue": "q", "batch_size": 100, "batch_window": 0}, "batch_window must be"),
+    ],
+)
+def test_sqs_batches_lambda_refuses_are_refused(sqs, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        task_config.validate({"functions": {"orders": {"sqs": sqs}}})
+
+
+def test_sqs_batches_lambda_takes_are_accepted():
+    for sqs in (
+        {"queue": "q", "batch_size": 10},
+        {"queue": "q", "batch_size": 10000, "batch_window": 300},
+        {"queue": "q", "batch_size": 5, "batch_window": 1},
+        {"queue": "q", "batch_size": 10, "fifo": True},
+    ):
+        settings = {"functions": {"orders": {"sqs": sqs}}}
+        assert task_config.validate(settings) == settings

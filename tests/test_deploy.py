@@ -3,8 +3,9 @@
 moto's CloudFormation builds Lambda functions, event source mappings, tables, queues,
 topics, rules and roles from the transformed template, so the app here has event-source
 functions and a model, and an HTTP function on an HTTP API (``api: http``), whose API moto
-skips; REST APIs are checked on the transformed template instead
-(tests/test_template.py): moto builds no REST API from an OpenAPI body.
+skips. moto builds a REST API but no methods from its OpenAPI body, and then refuses its
+deployment: the REST app's deploy here fails in one line and leaves no stack; REST APIs are
+checked on the transformed template instead (tests/test_template.py).
 """
 
 from __future__ import annotations
@@ -562,3 +563,27 @@ def test_the_default_bucket_name_is_valid_for_s3_whatever_the_app_name():
         assert len(name) <= 63 and name == name.lower() and "_" not in name
         assert name.endswith("-123456789012-ap-southeast-2-tight")
     assert long != other
+
+
+def test_a_rest_api_moto_cannot_build_is_one_line_and_no_stack_stays(aws, tmp_path):
+    """moto builds the RestApi (it needs its Name) but no methods from SAM's OpenAPI body,
+    then refuses the API's deployment, and with it the whole change set: one error line
+    that says so, the half-made stack deleted, nothing of it left running."""
+    root = make_app(tmp_path)
+    settings = yaml.safe_load((root / "tight.yml").read_text())
+    settings["api"] = "rest"
+    (root / "tight.yml").write_text(yaml.safe_dump(settings))
+    result = run("doit", "deploy", "stage=qa", cwd=root)
+    assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(
+        "error: executing the change set of shop-qa failed: The REST API doesn't contain any "
+        "methods; the stack shop-qa is deleted (AWS_ENDPOINT_URL is set: an emulator such as "
+        "moto builds no REST API methods"
+    )
+    stacks = aws.client("cloudformation").list_stacks()["StackSummaries"]
+    assert [s["StackStatus"] for s in stacks if s["StackName"] == "shop-qa"] == ["DELETE_COMPLETE"]
+    functions = aws.client("lambda").list_functions()["Functions"]
+    assert not [f for f in functions if f["FunctionName"].startswith("shop-qa-")]
+    assert "shop-qa-item" not in aws.client("dynamodb").list_tables()["TableNames"]

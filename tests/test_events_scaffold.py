@@ -251,7 +251,7 @@ def write_function(root: Path, name: str, source: str) -> None:
         ({"orders": {"http": {}}}, r"unknown key functions\.orders\.http"),
         ({"nightly": {"schedule": "every day"}}, r"functions\.nightly\.schedule .*rate\(1 day\)"),
         ({"nightly": {"schedule": "rate(0 days)"}},
-         r"must be a schedule expression, rate\(\.\.\.\) or cron"),
+         r"'rate\(0 days\)' is a rate of 0; the value must be 1 or more"),
         ({"uploads": {"s3": {"bucket": "bucket", "events": ["ObjectCreated:*"]}}},
          "events must be a list of S3 event names"),
         ({"uploads": {"s3": {"bucket": "My_Uploads"}}},

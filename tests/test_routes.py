@@ -119,20 +119,23 @@ def test_the_route_table_of_a_rest_app(app):
     table = routes(app, settings(functions=FUNCTIONS))
     assert table == [
         Route("GET", "/files/{proxy+}", "files", "GetFilesProxy", "rest", False),
+        Route("HEAD", "/files/{proxy+}", "files", "HeadFilesProxy", "rest", False),
         Route("GET", "/items", "items", "GetItems", "rest", False),
         Route("POST", "/items", "items", "PostItems", "rest", False),
+        Route("HEAD", "/items", "items", "HeadItems", "rest", False),
         Route("GET", "/items/{id}", "items", "GetItemsId", "rest", False),
         Route("POST", "/items/{id}", "items", "PostItemsId", "rest", False),
-    ]
+        Route("HEAD", "/items/{id}", "items", "HeadItemsId", "rest", False),
+    ]  # a REST API answers HEAD only with a method of its own: the GET handler runs
     assert not (app / "build").exists()  # read from the code, no template built
 
     document = build_template(app, settings(functions=FUNCTIONS), "dev")
     assert api_events(document) == expected_events(table)
     # and AWS's translator makes each row a method of the REST API
     assert rest_paths(translate(document)["Resources"]) == {
-        "/files/{proxy+}": {"get"},
-        "/items": {"get", "post"},
-        "/items/{id}": {"get", "post"},
+        "/files/{proxy+}": {"get", "head"},
+        "/items": {"get", "head", "post"},
+        "/items/{id}": {"get", "head", "post"},
     }
 
 
@@ -159,7 +162,7 @@ def test_a_rest_api_with_several_origins_sends_preflights_to_the_functions(app):
     table = routes(app, settings(**values, functions=FUNCTIONS))
     assert {(r.method, r.path) for r in table if r.function == "items"} == {
         (method, path)
-        for method in ("GET", "POST", "OPTIONS")
+        for method in ("GET", "POST", "OPTIONS", "HEAD")
         for path in ("/items", "/items/{id}")
     }
     assert not any(r.cors for r in table)
@@ -174,19 +177,21 @@ def test_routes_whose_event_names_would_collide_stay_apart(tmp_path):
     paths = ["/items/{id}", "/items/id", "/items-export", "/items/export"]
     functions = {"items": {"routes": paths}, "items_export": {"routes": ["/items_export"]}}
     table = routes(root, settings(functions=functions))
-    assert [(r.function, r.path) for r in table] == [
+    gets = [r for r in table if r.method == "GET"]  # each has its HEAD row too
+    assert [(r.function, r.path) for r in gets] == [
         *(("items", path) for path in paths),
         ("items_export", "/items_export"),
     ]
-    events = [r.event for r in table if r.function == "items"]
+    events = [r.event for r in gets if r.function == "items"]
     assert len(set(events)) == 4
+    assert len({r.event for r in table if r.function == "items"}) == 8
     assert all(e.startswith(("GetItemsId", "GetItemsExport")) for e in events)
-    assert table[-1].event == "GetItemsExport"  # a name with no rival in its function stays
+    assert gets[-1].event == "GetItemsExport"  # a name with no rival in its function stays
 
     document = build_template(root, settings(functions=functions), "dev")
     assert api_events(document) == expected_events(table)
     resources = translate(document)["Resources"]
-    assert rest_paths(resources) == {path: {"get"} for path in [*paths, "/items_export"]}
+    assert rest_paths(resources) == {path: {"get", "head"} for path in [*paths, "/items_export"]}
     permissions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
     assert len(permissions) == len(table)  # API Gateway may call each function on each route
 

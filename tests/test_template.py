@@ -482,3 +482,65 @@ def test_env_dist_and_overlay_are_read_by_the_one_yaml_reader(app):
     assert broken.returncode != 0 and "Traceback" not in broken.stderr
     assert "template.overlay.yml:2: not valid YAML: " in broken.stderr
     assert not (app / "build/template.yml").exists()
+
+
+def test_the_rest_api_has_one_stage_a_name_and_answers_head(app):
+    """SAM without an OpenApiVersion also deploys a stage named "Stage"; an API Gateway REST
+    API answers HEAD only where the resource has a HEAD method; moto needs the API's Name."""
+    document = template(app, "stage=qa")
+    lint(app)
+    resources = translate(document)["Resources"]
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["Name"] == {"Fn::Sub": "shop-${Stage}"}
+    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == {"Ref": "Stage"}
+    (deployment,) = of_type(resources, "AWS::ApiGateway::Deployment").values()
+    assert "StageName" not in deployment["Properties"]  # no stage "Stage" beside qa
+    paths = api["Properties"]["Body"]["paths"]
+    assert set(paths["/items/{id}"]) >= {"get", "head", "post"}
+    assert set(paths["/reports/{year}"]) - {"options"} == {"get", "head"}
+    integration = paths["/items/{id}"]["head"]["x-amazon-apigateway-integration"]
+    assert integration == paths["/items/{id}"]["get"]["x-amazon-apigateway-integration"]
+    # API Gateway may invoke the function for HEAD as it may for GET
+    permissions = of_type(resources, "AWS::Lambda::Permission")
+    assert any(
+        "/HEAD/items" in json.dumps(p["Properties"]["SourceArn"]) for p in permissions.values()
+    )
+
+
+@pytest.mark.parametrize("stage", ["Stage", "Prod"])
+def test_a_stage_named_like_sams_own_deploys_one_stage(app, stage):
+    """With an OpenApiVersion SAM adds no stage of its own, so "Stage" and "Prod" (the
+    implicit API's stage, which Tight does not use) collide with nothing."""
+    (app / "app/functions/uploads").rename(app / "uploads")  # a bucket name is lowercase
+    settings = yaml.safe_load((app / "tight.yml").read_text())
+    del settings["functions"]["uploads"]
+    (app / "tight.yml").write_text(yaml.safe_dump(settings))
+    resources = translate(template(app, f"stage={stage}"))["Resources"]
+    assert len(of_type(resources, "AWS::ApiGateway::Stage")) == 1
+    (deployment,) = of_type(resources, "AWS::ApiGateway::Deployment").values()
+    assert "StageName" not in deployment["Properties"]
+
+
+def test_an_overlay_that_brings_back_sams_stage_named_stage_is_refused(app):
+    (app / "app/functions/uploads").rename(app / "uploads")
+    settings = yaml.safe_load((app / "tight.yml").read_text())
+    del settings["functions"]["uploads"]
+    (app / "tight.yml").write_text(yaml.safe_dump(settings))
+    (app / "template.overlay.yml").write_text(
+        "Resources:\n  Api:\n    Properties:\n      OpenApiVersion: null\n"
+    )
+    assert run("doit", "template", "stage=qa", cwd=app).returncode == 0  # no clash
+    refused = run("doit", "template", "stage=Stage", cwd=app)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "SAM also deploys a stage named Stage" in refused.stderr
+
+
+@pytest.mark.parametrize(("first", "second"), [("API_KEY", "api_key"), ("A_B", "A__B")])
+def test_env_keys_that_would_be_one_parameter_are_an_error_naming_both(app, first, second):
+    (app / "env.dist.yml").write_text(f"{first}: one\n{second}: two\n")
+    result = run("doit", "template", cwd=app)
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"error: env.dist.yml: {first} and {second} would both be")
+    assert not (app / "build/template.yml").exists()

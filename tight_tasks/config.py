@@ -79,6 +79,7 @@ class Spec:
     ``ConfigError`` naming ``key`` (a dotted path such as ``dynamo.port``)."""
 
     words = "a value"
+    empty_is_default = True  # `key:` with nothing after it means "the default"
 
     def check(self, value: Any, key: str) -> None:
         raise NotImplementedError
@@ -189,6 +190,7 @@ class Trigger(Spec):
     ``tight_tasks.triggers``, which knows each event source's keys."""
 
     words = "the trigger's settings"
+    empty_is_default = False  # `sqs:` alone names no queue: refused here, not in a task
 
     def __init__(self, trigger: str) -> None:
         self.trigger = trigger
@@ -196,7 +198,12 @@ class Trigger(Spec):
     def check(self, value: Any, key: str) -> None:
         from tight_tasks.triggers import check_trigger
 
-        check_trigger(key.split(".")[1], self.trigger, value)
+        try:
+            check_trigger(key.split(".")[1], self.trigger, value)
+        except SettingError:
+            raise
+        except ConfigError as error:  # the same words, with the trigger's line
+            raise SettingError(key, str(error)) from None
 
 
 class Checked(Spec):
@@ -244,7 +251,7 @@ class Table(Spec):
             spec = self.schema.get(name) if isinstance(name, str) else None
             if spec is None:
                 raise unknown_key(name, self.schema, prefix)
-            if item is not None:  # `key:` with no value means "the default"
+            if item is not None or not spec.empty_is_default:
                 spec.check(item, prefix + name)
 
 
@@ -441,7 +448,8 @@ def _checked_copy(path: Path) -> Path:
 
 def _checked_digest(raw: bytes) -> str:
     digest = hashlib.sha256(raw)
-    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__):
+    rules = Path(tight_tasks.triggers.__file__).with_name("aws_rules.py")  # the checks' rules
+    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__, str(rules)):
         stat = os.stat(module)
         digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

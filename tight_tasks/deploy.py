@@ -11,6 +11,7 @@ every call at a local emulator.
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -52,8 +53,18 @@ def _aws_errors() -> tuple[type[Exception], ...]:
 
 
 def _aws_error(error: Exception, doing: str) -> TightTaskError:
-    message = getattr(error, "response", {}).get("Error", {}).get("Message") or str(error)
+    message = getattr(error, "response", {}).get("Error", {}).get("Message") or _message(error)
     return TightTaskError(f"{doing}: {message}")
+
+
+def _message(error: Exception) -> str:
+    """One line of an error that has no parsed response: the message inside an emulator's
+    raw answer (JSON or XML), else the error's first line."""
+    text = str(error)
+    found = re.search(r'"message":\s*"((?:[^"\\]|\\.)*)"|<Message>(.*?)</Message>', text)
+    if found:
+        return (found.group(1) or found.group(2) or "").replace("\\'", "'")
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 # -- S3 -----------------------------------------------------------------------------------------
@@ -640,7 +651,10 @@ def apply_stack(
         print("nothing deployed: the change set is deleted")
         return "declined"
     known = event_ids(cloudformation, name)
-    cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
+    try:
+        cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
+    except _aws_errors() as error:
+        raise _refused(cloudformation, name, creating, error) from None
     print(f"{'creating' if creating else 'updating'} stack {name}:")
     final, operation = follow(cloudformation, name, known)
     status = final["StackStatus"]
@@ -659,6 +673,26 @@ def apply_stack(
     for output in sorted(final.get("Outputs", []), key=lambda o: o["OutputKey"]):
         print(f"  {output['OutputKey']}: {output['OutputValue']}")
     return "created" if creating else "updated"
+
+
+def _refused(cloudformation: Any, name: str, creating: bool, error: Exception) -> TightTaskError:
+    """An endpoint that refuses to execute a change set it accepted (moto cannot build some
+    resources): a stack it was creating is deleted, and the error says why, in one line."""
+    reason = _aws_error(error, "").args[0].removeprefix(": ")
+    done = ""
+    if creating:
+        cloudformation.delete_stack(StackName=name)
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 900}
+        )
+        done = f"; the stack {name} is deleted"
+    hint = ""
+    if os.environ.get("AWS_ENDPOINT_URL") and "REST API" in reason:
+        hint = (
+            " (AWS_ENDPOINT_URL is set: an emulator such as moto builds no REST API methods "
+            "from SAM's OpenAPI body; deploy `api: http` there, or the REST API to AWS)"
+        )
+    return TightTaskError(f"executing the change set of {name} failed: {reason}{done}{hint}")
 
 
 def _table_exists(dynamodb: Any, table: str) -> bool:

@@ -68,6 +68,35 @@ def arn_or_create(value: Any, what: str, function: str) -> tuple[Any, str]:
     return None, value
 
 
+def check_deployed_name(
+    builder: Builder, function: str, trigger: str, name: str, fifo: bool = False
+) -> None:
+    """Refuse a source whose deployed name, ``<app>-<stage>-<name>`` for the stage being
+    built, its service would refuse (``tight_tasks.aws_rules``): a long stage can push a
+    name past a limit, an uppercase one makes a bucket name S3 refuses."""
+    from tight_tasks.aws_rules import (
+        bucket_name_problem,
+        queue_name_problem,
+        stream_name_problem,
+        topic_name_problem,
+    )
+
+    deployed = f"{builder.app}-{builder.stage}-{name}"
+    problem = {
+        "sqs": lambda: queue_name_problem(deployed, fifo),
+        "sns": lambda: topic_name_problem(deployed),
+        "kinesis": lambda: stream_name_problem(deployed),
+        "s3": lambda: bucket_name_problem(deployed),
+    }[trigger]()
+    if problem is not None:
+        key = REQUIRED[trigger]
+        raise TightTaskError(
+            f"functions.{function}.{trigger}.{key} in tight.yml: the {key} name {deployed} "
+            f"(<app>-<stage>-<{key}> for stage {builder.stage}) {problem}; shorten or rename "
+            f"the {key}, the app or the stage"
+        )
+
+
 def trigger_options(trigger: str, raw: Any) -> dict[str, Any]:
     """A trigger's tight.yml value as a mapping: ``sqs: orders`` is short for
     ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression (or
@@ -89,6 +118,8 @@ def source_events(
     statements: list[dict[str, Any]] = []
     if "batch_size" in options:
         properties["BatchSize"] = options["batch_size"]
+    if "batch_window" in options:
+        properties["MaximumBatchingWindowInSeconds"] = options["batch_window"]
     if trigger in BATCH_TRIGGERS:
         properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     if trigger in ("kinesis", "dynamodb_stream"):
@@ -103,10 +134,14 @@ def source_events(
         arn, queue = arn_or_create(options.get("queue"), "queue", name)
         if arn is None:
             fifo = bool(options.get("fifo", False))
+            check_deployed_name(builder, name, "sqs", f"{queue}{'.fifo' if fifo else ''}", fifo)
             queue_properties: dict[str, Any] = {
                 "QueueName": {"Fn::Sub": f"{builder.prefix}-{queue}{'.fifo' if fifo else ''}"},
-                # At least six times the timeout, as Lambda recommends for retries.
-                "VisibilityTimeout": min(43200, 6 * builder.timeout),
+                # Six times the timeout, as Lambda recommends for retries, plus the time a
+                # batch may wait to fill (a message is in flight from its first poll).
+                "VisibilityTimeout": min(
+                    43200, 6 * builder.timeout + int(options.get("batch_window", 0))
+                ),
             }
             if fifo:
                 queue_properties["FifoQueue"] = True
@@ -123,6 +158,7 @@ def source_events(
     if trigger == "kinesis":
         arn, stream = arn_or_create(options.get("stream"), "stream", name)
         if arn is None:
+            check_deployed_name(builder, name, "kinesis", stream)
             logical = builder.add(
                 camel(stream) + "Stream",
                 {
@@ -151,6 +187,7 @@ def source_events(
     if trigger == "sns":
         arn, topic = arn_or_create(options.get("topic"), "topic", name)
         if arn is None:
+            check_deployed_name(builder, name, "sns", topic)
             logical = builder.add(
                 camel(topic) + "Topic",
                 {
@@ -169,6 +206,7 @@ def source_events(
                 "bucket it creates; give a bucket name, or wire an existing bucket to the "
                 "function with an EventBridge rule (functions.<name>.eventbridge)"
             )
+        check_deployed_name(builder, name, "s3", bucket)
         logical = builder.add(camel(bucket) + "Bucket", {"Type": "AWS::S3::Bucket"})
         builder.outputs[f"{logical}Name"] = {"Value": {"Ref": logical}}
         events = options.get("events", ["s3:ObjectCreated:*"])
@@ -188,4 +226,6 @@ def source_events(
         }, statements
     pattern = options["pattern"]
     event: dict[str, Any] = {"Pattern": pattern}
+    if options.get("bus"):
+        event["EventBusName"] = options["bus"]  # a name or an ARN; without one, the default bus
     return {"Rule": {"Type": "EventBridgeRule", "Properties": event}}, statements

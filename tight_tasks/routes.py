@@ -92,6 +92,15 @@ def event_names(function: str, pairs: list[tuple[str, str]]) -> list[str]:
     return names
 
 
+def with_head(methods: list[str], api: str) -> list[str]:
+    """A REST API answers only the methods it has (HEAD on a GET-only resource is a 403),
+    so where the module registers GET and no HEAD, HEAD gets its own row: the runtime runs
+    the GET handler and drops the body."""
+    if api == "rest" and "GET" in methods and "HEAD" not in methods:
+        return [*methods, "HEAD"]
+    return methods
+
+
 def function_routes(
     name: str, entry: dict[str, Any], methods: list[str], settings: dict[str, Any]
 ) -> list[Route]:
@@ -104,6 +113,7 @@ def function_routes(
             f"functions.{name}.routes in tight.yml must be a list of paths starting with /"
         )
     api = api_kind(settings)
+    methods = with_head(methods, api)
     gateway_cors = api_cors(settings) is not None
     if api == "rest" and not gateway_cors and settings.get("cors"):
         methods = [*methods, "OPTIONS"] if "OPTIONS" not in methods else methods

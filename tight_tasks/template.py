@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +47,11 @@ TEMPLATE_MODULES = (
     "model_uses.py",
     "schema.py",
     "triggers.py",
+    "aws_rules.py",
     "target.py",
     "config.py",
 )
+REST_OPENAPI_VERSION = "2.0"  # any version stops the extra stage; 2.0 keeps the body as it was
 RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py")
 
 
@@ -83,6 +86,20 @@ def env_parameters(root: Path) -> dict[str, str]:
             )
         result[key] = "" if value is None else str(value)
     return result
+
+
+def check_parameter_ids(keys: Iterable[str]) -> None:
+    """Refuse env.dist.yml keys that would be one template parameter (``API_KEY`` and
+    ``api_key`` are both ``EnvApiKey``): the second would silently take the first's value."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        logical = env_parameter_id(key)
+        first = seen.setdefault(logical, key)
+        if first != key:
+            raise TightTaskError(
+                f"{ENV_FILE}: {first} and {key} would both be the template parameter "
+                f"{logical}; rename or remove one of them"
+            )
 
 
 def sam_cors(cors: Cors | None, api: str) -> dict[str, Any] | None:
@@ -238,7 +255,14 @@ class Builder:
             self.add("HttpApi", {"Type": "AWS::Serverless::HttpApi", "Properties": properties})
             url = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
         else:
-            properties = {"StageName": {"Ref": "Stage"}}
+            properties = {
+                # A name of its own (an emulator such as moto needs one, and the console
+                # shows it), and an OpenAPI version, without which SAM also deploys a
+                # stage named "Stage" beside the app's own.
+                "Name": {"Fn::Sub": self.prefix},
+                "StageName": {"Ref": "Stage"},
+                "OpenApiVersion": REST_OPENAPI_VERSION,
+            }
             if self.cors:
                 properties["Cors"] = self.cors
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
@@ -266,6 +290,7 @@ class Builder:
             self.function(name, code, [route for route in table if route.function == name])
         check_queue_names(self)
         env = env_parameters(self.root)
+        check_parameter_ids(env)
         variables: dict[str, Any] = {"TIGHT_STAGE": {"Ref": "Stage"}, "TIGHT_APP": self.app}
         for key, default in env.items():
             logical = env_parameter_id(key)
@@ -335,7 +360,25 @@ def build_template(root: Path, settings: dict[str, Any], stage: str) -> dict[str
         if not isinstance(overlay, dict):
             raise TightTaskError(f"{OVERLAY_FILE} must be a mapping, merged onto the template")
         document = deep_merge(document, overlay)
+    check_stage_clash(document, stage)
     return document
+
+
+def check_stage_clash(document: dict[str, Any], stage: str) -> None:
+    """SAM deploys a REST API without an OpenApiVersion to an extra stage named "Stage"
+    too: a stage of that name would be created twice. Tight sets the version; an overlay
+    that removes it brings the clash back."""
+    api = (document.get("Resources") or {}).get("Api") or {}
+    versions = [
+        (api.get("Properties") or {}).get("OpenApiVersion"),
+        ((document.get("Globals") or {}).get("Api") or {}).get("OpenApiVersion"),
+    ]
+    if stage == "Stage" and api.get("Type") == "AWS::Serverless::Api" and not any(versions):
+        raise TightTaskError(
+            "stage Stage: without an OpenApiVersion on the REST API (removed by "
+            f"{OVERLAY_FILE}), SAM also deploys a stage named Stage, and the two "
+            "collide; choose another stage or keep Api's OpenApiVersion"
+        )
 
 
 def write_template(root: Path, settings: dict[str, Any], stage: str) -> Path:

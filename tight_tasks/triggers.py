@@ -19,10 +19,6 @@ from tight.config import ConfigError
 
 TRIGGERS = ("sqs", "sns", "s3", "kinesis", "dynamodb_stream", "eventbridge", "schedule")
 
-SCHEDULE_PATTERN = re.compile(
-    r"^(rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$"
-)
-
 
 def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
@@ -30,6 +26,10 @@ def _text(value: Any) -> bool:
 
 def _batch_size(value: Any) -> bool:
     return type(value) is int and 1 <= value <= 10000
+
+
+def _batch_window(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= 300  # Lambda's MaximumBatchingWindowInSeconds
 
 
 def _flag(value: Any) -> bool:
@@ -86,6 +86,7 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
     "sqs": {
         "queue": TEXT,
         "batch_size": (_batch_size, "a whole number from 1 to 10000"),
+        "batch_window": (_batch_window, "a whole number of seconds from 1 to 300"),
         "fifo": (_flag, "true or false"),
         "max_receive_count": RECEIVES,
     },
@@ -135,7 +136,11 @@ def check_trigger(function: str, trigger: str, spec: Any) -> None:
     ``sqs: orders`` is short for ``sqs: {queue: orders}`` (and likewise for the other
     sources' main key); ``schedule`` takes its expression, or ``{expression, retries}``.
     """
+    from tight_tasks.aws_rules import schedule_problem, sqs_batch_problem
+
     where = f"functions.{function}.{trigger} in tight.yml"
+    if spec is None:
+        raise ConfigError(empty_trigger(where, trigger))
     if trigger == "schedule" and isinstance(spec, dict):
         # The long form: {expression: "rate(1 day)", retries: 0}.
         unknown = sorted(str(k) for k in spec if k not in ("expression", "retries"))
@@ -148,11 +153,9 @@ def check_trigger(function: str, trigger: str, spec: Any) -> None:
             raise ConfigError(f"{where}: retries must be {ASYNC_RETRIES[1]}, not {retries!r}")
         spec = spec.get("expression")
     if trigger == "schedule":
-        if not isinstance(spec, str) or not SCHEDULE_PATTERN.match(spec.strip()):
-            raise ConfigError(
-                f"{where} must be a schedule expression, rate(...) or cron(...), for example "
-                f'"rate(1 day)", "rate(5 minutes)" or "cron(0 3 * * ? *)", not {spec!r}'
-            )
+        problem = schedule_problem(spec)
+        if problem is not None:
+            raise ConfigError(f"{where}: {spec!r} {problem}")
         return
     keys = KEYS[trigger]
     main = REQUIRED[trigger]
@@ -171,3 +174,19 @@ def check_trigger(function: str, trigger: str, spec: Any) -> None:
         check, wanted = keys[key]
         if not check(value):
             raise ConfigError(f"{where}: {key} must be {wanted}, not {value!r}")
+    if trigger == "sqs":
+        batch = sqs_batch_problem(spec)
+        if batch is not None:
+            raise ConfigError(f"{where}: {batch[0]} {batch[1]}")
+
+
+def empty_trigger(where: str, trigger: str) -> str:
+    """The error for a trigger written with nothing after it (``sqs:``): it has no source."""
+    if trigger == "schedule":
+        return f'{where} is empty; give its expression: schedule: "rate(1 day)"'
+    main = REQUIRED[trigger]
+    if trigger == "eventbridge":
+        example = 'eventbridge: {pattern: {source: ["my.app"]}}'
+        return f"{where} is empty; give its pattern: {example}"
+    example = f"{trigger}: <{main}> or {trigger}: {{{main}: <{main}>}}"
+    return f"{where} is empty; name its {main}: {example}"
