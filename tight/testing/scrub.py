@@ -52,8 +52,29 @@ OAUTH_FIELDS = frozenset(
 )
 # Under these keys every string is a secret (STS/Cognito credentials, Cognito tokens).
 SECRET_SUBTREES = frozenset(("credentials", "authenticationresult"))
-# A DynamoDB attribute value ({"S": "..."}) stands for the value itself.
-ATTRIBUTE_TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "L", "M", "BOOL", "NULL"))
+# Under any other secret name every string is masked too, whatever the shape beneath it
+# ({"password": {"current": ...}}, SQS MessageAttributes under AuthToken), except in these
+# lists AWS names after a secret but fills with records of names, ids and dates: they are
+# scrubbed field by field (Secrets Manager's ListSecrets, ECR's authorization data, IAM's
+# access key metadata).
+RECORD_LISTS = frozenset(
+    ("secretlist", "secretversionstostages", "authorizationdata", "accesskeymetadata")
+)
+# The data type beside a value (SQS/SNS message attributes) says how to read it, not what
+# it is: kept, so code branching on it does the same in playback.
+DATA_TYPE = re.compile(r"(?:String|Number|Binary)(?:\.[\w.-]{0,64})?")
+# A record naming a setting beside its value: ECS/Batch/CodeBuild environment entries,
+# CloudFormation parameters and outputs, SSM parameters, tags, Cognito user attributes,
+# Elastic Beanstalk option settings. When the name is secret, the value is.
+NAME_VALUE_KEYS = (
+    ("name", "value"),
+    ("Name", "Value"),
+    ("key", "value"),
+    ("Key", "Value"),
+    ("ParameterKey", "ParameterValue"),
+    ("OutputKey", "OutputValue"),
+    ("OptionName", "Value"),
+)
 
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA)[A-Z0-9]{12,20}\b")
@@ -235,20 +256,26 @@ class ScrubPolicy:
         ``secret``: ``value`` stands under a secret name.
 
         Only strings are masked: numbers, booleans and the structure stay, so code reading
-        a recorded response still finds the fields it expects. Under a secret name, a
-        DynamoDB attribute value ({"S": ...}) is masked as the value it stands for, while
-        other mappings (a ``SecretList`` of names) are scrubbed key by key."""
+        a recorded response still finds the fields it expects. Under a secret name every
+        string beneath is masked, whatever the shape (a DynamoDB attribute value, SQS
+        message attributes, a list of keys); a record whose name field names a secret
+        (``{"name": "DB_PASS", "value": ...}``) has its value masked."""
         if isinstance(value, dict):
             if "__class__" in value:  # placebo's encoding of a datetime or a stream
                 return self._placebo_object(value, secret)
-            if secret and len(value) == 1 and next(iter(value)) in ATTRIBUTE_TYPES:
+            if secret:
                 return self._masked(value)
+            secret_value = self._secret_value_key(value)
             clean: dict[Any, Any] = {}
             for key, item in value.items():
-                if isinstance(key, str) and key.lower() in SECRET_SUBTREES:
-                    clean[key] = self._masked(item)
+                lowered = key.lower() if isinstance(key, str) else ""
+                if lowered in SECRET_SUBTREES or (secret_value is not None and key == secret_value):
+                    item = self._masked(item)
+                elif lowered in RECORD_LISTS:
+                    item = self.data(item)
                 else:
-                    clean[key] = self.data(item, self.is_secret_name(key))
+                    item = self.data(item, self.is_secret_name(key))
+                clean[key] = item
             if value.get("Type") == "SecureString" and isinstance(value.get("Value"), str):
                 clean["Value"] = self._masked(value["Value"])  # SSM, read WithDecryption
             return clean
@@ -264,6 +291,13 @@ class ScrubPolicy:
             except UnicodeDecodeError:
                 return self._binary(value)
         return value
+
+    def _secret_value_key(self, record: dict[Any, Any]) -> str | None:
+        """The value field of a name/value record whose name is a secret, else None."""
+        for name_key, value_key in NAME_VALUE_KEYS:
+            if value_key in record and self.is_secret_name(record.get(name_key)):
+                return value_key
+        return None
 
     def _string(self, value: str) -> str:
         """A string scrubbed as text, or, when it holds a JSON document (an SQS message
@@ -296,7 +330,11 @@ class ScrubPolicy:
         if isinstance(value, dict):
             if "__class__" in value:
                 return self._placebo_object(value, True)
-            return {key: self._masked(item) for key, item in value.items()}
+            clean: dict[Any, Any] = {}
+            for key, item in value.items():
+                kept = key == "DataType" and isinstance(item, str) and DATA_TYPE.fullmatch(item)
+                clean[key] = item if kept else self._masked(item)
+            return clean
         if isinstance(value, list):
             return [self._masked(item) for item in value]
         if isinstance(value, (str, bytes)) and value:
