@@ -4,13 +4,20 @@ vcrpy cassettes and expectation files.
 Recordings are committed and read in review, so before a byte is written every secret is
 replaced by one fixed marker, ``REDACTED``:
 
-- values under secret *names*: headers, query parameters, form fields and JSON keys at any
-  depth whose name is a known secret (Authorization, Cookie, ``access_token``, ``code``...)
-  or carries a secret word (token, secret, password, session, auth...);
+- values under secret *names*: headers, query and fragment parameters, form fields, XML
+  elements (CDATA too), ``name=value`` pairs inside any string (an error message) and JSON
+  keys at any depth whose name is a known secret (Authorization, Cookie, ``access_token``,
+  ``code``...) or is one by the shared list (token, secret, password, ``DB_PASS``,
+  ``STRIPE_KEY``, ``DATABASE_URL``...). Beneath such a name every string is masked, whatever
+  the shape; a name/value record naming a secret (``{"name": "DB_PASS", "value": ...}``,
+  CloudFormation parameters) has its value masked;
+- the parameters of signed URLs (S3 ``X-Amz-*``, GCS ``X-Goog-*``, Azure ``sig``,
+  CloudFront ``Signature``/``Key-Pair-Id``/``Policy``);
 - AWS responses: ``Credentials`` of any service, Secrets Manager secrets, SSM
   ``SecureString`` values, KMS ``Plaintext``, Cognito ``AuthenticationResult``;
-- secret *values* wherever they stand: JWT-shaped strings, AWS access key ids, the
-  recording's own credentials and the values of secret-named ``env.yml`` keys;
+- secret *values* wherever they stand, in keys too: JWTs (signed or encrypted), AWS access
+  key ids, URL passwords, the recording's own credentials, the values of secret-named
+  ``env.yml`` keys, and every secret masked by name so far (what the code sent included);
 - the app's own rules from tight.yml (``testing: {scrub: {keys: [...], patterns: [...]}}``).
 
 The policy is deterministic, so a request scrubbed for recording and the same request
@@ -19,7 +26,7 @@ scrubbed at playback are equal and cassettes still match.
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -45,6 +52,17 @@ SECRET_NAMES = frozenset(
         "plaintext",  # KMS Decrypt / GenerateDataKey
     )
 )
+# Query parameters of signed URLs: Azure SAS's sig, CloudFront's Signature, Key-Pair-Id and
+# Policy, and every X-Amz-* / X-Goog-* parameter but the three that only describe the
+# signing (a policy, credential or token an app's URL carries is a secret; the date changes
+# with every run).
+SIGNED_URL_PARAMS = frozenset(("sig", "signature", "key-pair-id", "policy"))
+SIGNING_PREFIXES = ("x-amz-", "x-goog-")
+SIGNING_DESCRIPTION = frozenset(
+    f"{prefix}{name}"
+    for prefix in SIGNING_PREFIXES
+    for name in ("algorithm", "expires", "signedheaders")
+)
 # ... and the OAuth 2.0 / OpenID Connect fields, exactly as those specs spell them (so an
 # AWS error's "Code" stays readable while an authorization "code" is masked).
 OAUTH_FIELDS = frozenset(
@@ -52,29 +70,69 @@ OAUTH_FIELDS = frozenset(
 )
 # Under these keys every string is a secret (STS/Cognito credentials, Cognito tokens).
 SECRET_SUBTREES = frozenset(("credentials", "authenticationresult"))
-# A DynamoDB attribute value ({"S": "..."}) stands for the value itself.
-ATTRIBUTE_TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "L", "M", "BOOL", "NULL"))
+# Under any other secret name every string is masked too, whatever the shape beneath it
+# ({"password": {"current": ...}}, SQS MessageAttributes under AuthToken), except in these
+# lists AWS names after a secret but fills with records of names, ids and dates: they are
+# scrubbed field by field (Secrets Manager's ListSecrets, ECR's authorization data, IAM's
+# access key metadata).
+RECORD_LISTS = frozenset(
+    ("secretlist", "secretversionstostages", "authorizationdata", "accesskeymetadata")
+)
+# The data type beside a value (SQS/SNS message attributes) says how to read it, not what
+# it is: kept, so code branching on it does the same in playback.
+DATA_TYPE = re.compile(r"(?:String|Number|Binary)(?:\.[\w.-]{0,64})?")
+# A record naming a setting beside its value: ECS/Batch/CodeBuild environment entries,
+# CloudFormation parameters and outputs, SSM parameters, tags, Cognito user attributes,
+# Elastic Beanstalk option settings. When the name is secret, the value is.
+NAME_VALUE_KEYS = (
+    ("name", "value"),
+    ("Name", "Value"),
+    ("key", "value"),
+    ("Key", "Value"),
+    ("ParameterKey", "ParameterValue"),
+    ("OutputKey", "OutputValue"),
+    ("OptionName", "Value"),
+)
 
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+# An encrypted JWT (JWE compact form): a JSON header, then encrypted key (empty with "dir"),
+# IV, ciphertext and tag.
+JWE = re.compile(
+    r"\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+)
 ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA)[A-Z0-9]{12,20}\b")
-# <SessionToken>...</SessionToken> in XML bodies (STS, the query protocol services).
+# <SessionToken>...</SessionToken> in XML bodies (STS, the query protocol services), its
+# text plain or in a CDATA section.
 XML_ELEMENT = re.compile(
-    r"<(?P<name>[\w:.-]+)(?P<attrs>\s[^<>]*)?(?<!/)>(?P<value>[^<]+)</(?P=name)>"
+    r"<(?P<name>[\w:.-]+)(?P<attrs>\s[^<>]*)?(?<!/)>"
+    r"(?:<!\[CDATA\[(?P<cdata>[\s\S]*?)\]\]>|(?P<value>[^<]+))</(?P=name)>"
 )
 # The password of a URL's userinfo (postgres://user:password@host, https://u:p@host).
 USERINFO = re.compile(
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:\"'<>]*:)(?P<value>[^\s/@\"'<>]+)@"
 )
-# A query parameter of a URL standing in text: a presigned URL in a response's data, an
-# OAuth redirect's Location (...?code=...&state=...).
-QUERY_PARAM = re.compile(r"(?P<head>[?&](?P<name>[^=&?#\s\"'<>]+)=)(?P<value>[^&#\s\"'<>]+)")
+# A query or fragment parameter of a URL standing in text: a presigned URL in a response's
+# data, an OAuth redirect's Location (...?code=...&state=..., #access_token=...).
+QUERY_PARAM = re.compile(r"(?P<head>[?&#](?P<name>[^=&?#\s\"'<>]+)=)(?P<value>[^&#\s\"'<>]+)")
 PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?-----END (?P=kind)-----", re.DOTALL
 )
-# name=value or "name": "value" in text that is neither JSON nor a form.
-NAMED_VALUE = re.compile(
-    r"(?P<name>[\w.-]+)(?P<sep>\"?\s*[:=]\s*)"
-    r"(?:\"(?P<quoted>(?:[^\"\\\n]|\\.)+)\"|(?P<value>[^\s\"&,;<>]+))"
+# name=value, name: value, "name": "value" or 'name': 'value' standing in text. Only the
+# name and separator are matched, so a name inside a plain name's value is still found
+# ("failed: password=x"); the value is read after a secret name. The name starts a word,
+# so a long word is not tried at each of its letters.
+_NAMED = r"(?<![\w.-])(?P<name>[\w.-]+)"
+# In a body of no known format (plain text, NDJSON) any colon or equals sign separates ...
+NAMED_VALUE = re.compile(_NAMED + r"[\"']?\s*[:=]\s*")
+# ... while in any other string (an error message, an exception's text) a colon does only
+# before a space or a quote, so that paths (/v1/sessions:batchCreate) and times stay.
+NAMED_VALUE_IN_TEXT = re.compile(_NAMED + r"(?:[\"']\s*:\s*|\s*=\s*|\s*:(?=[\s\"'])\s*)")
+# The value: quoted whole, or bare up to a space, a quote, a separator or a CDATA's end
+# (after an auth scheme, "Authorization: Bearer <token>", the credential that follows).
+SECRET_VALUE = re.compile(
+    r"(?P<q>[\"'])(?P<quoted>(?:(?!(?P=q))[^\\\n]|\\.)+)(?P=q)"
+    r"|(?P<value>(?:(?i:bearer|basic|digest|token|negotiate)[ \t]+(?=[^\s\"]))?"
+    r"(?:[^\s\"&,;<>\]]|\](?!\]>))+)"
 )
 # A multipart/form-data field: its name, then its value up to the next boundary.
 MULTIPART_FIELD = re.compile(
@@ -164,41 +222,89 @@ class ScrubPolicy:
             return True
         return is_secret_name(name)
 
+    def is_secret_in_text(self, name: str) -> bool:
+        """A name whose value is masked where ``name=value`` stands in any string: the
+        shared list, the app's keys and the secret headers, not OAuth's bare ``code`` (an
+        error message's "code: 403" stays)."""
+        lowered = name.lower()
+        return lowered in self.keys or lowered in SECRET_NAMES or is_secret_name(name)
+
+    def is_secret_param(self, name: Any) -> bool:
+        """A query, form or fragment parameter holding a secret: a secret name, or one of
+        a signed URL's (``sig``, ``Signature``, ``X-Amz-Credential``, ``X-Goog-Signature``)."""
+        if not isinstance(name, str) or self.is_secret_name(name):
+            return isinstance(name, str)
+        lowered = name.lower()
+        if lowered in SIGNED_URL_PARAMS:
+            return True
+        return lowered.startswith(SIGNING_PREFIXES) and lowered not in SIGNING_DESCRIPTION
+
     # -- values ------------------------------------------------------------------------
     def text(self, text: str, loose: bool = False) -> str:
-        """``text`` with hunted values, patterns, JWTs, key ids and secret XML elements
-        masked; ``loose`` also masks ``name=value`` pairs (a body of no known format)."""
+        """``text`` with hunted values, patterns, JWTs, key ids, URL passwords, secret URL
+        parameters, secret XML elements and ``name=value`` pairs masked; ``loose`` (a body
+        of no known format) also takes ``name:value`` and multipart fields."""
         for value in self.hunted():
             if value in text:
                 text = text.replace(value, MARKER)
         for pattern in self.patterns:
             text = pattern.sub(MARKER, text)
-        text = JWT.sub(MARKER, text)
+        if "eyJ" in text:
+            text = JWE.sub(MARKER, JWT.sub(MARKER, text))
         text = ACCESS_KEY_ID.sub(MARKER, text)
         if "-----BEGIN" in text:
             text = PRIVATE_KEY.sub(MARKER, text)
         if "://" in text:
             text = USERINFO.sub(self._userinfo, text)
-        if "?" in text and "=" in text:
+        if ("?" in text or "#" in text) and "=" in text:
             text = QUERY_PARAM.sub(self._query_param, text)
         if "<" in text:
             text = XML_ELEMENT.sub(self._xml_element, text)
         if loose:
             if "form-data" in text:
                 text = MULTIPART_FIELD.sub(self._multipart_field, text)
-            text = NAMED_VALUE.sub(self._named_value, text)
+            text = self._named_values(text, NAMED_VALUE, self.is_secret_name)
+        elif "=" in text or ":" in text:
+            text = self._named_values(text, NAMED_VALUE_IN_TEXT, self.is_secret_in_text)
         return text
 
+    def _named_values(
+        self, text: str, names: re.Pattern[str], is_secret: Callable[[str], bool]
+    ) -> str:
+        """``text`` with the value after each secret ``name=`` (as ``names`` finds them)
+        masked, quoted values keeping their quotes."""
+        kept: list[str] = []
+        done = 0
+        for found in names.finditer(text):
+            if found.start() < done or not is_secret(found.group("name")):
+                continue  # a plain name, or a name inside a value just masked
+            value = SECRET_VALUE.match(text, found.end())
+            if value is None:
+                continue
+            secret = (
+                value.group("value") if value.group("quoted") is None else value.group("quoted")
+            )
+            if secret == MARKER:
+                continue
+            self.learn(secret)
+            quote = value.group("q") or ""
+            kept += (text[done : found.end()], quote, MARKER, quote)
+            done = value.end()
+        return "".join((*kept, text[done:])) if kept else text
+
     def _xml_element(self, match: re.Match[str]) -> str:
-        if not self.is_secret_name(match.group("name")) or match.group("value") == MARKER:
+        cdata = match.group("cdata")
+        value = match.group("value") if cdata is None else cdata
+        if not self.is_secret_name(match.group("name")) or value in (MARKER, ""):
             return match.group(0)
         name = match.group("name")
-        self.learn(match.group("value"))
-        return f"<{name}{match.group('attrs') or ''}>{MARKER}</{name}>"
+        self.learn(value)
+        masked = MARKER if cdata is None else f"<![CDATA[{MARKER}]]>"
+        return f"<{name}{match.group('attrs') or ''}>{masked}</{name}>"
 
     def _query_param(self, match: re.Match[str]) -> str:
         value = match.group("value")
-        if value == MARKER or not self.is_secret_name(match.group("name")):
+        if value == MARKER or not self.is_secret_param(match.group("name")):
             return match.group(0)
         from urllib.parse import unquote_plus
 
@@ -213,19 +319,9 @@ class ScrubPolicy:
         self.learn(unquote(match.group("value")))
         return f"{match.group('head')}{MARKER}@"
 
-    def _named_value(self, match: re.Match[str]) -> str:
-        if not self.is_secret_name(match.group("name")):
-            return match.group(0)
-        quoted = match.group("quoted")
-        if quoted is not None:
-            self.learn(quoted)
-            return f'{match.group("name")}{match.group("sep")}"{MARKER}"'
-        self.learn(match.group("value"))
-        return match.group("name") + match.group("sep") + MARKER
-
     def _multipart_field(self, match: re.Match[str]) -> str:
         value = match.group("value")
-        if not value or value == MARKER or not self.is_secret_name(match.group("name")):
+        if not value or value == MARKER or not self.is_secret_param(match.group("name")):
             return match.group(0)
         self.learn(value)
         return match.group("head") + MARKER
@@ -235,20 +331,26 @@ class ScrubPolicy:
         ``secret``: ``value`` stands under a secret name.
 
         Only strings are masked: numbers, booleans and the structure stay, so code reading
-        a recorded response still finds the fields it expects. Under a secret name, a
-        DynamoDB attribute value ({"S": ...}) is masked as the value it stands for, while
-        other mappings (a ``SecretList`` of names) are scrubbed key by key."""
+        a recorded response still finds the fields it expects. Under a secret name every
+        string beneath is masked, whatever the shape (a DynamoDB attribute value, SQS
+        message attributes, a list of keys); a record whose name field names a secret
+        (``{"name": "DB_PASS", "value": ...}``) has its value masked."""
         if isinstance(value, dict):
             if "__class__" in value:  # placebo's encoding of a datetime or a stream
                 return self._placebo_object(value, secret)
-            if secret and len(value) == 1 and next(iter(value)) in ATTRIBUTE_TYPES:
+            if secret:
                 return self._masked(value)
+            secret_value = self._secret_value_key(value)
             clean: dict[Any, Any] = {}
             for key, item in value.items():
-                if isinstance(key, str) and key.lower() in SECRET_SUBTREES:
-                    clean[key] = self._masked(item)
+                lowered = key.lower() if isinstance(key, str) else ""
+                if lowered in SECRET_SUBTREES or (secret_value is not None and key == secret_value):
+                    item = self._masked(item)
+                elif lowered in RECORD_LISTS:
+                    item = self.data(item)
                 else:
-                    clean[key] = self.data(item, self.is_secret_name(key))
+                    item = self.data(item, self.is_secret_name(key))
+                clean[self._key(key, clean)] = item
             if value.get("Type") == "SecureString" and isinstance(value.get("Value"), str):
                 clean["Value"] = self._masked(value["Value"])  # SSM, read WithDecryption
             return clean
@@ -264,6 +366,27 @@ class ScrubPolicy:
             except UnicodeDecodeError:
                 return self._binary(value)
         return value
+
+    def _secret_value_key(self, record: dict[Any, Any]) -> str | None:
+        """The value field of a name/value record whose name is a secret, else None."""
+        for name_key, value_key in NAME_VALUE_KEYS:
+            if value_key in record and self.is_secret_name(record.get(name_key)):
+                return value_key
+        return None
+
+    def _key(self, key: Any, taken: dict[Any, Any]) -> Any:
+        """A mapping's key with secrets masked in it (a hunted value used as a key), made
+        unique again if masking made two keys one, so the structure stays."""
+        if not isinstance(key, str) or not key:
+            return key
+        clean = self.text(key)
+        if clean == key:
+            return key
+        unique, number = clean, 1
+        while unique in taken:
+            number += 1
+            unique = f"{clean}-{number}"
+        return unique
 
     def _string(self, value: str) -> str:
         """A string scrubbed as text, or, when it holds a JSON document (an SQS message
@@ -296,7 +419,11 @@ class ScrubPolicy:
         if isinstance(value, dict):
             if "__class__" in value:
                 return self._placebo_object(value, True)
-            return {key: self._masked(item) for key, item in value.items()}
+            clean: dict[Any, Any] = {}
+            for key, item in value.items():
+                kept = key == "DataType" and isinstance(item, str) and DATA_TYPE.fullmatch(item)
+                clean[self._key(key, clean)] = item if kept else self._masked(item)
+            return clean
         if isinstance(value, list):
             return [self._masked(item) for item in value]
         if isinstance(value, (str, bytes)) and value:
@@ -347,11 +474,16 @@ class ScrubPolicy:
         return value
 
     def pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Query or form fields with secret-named ones masked."""
-        return [(k, self._masked(v) if self.is_secret_name(k) else self.text(v)) for k, v in pairs]
+        """Query, fragment or form fields with secret-named ones masked (and secrets in
+        the names themselves)."""
+        return [
+            (self.text(k), self._masked(v) if self.is_secret_param(k) else self.text(v))
+            for k, v in pairs
+        ]
 
     def url(self, url: str) -> str:
-        """``url`` with secret query parameters and hunted values masked."""
+        """``url`` with its password, secret query and fragment parameters and hunted
+        values masked."""
         parts = urlsplit(url)
         netloc = parts.netloc
         if parts.password and parts.password != MARKER:  # https://user:password@host
@@ -367,9 +499,18 @@ class ScrubPolicy:
             clean = self.pairs(pairs)
             if clean != pairs:
                 query = urlencode(clean)
-        if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
+        fragment = parts.fragment  # a redirect's #access_token=...&state=...
+        if fragment:
+            if "=" in fragment:
+                pairs = parse_qsl(fragment, keep_blank_values=True)
+                clean = self.pairs(pairs)
+                if clean != pairs:
+                    fragment = urlencode(clean)
+            else:
+                fragment = self.text(fragment)
+        if (netloc, path, query, fragment) == parts[1:]:
             return url
-        return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+        return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
     def body(self, body: Any, content_type: str) -> Any:
         """A request or response body (str or bytes) scrubbed by its content type: JSON at
