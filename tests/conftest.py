@@ -17,6 +17,13 @@ import pytest
 # it only when it parses) would come back as new classes beside the old extension.
 import yaml  # noqa: F401
 
+# The same for what the plugin imports when an in-process run is an app's (it records or
+# plays back every test): classes imported twice are no longer each other's (requests'
+# cookie jar stops being a CookieJar).
+import botocore.session  # noqa: F401
+import requests  # noqa: F401
+import vcr  # noqa: F401
+
 import tight
 from tight import config
 from tight.core import logger
