@@ -351,3 +351,93 @@ def test_recording_with_a_missing_profile_is_one_error(guarded_app, monkeypatch,
     assert result.errlines == [
         "error: cannot record: The config profile (no-such-profile) could not be found"
     ]
+
+
+KEEP_ALIVE_TESTS = """
+import http.client
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+
+class Hello(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps the connection open
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, *args):
+        pass
+
+
+SERVER = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+threading.Thread(target=SERVER.serve_forever, daemon=True).start()
+URL = f"http://127.0.0.1:{SERVER.server_address[1]}/"
+CONNECTION = http.client.HTTPConnection("127.0.0.1", SERVER.server_address[1], timeout=5)
+SESSION = requests.Session()
+
+
+def through_the_kept_connection():
+    CONNECTION.request("GET", "/")
+    return CONNECTION.getresponse().read()
+
+
+@pytest.mark.tight_allow_network
+def test_allowed_opens_them():
+    assert through_the_kept_connection() == b"hello"
+    assert SESSION.get(URL, timeout=5).text == "hello"
+
+
+def test_later_over_the_http_client_connection():
+    assert through_the_kept_connection() == b"hello"
+
+
+def test_later_over_the_requests_pool():
+    assert SESSION.get(URL, timeout=5).text == "hello"
+
+
+def test_children_know_the_mode(tight_mode):
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.environ.get('TIGHT_PLAYBACK'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert child.stdout.strip() == ("1" if tight_mode == "playback" else "None")
+"""
+
+
+@pytest.mark.parametrize("mode", ["playback", "record"])
+def test_a_connection_opened_under_an_allowance_ends_with_its_test(pytester, monkeypatch, mode):
+    for key in ("TIGHT_RECORD", "AWS_ENDPOINT_URL", "TIGHT_DYNAMO_ENDPOINT", "TIGHT_PLAYBACK"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIARECORDINGKEY0000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "recording-secret")
+    pytester.makefile(".yml", tight="name: kept\n")
+    pytester.mkdir("tests").joinpath("test_kept.py").write_text(KEEP_ALIVE_TESTS)
+    args = ["--tight-record"] if mode == "record" else []
+    result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", "-rA", timeout=120)
+    found = {}
+    for line in result.outlines:
+        for word in ("PASSED", "FAILED"):
+            if line.startswith(word + " tests/test_kept.py::"):
+                found[line.split("::")[1].split()[0]] = word
+    # The kept http.client connection was shut down when the allowed test ended. The
+    # requests pool gives a new connection, which a recorder sees: refused in playback,
+    # recorded (and then played back) while recording.
+    assert found == {
+        "test_allowed_opens_them": "PASSED",
+        "test_later_over_the_http_client_connection": "FAILED",
+        "test_later_over_the_requests_pool": "PASSED" if mode == "record" else "FAILED",
+        "test_children_know_the_mode": "PASSED",
+    }
+    cassettes = pytester.path / "tests/cassettes"
+    recorded = sorted(p.name for p in cassettes.iterdir()) if cassettes.exists() else []
+    assert recorded == (["test_later_over_the_requests_pool.yaml"] if mode == "record" else [])
