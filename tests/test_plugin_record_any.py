@@ -262,3 +262,54 @@ def test_every_style_of_test_passes_recorded_and_then_offline(shop: Path) -> Non
     assert tree(shop) == after  # playback writes nothing
     assert {p: (shop / p).read_bytes() for p in written} == recordings
     assert "tight: wrote" not in replayed.stdout
+
+
+SETTINGS_CONFTEST = """
+import os
+
+from app.models.note import Note
+
+# imported before any test runs: the app's settings and env.yml are there already
+AT_IMPORT = (os.environ.get("COLOUR"), Note.table_name())
+"""
+
+SETTINGS_TESTS = """
+from app.models.note import Note
+from conftest import AT_IMPORT
+
+
+def test_at_import():
+    assert AT_IMPORT == ("blue", "shop-qa-note")
+
+
+def test_with_the_app_fixture(app):
+    assert Note.table_name() == "shop-qa-note"
+
+
+def test_after_the_app_fixture():
+    assert Note.table_name() == "shop-qa-note"
+"""
+
+
+def test_the_apps_settings_hold_from_the_plugins_start(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yml", tight="name: shop\nstage: qa\n")
+    (pytester.path / "env.yml").write_text("COLOUR: blue\nTIGHT_STAGE: dev\n")
+    (pytester.path / "app_index.py").write_text(
+        "from app.vendored.tight.providers.aws.lambda_app import app as app\napp.run()\n"
+    )
+    (pytester.path / "app/models").mkdir(parents=True)
+    (pytester.path / "app/functions/hello").mkdir(parents=True)
+    (pytester.path / "app/functions/hello/handler.py").write_text(
+        "def handler(event, context):\n    return None\n"
+    )
+    (pytester.path / "app/__init__.py").write_text("")
+    (pytester.path / "app/models/__init__.py").write_text("")
+    (pytester.path / "app/models/note.py").write_text(
+        "from tight.models import Model, String\n\n\nclass Note(Model):\n"
+        '    hash_key = "id"\n    id = String()\n'
+    )
+    tests = pytester.mkdir("tests")
+    (tests / "conftest.py").write_text(SETTINGS_CONFTEST)
+    (tests / "test_settings.py").write_text(SETTINGS_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
