@@ -10,11 +10,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-
 # pytester's in-process runs put sys.modules back as they found it; PyYAML's C extension
 # cannot be loaded twice, so a yaml first imported inside such a run (the toolkit imports
-# it only when it parses) would come back as new classes beside the old extension.
+# it only when it parses) would come back as new classes beside the old extension. The same
+# for what the plugin imports when an in-process run is an app's (it records or plays back
+# every test): classes imported twice are no longer each other's (requests' cookie jar
+# stops being a CookieJar).
+import botocore.session  # noqa: F401
+import pytest
+import requests  # noqa: F401
+import vcr  # noqa: F401
 import yaml  # noqa: F401
 
 import tight

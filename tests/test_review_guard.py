@@ -37,6 +37,13 @@ ATTEMPTS = {
     "127.0.0.2": lambda: socket.socket().connect(("127.0.0.2", 9)),
     "0.0.0.0": lambda: socket.socket().connect(("0.0.0.0", 9)),
     "localhost with a trailing dot": lambda: socket.create_connection(("localhost.", 9)),
+    "_socket.socket": lambda: __import__("_socket").socket().connect(("192.0.2.1", 80)),
+    "socket.SocketType": lambda: socket.SocketType().connect(("192.0.2.1", 80)),
+    "_socket.socket sendto": lambda: (
+        __import__("_socket")
+        .socket(socket.AF_INET, socket.SOCK_DGRAM)
+        .sendto(b"x", ("192.0.2.1", 53))
+    ),
 }
 
 
@@ -58,7 +65,18 @@ def test_local_lookups_and_numeric_names_still_work(guard):
     assert not guard.attempts
 
 
+def test_the_c_socket_is_still_the_socket_type(guard):
+    import _socket
+
+    assert isinstance(socket.socket(), socket.SocketType)
+    assert isinstance(_socket.socket(), socket.socket.__mro__[1])
+    assert issubclass(socket.socket, socket.SocketType)
+
+
 def test_stop_restores_every_function():
+    import _socket
+
+    raw, socket_type = _socket.socket, socket.SocketType
     before = {
         name: getattr(socket, name)
         for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr")
@@ -69,3 +87,4 @@ def test_stop_restores_every_function():
     guard.stop()
     assert {name: getattr(socket, name) for name in before} == before
     assert socket.socket.sendmsg is sendmsg
+    assert _socket.socket is raw and socket.SocketType is socket_type

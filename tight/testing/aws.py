@@ -1,16 +1,27 @@
-"""Records and replays AWS SDK calls with placebo, strictly and without credentials.
+"""Records and replays AWS SDK calls, strictly and without credentials, through botocore's
+event hooks; the files are placebo's.
 
-``AwsRecorder(session, folder, mode)`` attaches a placebo ``Pill`` to a boto3 session. In
-record mode every response is scrubbed and written as ``<service>.<Operation>_<n>.json``
-(placebo's own file format) beside ``calls.json``, the order the calls were made in. In
-playback mode no request leaves the process: each call is answered from the recording, and
-a call that is missing or out of order fails with a message naming the call and how to
-record it, instead of placebo's habit of cycling through whatever responses it has.
+``AwsRecorder(session, folder, mode)`` is one test's recording: in record mode every
+response is scrubbed and written as ``<service>.<Operation>_<n>.json`` (placebo's own file
+format) beside ``calls.json``, the order the calls were made in. In playback mode no request
+leaves the process: each call is answered from the recording, and a call that is missing or
+out of order fails with a message naming the call and how to record it, instead of
+placebo's habit of cycling through whatever responses it has.
+
+A recorder hears the calls of the clients of the ``session`` it is given; with
+``session=None`` it hears them through ``AwsRouter``, which the test plugin installs for a
+whole test session: every botocore client created while it is installed (by
+``boto3.client``, ``boto3.resource``, any ``boto3.Session``, at import time or in a test)
+sends its calls to the recorder of the test running at the time of the call.
 """
 
+import functools
 import json
 import os
 import shutil
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +71,11 @@ def _object_hook(deserialize: Any) -> Any:
 
 
 class AwsRecorder:
-    """One test's AWS recording: a folder of placebo responses plus the call order."""
+    """One test's AWS recording: a folder of placebo responses plus the call order.
+
+    ``passthrough(host, port)``, when given, names endpoints the test reaches for real
+    (its ``tight_allow_network`` addresses): those calls are neither answered nor recorded.
+    """
 
     def __init__(
         self,
@@ -69,56 +84,30 @@ class AwsRecorder:
         mode: str,
         test_name: str = "",
         policy: ScrubPolicy | None = None,
+        passthrough: Callable[[str, int], bool] | None = None,
     ) -> None:
-        import placebo
-
         if mode not in ("record", "playback"):
             raise ValueError("mode is 'record' or 'playback'")
         self.session = session
         self.folder = Path(folder)
         self.mode = mode
         self.test_name = test_name
+        self.passthrough = passthrough
         self.calls: list[str] = []  # "dynamodb.GetItem", in the order made
         self.problems: list[str] = []
+        self.written: list[Path] = []
+        self._lock = threading.Lock()
         # The recording's own credentials are masked wherever they appear.
         policy = policy or ScrubPolicy()
         self.policy = policy.with_values(self._session_secrets()) if mode == "record" else policy
-        self._pill = placebo.pill.Pill()
-        self._pill.attach(session, str(self.folder))
-        # Replace placebo's two hooks with strict, scrubbing ones.
-        self._pill._record_data = self._record_data
-        self._pill._mock_request = self._mock_request
-        self._shown = ""
         self._recorded: list[dict[str, str]] = []
         if mode == "playback":
             self._recorded = self._read_manifest()
-            self._pill.playback()
-        else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._pill.record()
-        # in both modes, so that a request the code sends with such a secret is scrubbed
-        # alike at recording and at playback, and still matches its recording
-        self._learning(True)
-
-    LEARN = "provide-client-params"
-
-    def _learning(self, on: bool) -> None:
-        """Learn the secrets the code sends (a SecretString it stores, an SSM SecureString
-        Value, a KMS Plaintext) so that they are masked wherever they appear later: in an
-        HTTP recording, an expectation file, another AWS response."""
-        targets = [self.session.events, *(c.meta.events for c in self._pill.clients)]
-        for events in targets:
-            if on:
-                events.register(self.LEARN, self._learn_params, "tight-learn-secrets")
-            else:
-                events.unregister(self.LEARN, unique_id="tight-learn-secrets")
-
-    def _learn_params(self, params: Any = None, **kwargs: Any) -> None:
-        if isinstance(params, dict):
-            self.policy.data(params)  # masks a copy, learning each secret it masks
+        if session is not None:
+            attach(session.events, lambda: self)
 
     def _session_secrets(self) -> tuple[str, ...]:
-        credentials = self.session.get_credentials()
+        credentials = self.session.get_credentials() if self.session is not None else None
         if credentials is None:
             return ()
         frozen = credentials.get_frozen_credentials()
@@ -135,45 +124,89 @@ class AwsRecorder:
     def describe(service_id: str, operation: str) -> str:
         return f"{service_id}.{operation}"
 
-    # -- record ------------------------------------------------------------------------
-    def _record_data(self, http_response: Any, parsed: Any, model: Any, **kwargs: Any) -> None:
-        # placebo's after-call hook, keeping the readable name ("DynamoDB.GetItem") as well.
-        self._shown = self.describe(model.service_model.service_id, model.name)
-        self._save_response(
-            model.service_model.endpoint_prefix, model.name, parsed, http_response.status_code
-        )
+    # -- botocore's hooks ----------------------------------------------------------------
+    def _passes_through(self, params: Any) -> bool:
+        if self.passthrough is None or not isinstance(params, dict) or not params.get("url"):
+            return False
+        from urllib.parse import urlsplit
 
+        url = urlsplit(params["url"])
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return bool(url.hostname) and self.passthrough(url.hostname or "", port)
+
+    def before_call(self, model: Any, params: Any, context: Any) -> Any:
+        """Playback's answer, or None to let the call go on (recording, or a passthrough)."""
+        if self._passes_through(params):
+            if isinstance(context, dict):
+                context["tight_passthrough"] = True
+            return None
+        if self.mode == "playback":
+            return self._answer(model)
+        return None
+
+    def after_call(self, http_response: Any, parsed: Any, model: Any, context: Any) -> None:
+        passed_through = isinstance(context, dict) and context.get("tight_passthrough")
+        if self.mode == "record" and not passed_through:
+            shown = self.describe(model.service_model.service_id, model.name)
+            self._save_response(
+                model.service_model.endpoint_prefix,
+                model.name,
+                parsed,
+                http_response.status_code,
+                shown,
+            )
+
+    def learn_params(self, params: Any) -> None:
+        """Learn the secrets the code sends (a SecretString it stores, an SSM SecureString
+        Value, a KMS Plaintext) so that they are masked wherever they appear later: in an
+        HTTP recording, an expectation file, another AWS response. In both modes, so that
+        a request the code sends with such a secret is scrubbed alike at recording and at
+        playback, and still matches its recording."""
+        if isinstance(params, dict):
+            self.policy.data(params)  # masks a copy, learning each secret it masks
+
+    # -- record ------------------------------------------------------------------------
     def _save_response(
-        self, service: str, operation: str, response_data: Any, http_response: int = 200
+        self,
+        service: str,
+        operation: str,
+        response_data: Any,
+        http_response: int = 200,
+        shown: str = "",
     ) -> None:
         base = f"{service}.{operation}"
-        index = sum(1 for call in self.calls if call == base) + 1
-        file_name = f"{base}_{index}.json"
-        self.calls.append(base)
         data = {"status_code": http_response, "data": response_data}
         text = json.dumps(data, indent=2, sort_keys=True, default=_json_default)
         clean = self.policy.data(json.loads(text))  # scrubbed before it is written
-        (self.folder / file_name).write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
-        self._recorded.append({"operation": base, "call": self._shown, "file": file_name})
+        with self._lock:
+            index = sum(1 for call in self.calls if call == base) + 1
+            file_name = f"{base}_{index}.json"
+            self.calls.append(base)
+            self.folder.mkdir(parents=True, exist_ok=True)  # only once there is a call
+            path = self.folder / file_name
+            path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
+            self.written.append(path)
+            self._recorded.append({"operation": base, "call": shown or base, "file": file_name})
 
     def finish(self) -> None:
-        """Write the call order (record mode) and detach from the session."""
-        self._pill.stop()
-        self._learning(False)
-        if self.mode == "record":
+        """Write the call order (record mode, when there were calls) and stop listening."""
+        if self.session is not None:
+            detach(self.session.events)
+        if self.mode == "record" and self.calls:
             manifest = self.policy.data({"test": self.test_name, "calls": self._recorded})
             (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            self.written.append(self.folder / MANIFEST)
 
     # -- playback ----------------------------------------------------------------------
-    def _mock_request(self, **kwargs: Any) -> Any:
+    def _answer(self, model: Any) -> Any:
         from placebo.pill import FakeHttpResponse
         from placebo.serializer import deserialize
 
-        model = kwargs["model"]
         base = f"{model.service_model.endpoint_prefix}.{model.name}"
         shown = self.describe(model.service_model.service_id, model.name)
-        position = len(self.calls) + 1
-        self.calls.append(base)
+        with self._lock:
+            position = len(self.calls) + 1
+            self.calls.append(base)
         if not self._recorded:
             problem = (
                 f"no recording for {shown}, call {position}: {self.folder} has none; "
@@ -198,6 +231,102 @@ class AwsRecorder:
             return FakeHttpResponse(data["status_code"]), data["data"]
         self.problems.append(problem)
         raise RecordingProblem(problem)
+
+
+HOOKS = "tight-aws-recorder"
+
+
+def attach(events: Any, recorder: Callable[[], "AwsRecorder | None"]) -> None:
+    """Send the calls of the clients ``events`` belongs to (a client's, or a session's:
+    its clients made from now on) to ``recorder()``, the recorder of the moment."""
+
+    def before_call(model: Any, params: Any = None, context: Any = None, **kwargs: Any) -> Any:
+        current = recorder()
+        return current.before_call(model, params, context) if current is not None else None
+
+    def after_call(
+        http_response: Any, parsed: Any, model: Any, context: Any = None, **kwargs: Any
+    ) -> None:
+        current = recorder()
+        if current is not None:
+            current.after_call(http_response, parsed, model, context)
+
+    def learn(params: Any = None, **kwargs: Any) -> None:
+        current = recorder()
+        if current is not None:
+            current.learn_params(params)
+
+    # First, and as specific as any: a response is recorded as it came off the wire,
+    # before boto3's own handlers (a DynamoDB resource's deserializer) change it in place,
+    # and played back in that same form for them.
+    events.register_first("before-call.*.*", before_call, unique_id=f"{HOOKS}-before")
+    events.register_first("after-call.*.*", after_call, unique_id=f"{HOOKS}-after")
+    events.register_first("provide-client-params.*.*", learn, unique_id=f"{HOOKS}-learn")
+
+
+def detach(events: Any) -> None:
+    events.unregister("before-call.*.*", unique_id=f"{HOOKS}-before")
+    events.unregister("after-call.*.*", unique_id=f"{HOOKS}-after")
+    events.unregister("provide-client-params.*.*", unique_id=f"{HOOKS}-learn")
+
+
+# Clients botocore makes for itself, to find credentials (an assumed role's STS, SSO):
+# their calls depend on the machine, not on the code under test, and playback needs none.
+CREDENTIAL_MODULES = ("botocore.credentials", "botocore.tokens", "botocore.utils")
+
+
+class AwsRouter:
+    """For a whole test session: every botocore client created while installed sends its
+    calls to ``recorder``, the running test's ``AwsRecorder``.
+
+    Between tests (importing, collecting) there is none, and a call fails naming itself:
+    nothing records it and playback could not answer it."""
+
+    def __init__(self) -> None:
+        self.recorder: AwsRecorder | None = None
+        self.installed = False
+        self._original: Any = None
+
+    def current(self) -> "AwsRecorder | None":
+        if not self.installed:
+            return None  # a client that outlived the session: left alone
+        if self.recorder is None:
+            raise RecordingProblem(
+                "an AWS call made outside any test (while importing or collecting) is "
+                "neither recorded nor played back: make it inside a test or a fixture"
+            )
+        return self.recorder
+
+    def install(self) -> None:
+        """Patch ``botocore.session.Session.create_client`` (every boto3 and botocore
+        client is made there) to attach this router to each new client."""
+        if self.installed:
+            return
+        import botocore.session
+
+        original = botocore.session.Session.create_client
+        router = self
+
+        @functools.wraps(original)
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, *args, **kwargs)
+            made_by = sys._getframe(1).f_globals.get("__name__", "")
+            if router.installed and made_by not in CREDENTIAL_MODULES:
+                attach(client.meta.events, router.current)
+            return client
+
+        self._original = original
+        botocore.session.Session.create_client = create_client
+        self.installed = True
+
+    def uninstall(self) -> None:
+        if not self.installed:
+            return
+        import botocore.session
+
+        botocore.session.Session.create_client = self._original
+        self.installed = False
+        self.recorder = None
 
 
 def replace_folder(source: Path, target: Path) -> None:

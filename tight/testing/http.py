@@ -1,12 +1,16 @@
-"""Records and replays HTTP calls made with requests/urllib3, through vcrpy cassettes.
+"""Records and replays HTTP calls, through vcrpy cassettes.
 
-One cassette per test. Record mode records every request afresh (AWS SDK calls excepted:
-those are the AWS recorder's); playback answers from the cassette and refuses anything not
-in it, naming the request and how to record it. Secrets are scrubbed from requests and
-responses before vcrpy writes them.
+vcrpy stands in for the connections of ``http.client`` (and so ``urllib.request``),
+urllib3, requests and botocore while a cassette is in use. One cassette per test. Record
+mode records every request afresh (AWS SDK calls excepted: those are the AWS recorder's);
+playback answers from the cassette and refuses anything not in it, naming the request and
+how to record it. Requests to addresses the test reaches for real (``passthrough``: its
+``tight_allow_network`` addresses) are neither recorded nor answered. Secrets are scrubbed
+from requests and responses before vcrpy writes them.
 """
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +50,13 @@ def _fixed_boundary(request: Any, body: Any) -> Any:
 class HttpRecorder:
     """A vcrpy cassette for one test, entered by ``start()`` and saved by ``finish()``."""
 
-    def __init__(self, cassette: Path, mode: str, policy: ScrubPolicy | None = None) -> None:
+    def __init__(
+        self,
+        cassette: Path,
+        mode: str,
+        policy: ScrubPolicy | None = None,
+        passthrough: Callable[[str, int], bool] | None = None,
+    ) -> None:
         import vcr
 
         if mode not in ("record", "playback"):
@@ -61,7 +71,10 @@ class HttpRecorder:
         )
         self.mode = mode
         self.policy = policy or ScrubPolicy()
+        self.passthrough = passthrough
         self.problems: list[str] = []
+        self.written: list[Path] = []
+        self.removed: list[Path] = []
         self.requests_seen = 0
         self._vcr = vcr.VCR(
             record_mode="all" if mode == "record" else "none",
@@ -79,6 +92,8 @@ class HttpRecorder:
     def _before_record_request(self, request: Any) -> Any:
         if self.mode == "record" and _is_aws_sdk(request):
             return None  # recorded by the AWS recorder, as placebo responses
+        if self.passthrough is not None and self.passthrough(request.host, request.port):
+            return None  # the test reaches this address itself, in both modes
         policy = self.policy
         request.uri = policy.url(request.uri)
         request.headers = policy.headers(dict(request.headers))
@@ -109,8 +124,7 @@ class HttpRecorder:
         return response
 
     def start(self) -> None:
-        if self.mode == "record":  # playback writes nothing, not even an empty folder
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # vcrpy makes the cassette's folder when it writes one: none for a test without calls.
         self._context = self._vcr.use_cassette(str(self._writing))
         self.cassette = self._context.__enter__()
         if self.mode == "playback":
@@ -142,5 +156,7 @@ class HttpRecorder:
             self._writing.unlink(missing_ok=True)
         elif self._writing.exists():
             os.replace(self._writing, self.path)
-        else:  # the test made no HTTP calls this time: an old cassette would be stale
-            self.path.unlink(missing_ok=True)
+            self.written.append(self.path)
+        elif self.path.exists():  # the test made no HTTP calls this time: it would be stale
+            self.path.unlink()
+            self.removed.append(self.path)

@@ -2,20 +2,27 @@
 
 Registered through the ``pytest11`` entry point, so every project with tight installed
 has it; in a project without ``tight.yml`` it does nothing until one of its fixtures is
-used. In an app, from the plugin's start: ``env.yml`` and ``tight.yml`` are read (a bad
-one ends the run with one ``error:`` line), only ``tests/`` is collected, and the network
-is refused for the whole session (``tight.testing.network``). By default tests play back
-recordings; ``pytest --tight-record`` (or ``TIGHT_RECORD=1``) records instead, through the
-one scrubbing policy of ``tight.testing.scrub``:
+used. In an app, from the plugin's start (before any conftest.py is imported): ``env.yml``
+and ``tight.yml`` are read (a bad one ends the run with one ``error:`` line), the app's
+settings (name, stage, CORS, headers) apply to every test, only ``tests/`` is collected,
+and the network is guarded for the whole session (``tight.testing.network``). By default
+tests play back recordings; ``pytest --tight-record`` (or ``TIGHT_RECORD=1``) records
+instead, through the one scrubbing policy of ``tight.testing.scrub``. Every test of the
+app is recorded and played back, whatever fixtures it uses:
 
-- AWS SDK calls made through ``tight.providers.aws.clients.boto3_client.session()``:
-  placebo JSON under ``<test dir>/placebos/<test name>/``;
-- HTTP calls made with requests/urllib3: vcrpy cassettes under ``<test dir>/cassettes/``.
+- AWS SDK calls, from any botocore client (``boto3_client.session()``, ``boto3.client``,
+  ``boto3.resource``, a ``boto3.Session`` made anywhere, even at import time): placebo
+  JSON under ``<test dir>/placebos/<test name>/`` (``tight.testing.aws``);
+- HTTP calls made with requests, urllib3, ``urllib.request`` or ``http.client``: vcrpy
+  cassettes under ``<test dir>/cassettes/`` (``tight.testing.http``).
+
+While recording, a connection neither recorder captured fails its test (it could not be
+played back); a recording run ends by listing the files it wrote.
 
 Fixtures: ``app`` (the app's ``app_index``, fresh per test), ``event`` (an event factory),
 ``lambda_context``, ``boto3_session`` (alias ``dynamo_db_session``), ``http_recorder`` and
-``expect_response``. Test-only dependencies (boto3, placebo, vcrpy, PyYAML) are imported only when a
-fixture needs them.
+``expect_response``. Test-only dependencies (boto3, placebo, vcrpy, PyYAML) are imported only
+when a test session of an app, or a fixture, needs them.
 """
 
 import importlib
@@ -24,7 +31,7 @@ import re
 import shutil
 import sys
 import types
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +44,19 @@ ENV_FILE = "env.yml"
 RECORD_ENV = "TIGHT_RECORD"
 TRUTHY = ("1", "true", "yes", "on")
 
+PLAYBACK_ENV = "TIGHT_PLAYBACK"
+# In playback nothing is signed or sent: fixed fake credentials keep botocore from looking
+# for real ones (the instance metadata service is a network call).
+PLAYBACK_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "playback",
+    "AWS_SECRET_ACCESS_KEY": "playback",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-_RECORDERS = pytest.StashKey[list[Any]]()
+_RECORDING = pytest.StashKey["TestRecording"]()
+_START_ERROR = pytest.StashKey[str]()
+_SEEN_PROBLEMS = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,9 +87,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _option(config: pytest.Config, name: str) -> Any:
+    """A command-line option, also before pytest has set them all (at the plugin's start)."""
+    dest = name.lstrip("-").replace("-", "_")
+    known = getattr(config, "known_args_namespace", None)  # parsed first, our options in it
+    if known is not None and hasattr(known, dest):
+        return getattr(known, dest)
+    return getattr(config.option, dest, None)
+
+
 def is_recording(config: pytest.Config) -> bool:
     """True when this run records instead of playing back."""
-    return bool(config.getoption("--tight-record")) or (
+    return bool(_option(config, "--tight-record")) or (
         os.environ.get(RECORD_ENV, "").strip().lower() in TRUTHY
     )
 
@@ -81,7 +108,7 @@ def find_app_root(config: pytest.Config) -> Path | None:
     session = config.stash.get(_SESSION, None)
     if session is not None:
         return session.root
-    option = config.getoption("--tight-app-root")
+    option = _option(config, "--tight-app-root")
     if option:
         root = Path(option).resolve()
         if not (root / CONFIG_FILE).is_file():
@@ -102,14 +129,12 @@ def recording_name(item: pytest.Item) -> str:
     return re.sub(r"[^\w.-]+", "-", item.name).strip("-")
 
 
-def _register(item: pytest.Item, recorder: Any) -> None:
-    item.stash.setdefault(_RECORDERS, []).append(recorder)
-
-
 def _problems(item: pytest.Item) -> list[str]:
     found: list[str] = []
-    for recorder in item.stash.get(_RECORDERS, []):
-        found.extend(getattr(recorder, "problems", []))
+    recording = item.stash.get(_RECORDING, None)
+    if recording is not None:
+        found.extend(recording.aws.problems)
+        found.extend(recording.http.problems)
     session = item.config.stash.get(_SESSION, None)
     if session is not None and session.guard is not None:
         found.extend(session.guard.attempts)
@@ -142,17 +167,66 @@ class ConfigFileError(TightRunError):
 class TightSession:
     """What the plugin knows about the app for the whole run, found at its start."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, recording: bool = False) -> None:
         self.root = root
+        self.recording = recording
         self.policy: Any = None  # tight.testing.scrub.ScrubPolicy
-        self.guard: Any = None  # tight.testing.network.NetworkGuard, in playback
+        self.guard: Any = None  # tight.testing.network.NetworkGuard, in an app
+        self.router: Any = None  # tight.testing.aws.AwsRouter, once installed
+        self.settings: dict[str, Any] = {}  # tight.yml's share for the runtime
         self.saved_env: dict[str, str | None] = {}
         self.recording_line = ""
+        self.written: list[Path] = []  # recordings this run wrote
+        self.removed: list[Path] = []  # stale recordings it removed
 
-    def set_env(self, values: dict[str, str]) -> None:
+    @property
+    def mode(self) -> str:
+        return "record" if self.recording else "playback"
+
+    def set_env(self, values: Mapping[str, str | None]) -> None:
+        """Set (a value) or unset (None) environment variables until ``restore_env``."""
         for key, value in values.items():
             self.saved_env.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def aws_router(self) -> Any:
+        """The session's ``AwsRouter``, installed on first use."""
+        if self.router is None:
+            from tight.testing.aws import AwsRouter
+
+            self.router = AwsRouter()
+            self.router.install()
+        return self.router
+
+    def apply_settings(self) -> None:
+        """The app's settings for the runtime (``tight.config``), as the ``app`` fixture
+        and a deployed function have them: a model's table is ``<name>-<stage>-<model>``."""
+        if self.settings:
+            from tight import config
+
+            config.configure(**self.settings)
+
+    def begin(self) -> None:
+        """Apply the app's settings and start guarding and recording, for the whole run."""
+        if self.root is None:
+            return
+        self.apply_settings()
+        self.guard.start()
+        self.aws_router()
+
+    def end(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
+        if self.router is not None:
+            self.router.uninstall()
+        if self.settings:
+            from tight import config
+
+            config.reset()
+        self.restore_env()
 
     def restore_env(self) -> None:
         for key, old in self.saved_env.items():
@@ -258,29 +332,60 @@ def read_app_config(root: Path) -> tuple[dict[str, Any], dict[str, str]]:
 def _start_session(config: pytest.Config) -> TightSession:
     """Read the app's config files, load env.yml, build the scrubbing policy and check
     where a recording would go. Raises ``TightRunError`` (or ``UsageError``)."""
+    from tight.testing.network import NetworkGuard
     from tight.testing.scrub import ScrubPolicy
 
     root = find_app_root(config)
-    session = TightSession(root)
+    session = TightSession(root, is_recording(config))
     if root is None:
         return session
     testing, env = read_app_config(root)
+    session.settings = read_runtime_settings(root)
     session.policy = ScrubPolicy(**testing["scrub"]).secret_values_of(env)
     session.set_env(env)
     from tight.testing.deps import add_vendored
 
     add_vendored(root)
-    if is_recording(config):
-        try:
+    try:
+        session.set_env(_session_env(session))
+        if session.recording:
             _prepare_recording(config, session)
-        except BaseException:
-            session.restore_env()
-            raise
-    else:
-        from tight.testing.network import NetworkGuard
-
-        session.guard = NetworkGuard(config.getini("tight_allow_network"))
+    except BaseException:
+        session.restore_env()
+        raise
+    session.guard = NetworkGuard(config.getini("tight_allow_network"), session.recording)
     return session
+
+
+def read_runtime_settings(root: Path) -> dict[str, Any]:
+    """tight.yml's share for the runtime (app name, stage, CORS, headers), the values
+    ``doit vendor`` writes to tight.json; ``TightRunError`` when the runtime refuses them."""
+    from tight.config import ConfigError
+    from tight_tasks.config import load, runtime_config
+
+    try:
+        return runtime_config(load(root))
+    except ConfigError as error:
+        raise TightRunError(f"{CONFIG_FILE}: {error}") from None
+
+
+def _session_env(session: TightSession) -> dict[str, str | None]:
+    """The environment every test (and every process a test starts) runs in, beside env.yml:
+    a region, the app's name for its models, and in playback ``TIGHT_PLAYBACK=1`` and
+    placeholder credentials (a recording is made with the real ones)."""
+    values: dict[str, str | None] = {}
+    if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+        values["AWS_DEFAULT_REGION"] = recording_region()
+    name = session.settings.get("app_name")
+    if name and not os.environ.get("TIGHT_APP"):
+        values["TIGHT_APP"] = str(name)
+    if session.recording:
+        values[PLAYBACK_ENV] = None
+    else:
+        values[PLAYBACK_ENV] = "1"
+        values.update(PLAYBACK_CREDENTIALS)
+        values.update({"AWS_SESSION_TOKEN": None, "AWS_PROFILE": None})
+    return values
 
 
 CREDENTIAL_SOURCES = {
@@ -346,38 +451,54 @@ def _prepare_recording(config: pytest.Config, session: TightSession) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """The plugin's start: a bad env.yml or tight.yml ends the run here with one line."""
-    if config.getoption("help", False) or config.getoption("version", False):
-        return None
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """The plugin's start, before any conftest.py is imported: read the app's config files,
+    apply its settings and environment, and guard and record from here on."""
+    config = early_config
+    if _option(config, "help") or _option(config, "version") or _SESSION in config.stash:
+        return
     try:
         session = _start_session(config)
     except (TightRunError, pytest.UsageError) as error:
+        config.stash[_START_ERROR] = str(error)
+        config.known_args_namespace.noconftest = True  # the run ends at pytest_cmdline_main
+        return
+    config.stash[_SESSION] = session
+    session.begin()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """A bad env.yml or tight.yml ends the run here with one line."""
+    if config.getoption("help", False) or config.getoption("version", False):
+        return None
+    error = config.stash.get(_START_ERROR, None)
+    if error is None and _SESSION not in config.stash:
+        try:  # a run whose initial conftests were not loaded
+            config.stash[_SESSION] = session = _start_session(config)
+            session.begin()
+        except (TightRunError, pytest.UsageError) as failure:
+            error = str(failure)
+    if error is not None:
         sys.stderr.write(f"error: {error}\n")
         sys.stderr.flush()
         return int(pytest.ExitCode.USAGE_ERROR)
-    config.stash[_SESSION] = session
     return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "tight_allow_network(*addresses): let this test reach the network in playback "
-        "(only host:port addresses, when given)",
+        "tight_allow_network(*addresses): let this test reach the network itself, in "
+        "playback and while recording (only host:port addresses, when given)",
     )
-    session = config.stash.get(_SESSION, None)
-    if session is not None and session.guard is not None:
-        session.guard.start()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return
-    if session.guard is not None:
-        session.guard.stop()
-    session.restore_env()
+    session.end()
     del config.stash[_SESSION]
 
 
@@ -417,43 +538,150 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in outside]
 
 
+def _policy(config: pytest.Config) -> Any:
+    from tight.testing.scrub import ScrubPolicy
+
+    session = config.stash.get(_SESSION, None)
+    return session.policy if session is not None and session.policy is not None else ScrubPolicy()
+
+
+# -- one test's recordings -----------------------------------------------------------------
+class TestRecording:
+    """One test's AWS and HTTP recordings, from its setup to the end of its teardown."""
+
+    __test__ = False  # not a test class, whatever pytest's python_classes say
+
+    def __init__(self, item: pytest.Item, session: TightSession) -> None:
+        from tight.testing.aws import AwsRecorder
+        from tight.testing.http import HttpRecorder
+
+        self.session = session
+        name = recording_name(item)
+        base = Path(item.path).parent
+        self.placebos = base / "placebos" / name
+        folder = self.placebos
+        if session.recording:  # written aside, put in place only if the test passes
+            folder = folder.with_name(f".{name}.recording-{os.getpid()}")
+            shutil.rmtree(folder, ignore_errors=True)
+        guard = session.guard
+        passthrough = guard.permits if guard is not None else None
+        policy = _policy(item.config).with_values(
+            value
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            if (value := os.environ.get(key)) and value not in PLAYBACK_CREDENTIALS.values()
+        )
+        self.aws = AwsRecorder(None, folder, session.mode, name, policy, passthrough)
+        cassette = base / "cassettes" / f"{name}.yaml"
+        self.http = HttpRecorder(cassette, session.mode, self.aws.policy, passthrough)
+
+    def start(self) -> None:
+        self.session.aws_router().recorder = self.aws
+        self.http.start()
+
+    def finish(self, passed: bool) -> None:
+        """Stop recording; a passing recording replaces the old one, which a passing test
+        that made no such calls any more removes (it would be stale)."""
+        router = self.session.router
+        if router is not None and router.recorder is self.aws:
+            router.recorder = None
+        self.aws.finish()
+        self.http.finish(failed=not passed)
+        if not self.session.recording:
+            return
+        from tight.testing.aws import replace_folder
+
+        if passed and self.aws.calls:
+            replace_folder(self.aws.folder, self.placebos)
+            self.session.written.extend(self.placebos / p.name for p in self.aws.written)
+        else:
+            shutil.rmtree(self.aws.folder, ignore_errors=True)
+            if passed and self.placebos.exists():
+                shutil.rmtree(self.placebos)
+                self.session.removed.append(self.placebos)
+        self.session.written.extend(self.http.written)
+        self.session.removed.extend(self.http.removed)
+        for folder in (self.placebos.parent, self.http.path.parent):
+            try:
+                folder.rmdir()  # only when empty: no empty placebos/ or cassettes/ is left
+            except OSError:
+                pass
+
+
+def _recording(item: pytest.Item) -> TestRecording:
+    """The test's recordings, started on first use (for every test of an app, before its
+    setup; outside an app, when a fixture asks)."""
+    recording = item.stash.get(_RECORDING, None)
+    if recording is None:
+        session = item.config.stash.get(_SESSION, None)
+        if session is None:  # the plugin did not start (pytest run without its entry point)
+            session = item.config.stash[_SESSION] = TightSession(None, is_recording(item.config))
+        recording = item.stash[_RECORDING] = TestRecording(item, session)
+        recording.start()
+    return recording
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-    """Open the network guard for a test marked ``tight_allow_network``, for it alone."""
+    """Record or play back every test of an app, and open the network guard for a test
+    marked ``tight_allow_network``, for it alone."""
     session = item.config.stash.get(_SESSION, None)
-    guard = session.guard if session is not None else None
-    if guard is None:
+    if session is None:
         return (yield)
-    marker = item.get_closest_marker("tight_allow_network")
-    guard.attempts = []
-    guard.allow_all = marker is not None and not marker.args
-    guard.test_allowed = frozenset(str(a).lower() for a in marker.args) if marker else frozenset()
+    guard = session.guard
+    if guard is not None:
+        marker = item.get_closest_marker("tight_allow_network")
+        guard.begin_test(marker is not None and not marker.args, marker.args if marker else ())
     try:
+        if session.root is not None:
+            _recording(item)
         return (yield)
     finally:
-        guard.allow_all = False
-        guard.test_allowed = frozenset()
-        guard.attempts = []
+        recording = item.stash.get(_RECORDING, None)
+        try:
+            if recording is not None:
+                recording.finish(_passed(item))
+        finally:
+            if guard is not None:
+                guard.end_test()
+
+
+def _fail_on_problems(item: pytest.Item, error: BaseException | None) -> None:
+    """Fail the test with the recorders' or the guard's messages not reported yet.
+
+    The code under test usually swallows the exception (a handler answers 500), so the
+    test is failed here, where the message reaches the person reading the output."""
+    problems = _problems(item)
+    seen = item.stash.get(_SEEN_PROBLEMS, 0)
+    item.stash[_SEEN_PROBLEMS] = len(problems)
+    if len(problems) > seen:
+        message = "\n".join(problems[seen:])
+        if error is not None:
+            raise pytest.fail.Exception(message, pytrace=False) from error
+        pytest.fail(message, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Fail a test whose recordings could not answer, or that tried to reach the network,
-    with the recorders' or the guard's own message.
-
-    The code under test usually swallows the exception (a handler answers 500), so the
-    test is failed here, where the message reaches the person reading the output.
-    """
+    """Fail a test whose recordings could not answer, or that made a call that cannot be
+    recorded or played back, with the recorders' or the guard's own message."""
     try:
         result = yield
     except BaseException as error:
-        problems = _problems(item)
-        if problems:
-            raise pytest.fail.Exception("\n".join(problems), pytrace=False) from error
+        _fail_on_problems(item, error)
         raise
-    problems = _problems(item)
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    _fail_on_problems(item, None)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """The same for what a fixture's teardown did."""
+    try:
+        result = yield
+    except BaseException as error:
+        _fail_on_problems(item, error)
+        raise
+    _fail_on_problems(item, None)
     return result
 
 
@@ -488,11 +716,34 @@ def _stop_if_not_vendored(config: pytest.Config, text: str) -> None:
         pytest.exit(advice, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
-def _policy(config: pytest.Config) -> Any:
-    from tight.testing.scrub import ScrubPolicy
-
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """A recording run ends by saying which files it wrote, and which stale ones it removed."""
     session = config.stash.get(_SESSION, None)
-    return session.policy if session is not None and session.policy is not None else ScrubPolicy()
+    if session is None or not session.recording:
+        return
+
+    def shown(path: Path) -> str:
+        try:
+            return str(path.relative_to(session.root or config.rootpath))
+        except ValueError:
+            return str(path)
+
+    written = sorted(dict.fromkeys(shown(p) for p in session.written))
+    removed = sorted(dict.fromkeys(shown(p) for p in session.removed))
+    if not written and not removed:
+        terminalreporter.write_line("tight: recorded nothing: no test made an AWS or HTTP call")
+        return
+    if written:
+        terminalreporter.write_line(f"tight: wrote {len(written)} recording file(s):")
+        for path in written:
+            terminalreporter.write_line(f"  {path}")
+    if removed:
+        terminalreporter.write_line(
+            f"tight: removed {len(removed)} stale recording(s) of tests that no longer make "
+            "those calls:"
+        )
+        for path in removed:
+            terminalreporter.write_line(f"  {path}")
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -534,45 +785,28 @@ def lambda_context(request: pytest.FixtureRequest) -> LambdaContext:
 
 @pytest.fixture
 def boto3_session(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[Any]:
-    """The session ``boto3_client.session()`` returns during the test, placebo attached."""
+    """A fresh session that ``boto3_client.session()`` returns during the test; its calls,
+    like every AWS call of the test, are recorded or played back."""
     import boto3
 
     from tight.providers.aws.clients import boto3_client
-    from tight.testing.aws import AwsRecorder, replace_folder
 
-    name = recording_name(request.node)
-    folder = request.path.parent / "placebos" / name
+    _recording(request.node)
     region = recording_region()
-    policy = _policy(request.config)
     if tight_mode == "playback":
-        # Fixed fake credentials: nothing is signed or sent, and botocore never goes
-        # looking for credentials (the instance metadata service is a network call).
         session = boto3.session.Session(
             aws_access_key_id="playback",
             aws_secret_access_key="playback",
             region_name=region,
         )
-        recorder = AwsRecorder(session, folder, "playback", name, policy)
     else:
         # Where to record (a running local DynamoDB, credentials) was settled at the start.
         session = boto3.session.Session(region_name=region)
-        writing = folder.with_name(f".{name}.recording-{os.getpid()}")
-        shutil.rmtree(writing, ignore_errors=True)
-        recorder = AwsRecorder(session, writing, "record", name, policy)
-    _register(request.node, recorder)
     boto3_client.set_session(session)
     try:
         yield session
     finally:
-        recorder.finish()
         boto3_client.reset()
-        if tight_mode == "record":
-            if _passed(request.node) and recorder.calls:
-                replace_folder(recorder.folder, folder)
-            else:
-                shutil.rmtree(recorder.folder, ignore_errors=True)
-                if _passed(request.node):  # no AWS calls now: an old recording is stale
-                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _local_dynamo(config: pytest.Config) -> str | None:
@@ -597,23 +831,10 @@ def dynamo_db_session(boto3_session: Any) -> Any:
 
 
 @pytest.fixture
-def http_recorder(request: pytest.FixtureRequest, tight_mode: str) -> Iterator[Any]:
-    """This test's vcrpy cassette (in playback, an HTTP call it does not hold fails)."""
-    from tight.testing.http import HttpRecorder
-
-    cassette = request.path.parent / "cassettes" / f"{recording_name(request.node)}.yaml"
-    policy = _policy(request.config).with_values(
-        value
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-        if (value := os.environ.get(key))
-    )
-    recorder = HttpRecorder(cassette, tight_mode, policy)
-    _register(request.node, recorder)
-    recorder.start()
-    try:
-        yield recorder
-    finally:
-        recorder.finish(failed=not _passed(request.node))
+def http_recorder(request: pytest.FixtureRequest) -> Any:
+    """This test's vcrpy cassette (in playback, an HTTP call it does not hold fails); every
+    test of an app has one, this fixture only names it."""
+    return _recording(request.node).http
 
 
 def _forget_app_modules() -> None:
@@ -654,7 +875,9 @@ def load_app_index(root: Path) -> types.ModuleType:
 
 
 @pytest.fixture
-def app(tight_app_root: Path, boto3_session: Any, http_recorder: Any) -> Iterator[types.ModuleType]:
+def app(
+    request: pytest.FixtureRequest, tight_app_root: Path, boto3_session: Any, http_recorder: Any
+) -> Iterator[types.ModuleType]:
     """The app's ``app_index`` module, loaded fresh for this test; call
     ``app.<function>(event, lambda_context)`` as Lambda does."""
     from tight import config
@@ -666,6 +889,9 @@ def app(tight_app_root: Path, boto3_session: Any, http_recorder: Any) -> Iterato
     finally:
         _forget_app_modules()
         config.reset()
+        session = request.config.stash.get(_SESSION, None)
+        if session is not None:
+            session.apply_settings()  # for the tests after this one
         if added:
             while str(tight_app_root) in sys.path:
                 sys.path.remove(str(tight_app_root))
