@@ -197,3 +197,23 @@ def test_a_model_use_without_a_table_is_an_error_naming_function_and_model(app, 
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert "doit generate_model" in result.stderr or "re-export it" in result.stderr
     assert not (app / "build/template.yml").exists()
+
+
+def test_code_with_lambdas_is_read(tmp_path):
+    """A lambda is a function without a name or decorators: reading it failed the demo's
+    `doit artifact` with an AttributeError."""
+    from tight_tasks.model_uses import read_uses
+
+    (tmp_path / "app" / "models").mkdir(parents=True)
+    (tmp_path / "app" / "models" / "item.py").write_text(ITEM_MODEL)
+    handler = tmp_path / "app" / "functions" / "items" / "handler.py"
+    handler.parent.mkdir(parents=True)
+    handler.write_text(
+        "from app.models.item import Item\n\n\n"
+        "def handler(event, context, key=lambda item: item.id):\n"
+        "    found = sorted(Item.scan(), key=lambda item: (item.id, key(item)))\n"
+        "    found[0].save()\n"
+        "    return {'n': len(found), 'f': (lambda: Item)()}\n"
+    )
+    uses = read_uses(tmp_path, [handler])
+    assert "Item" in str(uses.models) and uses.writes

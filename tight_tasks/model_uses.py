@@ -134,7 +134,8 @@ class Module:
             self.visit(statement, scope, method)
 
     def visit_function(self, node: Any, scope: Scope, method: str | None) -> None:
-        for expression in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
+        decorators = getattr(node, "decorator_list", [])  # a lambda has none
+        for expression in [*decorators, *node.args.defaults, *node.args.kw_defaults]:
             if expression is not None:
                 self.visit(expression, scope, method)
         inner = Scope(node, scope)
