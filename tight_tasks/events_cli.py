@@ -78,6 +78,14 @@ def _query(field: str, value: str) -> dict[str, str | list[str]]:
     return {k: v if len(v) > 1 else v[0] for k, v in parsed.items()}
 
 
+def _cookies(field: str, value: str) -> dict[str, str]:
+    """Cookies as a browser sends them: ``a=1; b=2``."""
+    pairs = [part.strip() for part in value.split(";") if part.strip()]
+    if not all("=" in pair for pair in pairs):
+        raise TightTaskError(f"{field} must be name=value pairs such as {field}='a=1; b=2'")
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
 def _count(field: str, value: str) -> int:
     if not value.strip().isdigit() or not 1 <= int(value) <= MAX_COUNT:
         raise TightTaskError(f"{field} must be a whole number from 1 to {MAX_COUNT}, not {value!r}")
@@ -135,6 +143,7 @@ HTTP_FIELDS = {
     "content_type": Field("the body's Content-Type, to send a body as it is", _text),
     "headers": Field('request headers as a JSON object: headers=\'{"X-Id": "1"}\'', _strings),
     "query": Field("the query string: query='a=1&b=2' (or a JSON object)", _query),
+    "cookies": Field("cookies as a browser sends them: cookies='a=1; b=2'", _cookies),
     "path_params": Field('path parameters as a JSON object: path_params=\'{"id": "1"}\'', _strings),
 }
 CALLER = {"principal_id": Field("the caller as the authorizer names it", _text)}
