@@ -36,6 +36,7 @@ from tight_tasks.env import task_generate_env
 from tight_tasks.errors import TightReporter
 from tight_tasks.events_cli import task_event
 from tight_tasks.lock import task_lock
+from tight_tasks.logs import task_logs
 from tight_tasks.scaffold import (
     task_generate_app,
     task_generate_function,
@@ -78,6 +79,7 @@ __all__ = [
     "task_generate_function",
     "task_generate_model",
     "task_lock",
+    "task_logs",
     "task_outputs",
     "task_schema",
     "task_template",

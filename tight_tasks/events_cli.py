@@ -100,7 +100,7 @@ def _size(field: str, value: str) -> int:
     return int(value)
 
 
-def _flag(field: str, value: str) -> bool:
+def flag(field: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -154,13 +154,13 @@ KINDS: dict[str, dict[str, Field]] = {
     "http": {**HTTP_FIELDS, **CALLER},
     "alb": {
         **HTTP_FIELDS,
-        "multi_value": Field("the target group's multi-value headers", _flag),
+        "multi_value": Field("the target group's multi-value headers", flag),
     },
     "url": dict(HTTP_FIELDS),
     "sqs": {
         "body": Field("the message body: JSON or text", _body),
         **BATCH,
-        "fifo": Field("a FIFO queue's messages", _flag),
+        "fifo": Field("a FIFO queue's messages", flag),
         "queue": Field("the queue's name", _text),
         "group_id": Field("a FIFO message group", _text),
     },
