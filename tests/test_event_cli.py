@@ -162,6 +162,8 @@ def test_values_are_the_ones_given():
     text = build_event("rest", {"body": "a=1", "content_type": "application/x-www-form-urlencoded"})
     assert text["body"] == "a=1"
     assert text["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    typed = build_event("url", {"body": '{"a":  1 ', "content_type": "text/plain"})
+    assert typed["body"] == '{"a":  1 '  # as typed: its Content-Type says it is not JSON
     s3 = build_event("s3", {"bucket": "uploads", "key": "incoming/a b.csv"})["Records"][0]["s3"]
     assert s3["bucket"]["name"] == "uploads"
     assert unquote_plus(s3["object"]["key"]) == "incoming/a b.csv"

@@ -210,9 +210,6 @@ def _http(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     content_type = values.pop("content_type", None)
     if content_type:
         headers["Content-Type"] = content_type
-        body = values.get("body")
-        if body is not None and not isinstance(body, str):
-            values["body"] = json.dumps(body)  # sent as typed, under its own Content-Type
     return make_event(kind=kind, headers=headers, **values)
 
 
@@ -306,7 +303,11 @@ def build_event(kind: str, given: dict[str, str]) -> dict[str, Any]:
             f"kind={kind} takes no {', '.join(unknown)}; its fields are "
             f"{', '.join(fields) or 'none'} (`doit help event` lists every field)"
         )
-    values = {name: fields[name].read(name, value) for name, value in given.items()}
+    values = {}
+    for name, value in given.items():
+        # A body given its own Content-Type is sent as typed, JSON or not.
+        read = _text if name == "body" and "content_type" in given else fields[name].read
+        values[name] = read(name, value)
     return BUILDERS[kind](values)
 
 
