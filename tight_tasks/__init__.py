@@ -13,6 +13,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``schema`` | schema |
 | ``template``, ``deploy`` | template, deploy, undeploy, outputs |
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
+| ``events_cli``, ``logs`` | event, logs |
 
 This module only gathers them, with doit's configuration.
 """
@@ -33,7 +34,9 @@ from tight_tasks.dynamo import (
 )
 from tight_tasks.env import task_generate_env
 from tight_tasks.errors import TightReporter
+from tight_tasks.events_cli import task_event
 from tight_tasks.lock import task_lock
+from tight_tasks.logs import task_logs
 from tight_tasks.scaffold import (
     task_generate_app,
     task_generate_function,
@@ -70,11 +73,13 @@ __all__ = [
     "task_dynamo_start",
     "task_dynamo_status",
     "task_dynamo_stop",
+    "task_event",
     "task_generate_app",
     "task_generate_env",
     "task_generate_function",
     "task_generate_model",
     "task_lock",
+    "task_logs",
     "task_outputs",
     "task_schema",
     "task_template",

@@ -15,6 +15,12 @@ class TightReporter(ConsoleReporter):  # type: ignore[misc]
     """doit's console reporter, but a task's expected failure is one line on stderr,
     ``error: <what is wrong and how to fix it>``, instead of a framed report."""
 
+    def execute_task(self, task: Any) -> None:
+        # A task whose output is data (``doit event`` prints JSON, ``doit logs`` the log)
+        # gets no ``.  <task>`` title line, so its output can be piped.
+        if not (task.meta or {}).get("pipeable"):
+            super().execute_task(task)
+
     def add_failure(self, task: Any, fail: Any) -> None:
         if isinstance(fail, TaskFailed) and not isinstance(fail.get_msg(), type(None)):
             import sys

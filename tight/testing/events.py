@@ -23,6 +23,11 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 KINDS = ("rest", "http", "alb", "url")
+REST_IDENTITY_FIELDS = (
+    "accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
+    "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId",
+    "sourceIp", "user", "userAgent", "userArn",
+)  # fmt: skip
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -134,6 +139,9 @@ def _v2_event(
         "requestContext": context,
         "isBase64Encoded": base64_body,
     }
+    if kind == "url":  # a function URL writes these out as null; an HTTP API leaves them out
+        context["authentication"] = None
+        event.update(pathParameters=None, stageVariables=None)
     if cookie_pairs:
         event["cookies"] = cookie_pairs
     if multi_query:
@@ -188,15 +196,25 @@ def _rest_event(
     authorizer: dict[str, Any] | None,
     request_id: str,
 ) -> dict[str, Any]:
+    now = time.time()
+    # The caller's identity as API Gateway sends it without IAM or Cognito auth: every
+    # field there, null. (clientCert appears with mutual TLS only, apiKey with API keys.)
+    identity: dict[str, Any] = dict.fromkeys(REST_IDENTITY_FIELDS)
+    identity.update(sourceIp="203.0.113.9", userAgent="tight-tests")
     context: dict[str, Any] = {
         "accountId": ACCOUNT,
         "apiId": "abc123",
+        "domainName": f"abc123.execute-api.{REGION}.amazonaws.com",
+        "domainPrefix": "abc123",
+        "extendedRequestId": base64.b64encode(uuid.uuid4().bytes[:6]).decode(),
         "httpMethod": method,
-        "identity": {"sourceIp": "203.0.113.9", "userAgent": "tight-tests"},
+        "identity": identity,
         "path": f"/dev{path}",
         "protocol": "HTTP/1.1",
         "requestId": request_id,
-        "requestTimeEpoch": int(time.time() * 1000),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "requestTimeEpoch": int(now * 1000),
+        "resourceId": "a1b2c3",
         "resourcePath": path,
         "stage": "dev",
     }
