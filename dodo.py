@@ -15,7 +15,7 @@ def task_test():
             [PY, "-m", "ruff", "check", "."],
             [PY, "-m", "ruff", "format", "--check", "."],
             [PY, "-m", "mypy", *CODE],
-            [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"],
         ],
         "uptodate": [False],
     }

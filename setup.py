@@ -36,6 +36,8 @@ DEV = [
     "ruff==0.17.6",
     "mypy==2.4.1",
     "hypothesis>=6.150,<7",
+    # `doit test` runs the suite on two workers: most tests wait on subprocesses.
+    "pytest-xdist>=3.5,<4",
     "types-PyYAML",
     "types-requests",
     # Real services on 127.0.0.1 for the test plugin's record/playback tests.
