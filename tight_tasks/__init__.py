@@ -13,6 +13,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``schema`` | schema |
 | ``template``, ``deploy`` | template, deploy, undeploy, outputs |
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
+| ``serve``, ``invoke`` | serve, invoke (functions run in ``worker`` processes) |
 
 This module only gathers them, with doit's configuration.
 """
@@ -40,6 +41,7 @@ from tight_tasks.scaffold import (
     task_generate_model,
 )
 from tight_tasks.schema import task_schema
+from tight_tasks.serve import task_serve
 from tight_tasks.template import task_template
 from tight_tasks.vendor import task_vendor
 
@@ -77,6 +79,7 @@ __all__ = [
     "task_lock",
     "task_outputs",
     "task_schema",
+    "task_serve",
     "task_template",
     "task_test",
     "task_undeploy",
