@@ -17,7 +17,6 @@ import re
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +75,7 @@ def lambda_environment(
     """The worker's environment: this one, Lambda's variables, env.dist.yml under env.yml,
     and the local DynamoDB when one runs."""
     import os
+    import uuid
 
     from tight_tasks.config import app_name
     from tight_tasks.env import DIST_FILE, ENV_FILE, read_env_file
@@ -555,6 +555,8 @@ class LocalApi:
         return headers
 
     def run(self, match: Match, request: HttpRequest) -> tuple[Answer, str]:
+        import uuid
+
         request_id = str(uuid.uuid4())
         host = request.header("host") or "127.0.0.1"
         if match.route.api == "http":
