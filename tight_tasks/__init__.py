@@ -34,6 +34,7 @@ from tight_tasks.dynamo import (
 )
 from tight_tasks.env import task_generate_env
 from tight_tasks.errors import TightReporter
+from tight_tasks.invoke import task_invoke
 from tight_tasks.lock import task_lock
 from tight_tasks.scaffold import (
     task_generate_app,
@@ -76,6 +77,7 @@ __all__ = [
     "task_generate_env",
     "task_generate_function",
     "task_generate_model",
+    "task_invoke",
     "task_lock",
     "task_outputs",
     "task_schema",
