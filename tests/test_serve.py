@@ -328,3 +328,67 @@ def test_a_port_in_use_is_one_error_line(workdir):
         done = run("doit", "serve", f"port={port}", cwd=root)
     assert done.returncode != 0
     assert f"error: port {port} is in use on 127.0.0.1" in done.stderr
+
+
+NOTE_MODEL = """
+from tight.models import Model, String
+
+
+class Note(Model):
+    hash_key = "id"
+    id = String()
+    text = String()
+"""
+
+NOTES = """
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+from app.models.note import Note
+
+
+@lambda_proxy.post
+def post_handler(*args, **kwargs):
+    body = kwargs["event"]["body"]
+    return {"statusCode": 201, "body": Note(id=body["id"], text=body["text"]).save().to_dict()}
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200, "body": Note.get(kwargs["request"].path_params["id"]).to_dict()}
+"""
+
+
+def test_models_reach_the_local_dynamodb_dynamo_start_runs(workdir, monkeypatch):
+    for key in ("AWS_ENDPOINT_URL", "TIGHT_DYNAMO_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    root = make_app(workdir, "rest")
+    (root / "app/models/note.py").write_text(NOTE_MODEL)
+    assert (
+        run("doit", "generate_function", "name=notes", "methods=get,post", cwd=root).returncode == 0
+    )
+    (root / "app/functions/notes/handler.py").write_text(NOTES)
+    port = free_port()
+    command = f"{sys.executable} -m moto.server -H 127.0.0.1 -p {{port}}"
+    with (root / "tight.yml").open("a") as settings:
+        settings.write(f"dynamo:\n  backend: command\n  port: {port}\n  command: {command}\n")
+    started = run("doit", "dynamo_start", cwd=root)
+    assert started.returncode == 0, started.stderr
+    try:
+        with serving(root) as api:
+            note = {"id": "n1", "text": "local"}
+            status, _ = api.json(
+                "POST", "/notes", body=json.dumps(note).encode(),
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            assert status == 201
+            assert api.json("GET", "/notes/n1") == (200, note)
+        assert f"models use the local DynamoDB at http://127.0.0.1:{port}" in api.output()
+        import boto3
+
+        client = boto3.client(
+            "dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )  # fmt: skip
+        items = client.scan(TableName="shop-dev-note")["Items"]
+        assert items == [{"id": {"S": "n1"}, "text": {"S": "local"}}]
+    finally:
+        run("doit", "dynamo_stop", cwd=root)
