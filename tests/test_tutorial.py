@@ -60,9 +60,11 @@ def assert_orders_has_its_dead_letter_queue(env: dict[str, str]) -> None:
 
 
 def test_every_command_of_the_tutorial_runs(tmp_path):
-    port = free_port()
+    port, serve_port = free_port(), free_port()
     text = TUTORIAL.read_text().replace("127.0.0.1:5000", f"127.0.0.1:{port}")
     text = text.replace("moto_server -p 5000", f"moto_server -p {port}")
+    text = text.replace("127.0.0.1:3000", f"127.0.0.1:{serve_port}")
+    text = text.replace("serve port=3000", f"serve port={serve_port}")
     env = {
         key: value
         for key, value in os.environ.items()
@@ -98,7 +100,7 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
                         stderr=subprocess.DEVNULL,
                     )
                 )
-                wait_for_port(port)
+                wait_for_port(serve_port if f"port={serve_port}" in line else port)
             else:
                 result = subprocess.run(
                     line, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
@@ -112,6 +114,9 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
             process.terminate()
             process.wait(timeout=30)
 
+    served = outputs[f"curl -s http://127.0.0.1:{serve_port}/items/mug"]
+    assert '"name": "Mug"' in served[0] and "in_stock" not in served[0]  # before the edit
+    assert '"in_stock": true' in served[1]  # the edit, live on the next request
     deploys = outputs["doit deploy stage=dev"]
     assert "stack shop-dev: CREATE_COMPLETE" in deploys[0]
     assert "stack shop-dev is up to date: nothing to deploy" in deploys[1]

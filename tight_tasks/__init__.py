@@ -14,6 +14,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``template``, ``deploy`` | template, deploy, undeploy, outputs |
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
 | ``events_cli``, ``logs`` | event, logs |
+| ``serve``, ``invoke`` | serve, invoke (functions run in ``worker`` processes) |
 
 This module only gathers them, with doit's configuration.
 """
@@ -35,6 +36,7 @@ from tight_tasks.dynamo import (
 from tight_tasks.env import task_generate_env
 from tight_tasks.errors import TightReporter
 from tight_tasks.events_cli import task_event
+from tight_tasks.invoke import task_invoke
 from tight_tasks.lock import task_lock
 from tight_tasks.logs import task_logs
 from tight_tasks.scaffold import (
@@ -43,6 +45,7 @@ from tight_tasks.scaffold import (
     task_generate_model,
 )
 from tight_tasks.schema import task_schema
+from tight_tasks.serve import task_serve
 from tight_tasks.template import task_template
 from tight_tasks.vendor import task_vendor
 
@@ -78,10 +81,12 @@ __all__ = [
     "task_generate_env",
     "task_generate_function",
     "task_generate_model",
+    "task_invoke",
     "task_lock",
     "task_logs",
     "task_outputs",
     "task_schema",
+    "task_serve",
     "task_template",
     "task_test",
     "task_undeploy",

@@ -1,0 +1,394 @@
+"""`doit serve` over sockets on 127.0.0.1, in real scaffolded apps: the events handlers get,
+the answers callers get, failures, hot reload and warm workers."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tight.testing.servers import free_port, wait_for_port
+
+BIN = Path(sys.executable).parent
+SAMPLES = Path(__file__).resolve().parent / "aws_events"
+
+ECHO = """
+import os
+
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+
+STATE = {"calls": 0}
+
+
+def _answer(kwargs):
+    STATE["calls"] += 1
+    request, event = kwargs["request"], kwargs["event"]
+    answer = (event.get("queryStringParameters") or {}).get("answer")
+    if answer == "binary":
+        return {"statusCode": 200, "body": b"\\x00\\xffPNG"}
+    body = {
+        "event": event,
+        "raw": request.body.hex(),
+        "calls": STATE["calls"],
+        "pid": os.getpid(),
+        "remaining": kwargs["context"].get_remaining_time_in_millis(),
+        "env": {k: os.environ.get(k) for k in ("AWS_LAMBDA_FUNCTION_NAME", "GREETING")},
+        "version": "one",
+    }
+    return {
+        "statusCode": 200,
+        "headers": {"X-One": "1"},
+        "multiValueHeaders": {"X-Multi": ["a", "b"]},
+        "cookies": ["a=1; Path=/", "b=2; HttpOnly"],
+        "body": body,
+    }
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return _answer(kwargs)
+
+
+@lambda_proxy.post
+def post_handler(*args, **kwargs):
+    return _answer(kwargs)
+"""
+
+# Answers the raw envelope a function could send, bypassing Tight's response builder.
+RAW = """
+import time
+
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200}
+
+
+class Raw:
+    def dispatch(self, event, context, name):
+        mode = (event.get("queryStringParameters") or {}).get("mode")
+        if mode == "raise":
+            raise RuntimeError("boom")
+        if mode == "malformed":
+            return {"statusCode": "teapot", "body": {"not": "a string"}}
+        if mode == "sleep":
+            time.sleep(10)
+        return {"statusCode": 200, "body": "ok"}
+
+
+_controller_for = lambda_proxy.controller_for
+lambda_proxy.controller_for = lambda m: Raw() if m == __name__ else _controller_for(m)
+"""
+
+
+def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def make_app(folder: Path, api: str) -> Path:
+    assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
+    root = folder / "shop"
+    for name in ("echo", "raw"):
+        done = run("doit", "generate_function", f"name={name}", "methods=get,post", cwd=root)
+        assert done.returncode == 0, done.stderr
+    (root / "app/functions/echo/handler.py").write_text(ECHO)
+    (root / "app/functions/raw/handler.py").write_text(RAW)
+    settings = yaml.safe_load((root / "tight.yml").read_text())
+    settings.update(
+        api=api,
+        function={"timeout": 2},
+        functions={
+            "echo": {"routes": ["/echo", "/echo/{id}", "/files/{proxy+}"]},
+            "raw": {"routes": ["/raw"]},
+        },
+    )
+    (root / "tight.yml").write_text(yaml.safe_dump(settings))
+    (root / "env.dist.yml").write_text("GREETING: hello\n")
+    (root / "env.yml").write_text("GREETING: hi\n")
+    return root
+
+
+def worker_pids(root: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                any(part.endswith(b"worker.py") for part in cmdline)
+                and str(root).encode() in cmdline
+            ):
+                found.append(int(entry.name))
+    return found
+
+
+class Served:
+    def __init__(self, root: Path, port: int, console: Path) -> None:
+        self.root, self.port, self.console = root, port, console
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            connection.close()
+
+    def json(self, method: str, path: str, **kwargs: object) -> tuple[int, dict]:
+        status, _, body = self.request(method, path, **kwargs)  # type: ignore[arg-type]
+        return status, json.loads(body)
+
+    def output(self) -> str:
+        return self.console.read_text()
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[Served]:
+    port = free_port()
+    console = root.parent / f"console-{port}.txt"
+    with console.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "doit"), "serve", f"port={port}"], cwd=root, stdout=out, stderr=out
+        )
+        try:
+            wait_for_port(port)
+            yield Served(root, port, console)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while worker_pids(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert worker_pids(root) == [], "a worker outlived the server"
+
+
+def headers_named(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for k, v in headers if k.lower() == name.lower()]
+
+
+def assert_shaped_like(event: dict, sample: dict, optional: set[str]) -> None:
+    """The same keys as AWS's sample (but those only an authorizer or mTLS adds)."""
+    assert set(sample) - optional <= set(event), set(sample) - set(event)
+    assert set(event) <= set(sample), set(event) - set(sample)
+    context, sample_context = event["requestContext"], sample["requestContext"]
+    missing = set(sample_context) - {"authorizer", "authentication"} - set(context)
+    assert not missing, missing
+
+
+def test_a_rest_app_gets_rest_events_and_answers(workdir):
+    root = make_app(workdir, "rest")
+    with serving(root) as api:
+        status, headers, raw = api.request(
+            "GET", "/echo/7?tag=a&tag=b&q=x", headers={"Cookie": "s=1", "X-Twice": "1"}
+        )
+        assert status == 200, raw
+        answer = json.loads(raw)
+        event = answer["event"]
+        assert_shaped_like(
+            event, json.loads((SAMPLES / "apigw_rest_proxy.json").read_text()), set()
+        )
+        assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "q": ["x"]}
+        assert event["queryStringParameters"] == {"tag": "b", "q": "x"}
+        assert event["multiValueHeaders"]["X-Twice"] == ["1"]
+        assert event["pathParameters"] == {"id": "7"}
+        assert event["resource"] == "/echo/{id}"
+        context = event["requestContext"]
+        assert context["stage"] == "dev" and context["identity"]["sourceIp"] == "127.0.0.1"
+        assert context["requestId"] and context["path"] == "/dev/echo/7"
+        # Lambda's environment, env.yml over env.dist.yml, the function's timeout
+        assert answer["env"] == {"AWS_LAMBDA_FUNCTION_NAME": "shop-dev-echo", "GREETING": "hi"}
+        assert 0 < answer["remaining"] <= 2000
+        # the answer: several Set-Cookie lines and multi-value headers
+        assert headers_named(headers, "Set-Cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+        assert headers_named(headers, "X-Multi") == ["a", "b"]
+        assert headers_named(headers, "X-One") == ["1"]
+        # greedy paths; warm module state in the same process
+        status, again = api.json("GET", "/files/a/b.txt")
+        assert again["event"]["pathParameters"] == {"proxy": "a/b.txt"}
+        assert again["calls"] == 2 and again["pid"] == answer["pid"]
+        # binary both ways
+        status, _, raw = api.request(
+            "POST", "/echo", body=b"\x00\x01\xfe", headers={"Content-Type": "image/png"}
+        )
+        posted = json.loads(raw)
+        assert posted["event"]["isBase64Encoded"] is True and posted["raw"] == "0001fe"
+        assert api.request("GET", "/echo?answer=binary")[2] == b"\x00\xffPNG"
+        # an unknown route, and a CORS preflight the API answers itself (cors: '*')
+        assert api.json("GET", "/nowhere") == (403, {"message": "Missing Authentication Token"})
+        status, headers, _ = api.request(
+            "OPTIONS",
+            "/echo/1",
+            headers={"Origin": "http://x", "Access-Control-Request-Method": "GET"},
+        )
+        assert status == 200 and headers_named(headers, "Access-Control-Allow-Origin") == ["*"]
+        assert "GET" in headers_named(headers, "Access-Control-Allow-Methods")[0]
+    console = api.output()
+    assert "GET /echo/7 -> echo 200" in console and "cold" in console and "warm" in console
+    assert "/files/{proxy+}  -> echo" in console
+
+
+def test_an_http_app_gets_http_api_events_and_answers(workdir):
+    root = make_app(workdir, "http")
+    with serving(root) as api:
+        status, headers, raw = api.request(
+            "GET", "/echo/7?tag=a&tag=b", headers={"Cookie": "s=1; t=2", "X-Twice": "1"}
+        )
+        assert status == 200, raw
+        event = json.loads(raw)["event"]
+        sample = json.loads((SAMPLES / "apigw_http_v2.json").read_text())
+        assert_shaped_like(event, sample, {"stageVariables"})
+        assert event["cookies"] == ["s=1", "t=2"] and "cookie" not in event["headers"]
+        assert event["rawQueryString"] == "tag=a&tag=b"
+        assert event["queryStringParameters"] == {"tag": "a,b"}
+        assert event["routeKey"] == "GET /echo/{id}" and event["pathParameters"] == {"id": "7"}
+        assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
+        assert headers_named(headers, "Set-Cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+        assert headers_named(headers, "X-Multi") == ["a,b"]
+        assert api.json("GET", "/nowhere") == (404, {"message": "Not Found"})
+        status, headers, _ = api.request(
+            "OPTIONS",
+            "/echo",
+            headers={"Origin": "http://x", "Access-Control-Request-Method": "POST"},
+        )
+        assert status == 204 and headers_named(headers, "Access-Control-Allow-Origin") == ["*"]
+
+
+def test_raise_malformed_and_timeout_are_502_and_the_worker_restarts(workdir):
+    root = make_app(workdir, "rest")
+    with serving(root) as api:
+        bad = (502, {"message": "Internal server error"})
+        assert api.json("GET", "/raw?mode=raise") == bad
+        assert api.json("GET", "/raw?mode=malformed") == bad
+        started = time.monotonic()
+        assert api.json("GET", "/raw?mode=sleep") == bad
+        assert time.monotonic() - started < 5  # the function's 2 s timeout, not its 10 s sleep
+        assert api.request("GET", "/raw")[2] == b"ok"  # a fresh worker
+    console = api.output()
+    assert "raised RuntimeError: boom" in console
+    assert "malformed response" in console and "timeout" in console
+
+
+def test_an_edit_is_live_a_syntax_error_is_a_500_and_the_fix_works(workdir):
+    root = make_app(workdir, "rest")
+    handler = root / "app/functions/echo/handler.py"
+    with serving(root) as api:
+        first = api.json("GET", "/echo")[1]
+        raw_pid = api.request("GET", "/raw")  # a warm worker that must stay warm
+        assert raw_pid[0] == 200
+        handler.write_text(ECHO.replace('"version": "one"', '"version": "two"'))
+        second = api.json("GET", "/echo")[1]
+        assert second["version"] == "two" and second["calls"] == 1
+        assert second["pid"] != first["pid"]
+        handler.write_text(ECHO + "\ndef broken(:\n")
+        status, answer = api.json("GET", "/echo")
+        assert status == 500 and answer["error"] == "Internal Server Error"
+        assert "SyntaxError" in api.output()
+        handler.write_text(ECHO.replace('"version": "one"', '"version": "three"'))
+        assert api.json("GET", "/echo")[1]["version"] == "three"
+        assert api.request("GET", "/raw")[0] == 200
+        (root / "env.yml").write_text("GREETING: hey\n")
+        assert api.json("GET", "/echo")[1]["env"]["GREETING"] == "hey"
+        assert api.request("GET", "/raw")[0] == 200
+    raw_lines = [line for line in api.output().splitlines() if line.startswith("GET /raw ")]
+    # echo's edits left raw warm; env.yml (every function's input) restarted it
+    assert [line.rsplit(" ", 1)[1] for line in raw_lines] == ["cold", "warm", "cold"]
+
+
+def test_a_port_in_use_is_one_error_line(workdir):
+    import socket
+
+    root = make_app(workdir, "rest")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("doit", "serve", f"port={port}", cwd=root)
+    assert done.returncode != 0
+    assert f"error: port {port} is in use on 127.0.0.1" in done.stderr
+
+
+NOTE_MODEL = """
+from tight.models import Model, String
+
+
+class Note(Model):
+    hash_key = "id"
+    id = String()
+    text = String()
+"""
+
+NOTES = """
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+from app.models.note import Note
+
+
+@lambda_proxy.post
+def post_handler(*args, **kwargs):
+    body = kwargs["event"]["body"]
+    return {"statusCode": 201, "body": Note(id=body["id"], text=body["text"]).save().to_dict()}
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200, "body": Note.get(kwargs["request"].path_params["id"]).to_dict()}
+"""
+
+
+def test_models_reach_the_local_dynamodb_dynamo_start_runs(workdir, monkeypatch):
+    for key in ("AWS_ENDPOINT_URL", "TIGHT_DYNAMO_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    root = make_app(workdir, "rest")
+    (root / "app/models/note.py").write_text(NOTE_MODEL)
+    assert (
+        run("doit", "generate_function", "name=notes", "methods=get,post", cwd=root).returncode == 0
+    )
+    (root / "app/functions/notes/handler.py").write_text(NOTES)
+    port = free_port()
+    command = f"{sys.executable} -m moto.server -H 127.0.0.1 -p {{port}}"
+    with (root / "tight.yml").open("a") as settings:
+        settings.write(f"dynamo:\n  backend: command\n  port: {port}\n  command: {command}\n")
+    started = run("doit", "dynamo_start", cwd=root)
+    assert started.returncode == 0, started.stderr
+    try:
+        with serving(root) as api:
+            note = {"id": "n1", "text": "local"}
+            status, _ = api.json(
+                "POST", "/notes", body=json.dumps(note).encode(),
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            assert status == 201
+            assert api.json("GET", "/notes/n1") == (200, note)
+        assert f"models use the local DynamoDB at http://127.0.0.1:{port}" in api.output()
+        import boto3
+
+        client = boto3.client(
+            "dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )  # fmt: skip
+        items = client.scan(TableName="shop-dev-note")["Items"]
+        assert items == [{"id": {"S": "n1"}, "text": {"S": "local"}}]
+    finally:
+        run("doit", "dynamo_stop", cwd=root)
