@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -38,6 +39,21 @@ class Note(Model):
 
 
 def free_port() -> int:
+    """A port free now, below the kernel's ephemeral range: a port bind(0) hands out is one
+    any outgoing connection on a busy machine may take as its source port in the seconds
+    before the test's server binds it; below that range only another listener can."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(100 if low > 4096 else 0):
+        port = random.randrange(max(2048, low - 12000), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -126,12 +142,11 @@ def test_a_server_killed_from_outside_is_reported_and_replaced(command_app):
     assert run("doit", "dynamo_start", cwd=root).returncode == 0
     pid = state(root)["pid"]
     os.killpg(pid, signal.SIGKILL)
-    for _ in range(100):
-        if "stale" in run("doit", "dynamo_status", cwd=root).stdout:
-            break
+    gone = f"stale: .tight/dynamo/server.json names pid {pid}, which is gone"
+    deadline = time.monotonic() + 60  # until init has reaped it: "gone", not any "stale"
+    while gone not in (status := run("doit", "dynamo_status", cwd=root).stdout):
+        assert time.monotonic() < deadline, status
         time.sleep(0.05)
-    status = run("doit", "dynamo_status", cwd=root).stdout
-    assert f"stale: .tight/dynamo/server.json names pid {pid}, which is gone" in status
     restarted = run("doit", "dynamo_start", cwd=root)
     assert restarted.returncode == 0, restarted.stderr
     assert f"removing a stale record: pid {pid} is gone" in restarted.stdout
@@ -242,11 +257,16 @@ def foreign():
     process = subprocess.Popen(
         [setsid, "sleep", "300"] if setsid else ["sleep", "300"], start_new_session=not setsid
     )
-    for _ in range(200):  # setsid execs sleep: wait until the command line is sleep's
-        identity = process_identity(process.pid)
-        if identity and "setsid" not in str(identity["cmdline"]):
-            break
+    # setsid execs sleep: the identity is the one the tests compare only once the command
+    # line is sleep's (before, it is setsid's), so wait for exactly that, not for "not setsid"
+    deadline = time.monotonic() + 30
+    identity = process_identity(process.pid)
+    while identity is None or identity["cmdline"] != ["sleep", "300"]:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"setsid sleep 300 did not become sleep 300: {identity}")
         time.sleep(0.01)
+        identity = process_identity(process.pid)
     yield process
     process.kill()
     process.wait()
@@ -294,6 +314,23 @@ def test_a_record_naming_another_process_never_gets_it_signalled(command_app, fo
     write_record(root, **base, **real)
     assert f"stopped command (pid {foreign.pid})" in run("doit", "dynamo_stop", cwd=root).stdout
     assert foreign.wait(timeout=10) is not None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc")
+def test_an_identity_read_right_after_popen_is_never_the_one_mid_exec():
+    """Popen returns once execve has begun: /proc/<pid>/cmdline may still be empty then
+    (often, on a loaded machine); dynamo_start records exactly such a fresh server."""
+    from tight_tasks.dynamo import process_identity
+
+    for _ in range(50):
+        process = subprocess.Popen(["sleep", "300"])
+        try:
+            identity = process_identity(process.pid)
+        finally:
+            process.kill()
+            process.wait()
+        assert identity is not None and identity["cmdline"] == ["sleep", "300"], identity
+    assert process_identity(process.pid) is None
 
 
 def test_without_proc_the_identity_comes_from_ps(foreign, monkeypatch):

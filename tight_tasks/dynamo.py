@@ -45,6 +45,8 @@ BACKENDS = DYNAMO_BACKENDS  # what tight.yml accepts: one list, in the schema
 MOTO_SPEC = "moto[server]>=5,<6"
 DYNALITE_SPEC = "dynalite@4"
 READY_TIMEOUT = 30.0
+IDENTITY_SETTLE_TIMEOUT = 5.0  # seconds a process may take through execve (or exit)
+_PF_KTHREAD = 0x00200000  # /proc/<pid>/stat flags: a kernel thread, which has no cmdline
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,37 @@ def _has_proc() -> bool:
     return Path("/proc/self/stat").is_file()
 
 
+def _proc_identity(pid: int) -> dict[str, Any] | None:
+    """``process_identity`` from /proc, once the process has a command line to be known by.
+
+    /proc/<pid>/cmdline is empty (not the old program's, not the new one's) while the process
+    is inside execve, after its new image replaced the old one and before the new arguments
+    are in place, and again while it exits, its memory released but not yet a zombie. A
+    caller right after ``Popen`` (which returns once execve has begun) meets the first window
+    often on a loaded machine; neither is who the process is, so read again until the command
+    line is there, the process is gone, or ``IDENTITY_SETTLE_TIMEOUT`` passes (then the empty
+    command line is returned: it matches no record, so nothing is ever signalled on it).
+    Kernel threads have no command line at all, and are returned as they are.
+    """
+    deadline = time.monotonic() + IDENTITY_SETTLE_TIMEOUT
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the name, which may hold spaces
+        if fields[0] in ("Z", "X"):
+            return None  # exited, not yet reaped
+        kernel_thread = int(fields[6]) & _PF_KTHREAD  # field 9, the flags
+        if cmdline or kernel_thread or time.monotonic() > deadline:
+            return {
+                "started": f"proc:{_boot_id()}:{fields[19]}",
+                "cmdline": [part.decode(errors="replace") for part in cmdline.split(b"\0")[:-1]],
+            }
+        time.sleep(0.002)
+
+
 def process_identity(pid: int) -> dict[str, Any] | None:
     """When ``pid`` started and its command line, or None when no such process runs.
 
@@ -251,18 +284,7 @@ def process_identity(pid: int) -> dict[str, Any] | None:
     if pid <= 1:
         return None
     if _has_proc():
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return None
-        fields = stat[stat.rindex(")") + 2 :].split()  # after the name, which may hold spaces
-        if fields[0] == "Z":
-            return None  # exited, not yet reaped
-        return {
-            "started": f"proc:{_boot_id()}:{fields[19]}",
-            "cmdline": [part.decode(errors="replace") for part in cmdline.split(b"\0")[:-1]],
-        }
+        return _proc_identity(pid)
     import subprocess
 
     completed = subprocess.run(
