@@ -28,6 +28,7 @@ BENCHES = (
     "bench/toolkit/template.py",
     "bench/build/run.py",
     "bench/dynamo/run.py",
+    "bench/serve/run.py",
 )
 
 
@@ -39,7 +40,7 @@ def run_bench(quick):
 
 
 def task_bench():
-    """Benchmark the runtime, the toolkit and the build against their peers; print ratios."""
+    """Benchmark the runtime, the toolkit, the build and doit serve against peers; print ratios."""
     return {
         "actions": [(run_bench,)],
         "params": [

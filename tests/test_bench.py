@@ -39,3 +39,23 @@ def test_each_framework_answers_alike(framework, size, tmp_path):
         "tags": ["kitchen", "tea"],
         "price": 12.5,
     }
+
+
+def test_the_serve_benchmark_runs_both_servers_and_leaves_no_process(tmp_path):
+    """A --quick run of bench/serve/run.py: Tight and chalice local answer alike (the bench
+    checks every answer), every figure is there, and both servers are stopped."""
+    script = BENCH.parent / "serve" / "run.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--results", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    saved = json.loads((tmp_path / "serve.json").read_text())
+    for method in ("GET", "POST"):
+        for mode in ("close", "keep-alive"):
+            assert saved["ratios"]["warm_p50"][f"{method}/{mode}"] > 0
+            assert saved["ratios"]["overhead"][f"{method}/{mode}"]["ratio"] > 0
+    assert saved["edit_ms"]["median"]["tight"] > 0 < saved["edit_ms"]["median"]["chalice"]
+    assert "targets:" in result.stdout

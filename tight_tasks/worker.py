@@ -5,8 +5,9 @@ invocations until a file it loaded changes.
 The protocol is JSON lines. The server writes ``{"event", "timeout", "memory"}`` to the
 worker's stdin; the worker answers on its original stdout ``{"result"}`` or ``{"error",
 "traceback"}``, with ``"cold"`` (its first invocation) and ``"files"`` (the app's files it
-has loaded, so the server knows when it went stale). What the function prints or logs goes
-to the worker's stderr, which the server shows as logs. Run as a script
+has loaded, sent again only after it imported more, so the server knows when it went
+stale). What the function prints or logs goes to the worker's stderr, which the server
+shows as logs. Run as a script
 (``python worker.py <root> <function> <runtime config JSON>``), the worker imports nothing
 of the toolkit, as Lambda's process has none of it.
 """
@@ -120,10 +121,12 @@ class Worker:
     def invoke(self, event: Any, limit: float | None = None) -> dict[str, Any]:
         """The worker's answer: ``result`` or ``error`` (with ``traceback``), ``cold``; or
         ``{"timeout": seconds}`` when it ran past the function's timeout (it is stopped),
-        with ``"gateway": True`` when ``limit`` (an API's own wait) came first."""
+        with ``"gateway": True`` when ``limit`` (an API's own wait) came first. A stale
+        worker is the caller's to replace (``doit serve`` checks before each request, with
+        the environment the settings give now)."""
         import queue
 
-        if self.process is not None and (self.process.poll() is not None or self.stale()):
+        if self.process is not None and self.process.poll() is not None:
             self.stop()
         if self.process is None:
             self.start()
@@ -218,6 +221,7 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr
     cold = True
     handler = None
+    modules_seen = -1
     for line in sys.stdin:
         request = json.loads(line)
         context = Context(
@@ -239,7 +243,9 @@ def main(argv: list[str]) -> int:
             sys.stderr.write(answer["traceback"])
             sys.stderr.flush()
         cold = False
-        answer["files"] = _app_files(root)
+        if len(sys.modules) != modules_seen:  # the files only when the imports changed
+            modules_seen = len(sys.modules)
+            answer["files"] = _app_files(root)
         answers.write(json.dumps(answer) + "\n")
     return 0
 
