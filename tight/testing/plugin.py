@@ -660,10 +660,9 @@ def _fail_on_problems(item: pytest.Item, error: BaseException | None) -> None:
         pytest.fail(message, pytrace=False)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Fail a test whose recordings could not answer, or that made a call that cannot be
-    recorded or played back, with the recorders' or the guard's own message."""
+def _problems_checked(item: pytest.Item) -> Generator[None, Any, Any]:
+    """The body of a hook wrapper that fails ``item`` on its recorders' or guard's problems,
+    whether the wrapped step raised or not."""
     try:
         result = yield
     except BaseException as error:
@@ -671,18 +670,19 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         raise
     _fail_on_problems(item, None)
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail a test whose recordings could not answer, or that made a call that cannot be
+    recorded or played back, with the recorders' or the guard's own message."""
+    return (yield from _problems_checked(item))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     """The same for what a fixture's teardown did."""
-    try:
-        result = yield
-    except BaseException as error:
-        _fail_on_problems(item, error)
-        raise
-    _fail_on_problems(item, None)
-    return result
+    return (yield from _problems_checked(item))
 
 
 @pytest.hookimpl(wrapper=True)
