@@ -402,3 +402,34 @@ def test_models_reach_the_local_dynamodb_dynamo_start_runs(workdir, monkeypatch)
         assert items == [{"id": {"S": "n1"}, "text": {"S": "local"}}]
     finally:
         run("doit", "dynamo_stop", cwd=root)
+
+
+def test_ctrl_c_stops_the_server_and_every_worker(workdir):
+    """Ctrl-C (SIGINT, as a terminal sends it) ends the server cleanly: no traceback, and
+    none of its warm workers left running."""
+    import signal
+
+    root = make_app(workdir, "rest")
+    port = free_port()
+    console = root.parent / f"console-{port}.txt"
+    with console.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "doit"), "serve", f"port={port}"], cwd=root, stdout=out, stderr=out
+        )
+        try:
+            wait_for_port(port)
+            api = Served(root, port, console)
+            assert api.request("GET", "/echo")[0] == 200
+            assert api.request("GET", "/raw")[0] == 200
+            assert len(worker_pids(root)) == 2
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    deadline = time.monotonic() + 10
+    while worker_pids(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert worker_pids(root) == []
+    assert "Traceback" not in console.read_text()
