@@ -431,6 +431,13 @@ class LocalApi:
         self.settings: dict[str, Any] = {}
         self.table = RouteTable([])
         self.dynamo: str | None = None
+        self._shared: list[str] | None = None
+        self._listed: int | None = -1
+        self._handlers: list[str] = []
+        self.stamped: frozenset[str] = frozenset()
+        self.generation = 0
+        self.api = "rest"
+        self.cors: Cors | None = None
         self.refresh()
 
     def say(self, text: str) -> None:
@@ -441,33 +448,41 @@ class LocalApi:
     # -- settings and routes, read again when their files change --------------------------
     def _stamp(self) -> Any:
         """The times of the settings and of each function folder's handler.py (None while
-        it has none). Taken before every request, so it is plain ``os`` calls: no glob."""
+        it has none). Taken before every request, so it is plain ``os`` calls on paths
+        made once: no glob, no pathlib; the folder is listed again only when it changed."""
         import os
 
         from tight_tasks.worker import SHARED_INPUTS, _mtime
 
-        functions = str(self.root / "app" / "functions")
-        try:
-            with os.scandir(functions) as entries:
-                folders = sorted(entry.name for entry in entries if entry.is_dir())
-        except OSError:
-            folders = []
-        paths = [str(self.root / n) for n in SHARED_INPUTS]
-        paths += [os.path.join(functions, name, "handler.py") for name in folders]
-        return [(p, _mtime(p)) for p in paths]
+        if self._shared is None:
+            self._shared = [os.path.join(self.root, name) for name in SHARED_INPUTS]
+        functions = os.path.join(self.root, "app", "functions")
+        listed = _mtime(functions)
+        if listed != self._listed:
+            try:
+                with os.scandir(functions) as entries:
+                    folders = sorted(entry.name for entry in entries if entry.is_dir())
+            except OSError:
+                folders = []
+            self._listed = listed
+            self._handlers = [os.path.join(functions, name, "handler.py") for name in folders]
+            self.stamped = frozenset(self._shared + self._handlers)
+        return [listed] + [_mtime(p) for p in self._shared] + [_mtime(p) for p in self._handlers]
 
     def refresh(self) -> bool:
         """Read tight.yml and the routes again when they changed; True when they did. A
         broken tight.yml or handler keeps the last good routes and says why."""
         from tight.config import ConfigError
         from tight_tasks.config import load
-        from tight_tasks.routes import routes
+        from tight_tasks.routes import api_cors, api_kind, routes
 
         stamp = self._stamp()
         if stamp == self.routes_stamp:
             return False
         first = self.routes_stamp is None
-        self.routes_stamp = stamp
+        with self.state_lock:
+            self.routes_stamp = stamp
+            self.generation += 1  # every worker checks all its files again
         try:
             settings = load(self.root)
             table = routes(self.root, settings)
@@ -477,13 +492,8 @@ class LocalApi:
             self.say(f"error: {error} (serving the routes as they were)")
             return False
         self.settings, self.table = settings, RouteTable(table)
+        self.api, self.cors = api_kind(settings), api_cors(settings)
         return True
-
-    @property
-    def api(self) -> str:
-        from tight_tasks.routes import api_kind
-
-        return api_kind(self.settings)
 
     def worker(self, function: str) -> Worker:
         from tight_tasks.config import runtime_config
@@ -492,7 +502,10 @@ class LocalApi:
 
         with self.state_lock:
             worker = self.workers.get(function)
-            if worker is None or worker.stale():
+            # Unless the settings or a handler.py changed since this worker's last check,
+            # the files ``refresh`` just found unchanged need no second look.
+            checked = self.stamped if worker and worker.generation == self.generation else ()
+            if worker is None or worker.stale(checked):
                 if worker is not None:
                     worker.stop()
                 config = runtime_config(self.settings)
@@ -508,6 +521,7 @@ class LocalApi:
                 )
                 self.workers[function] = worker
                 self.locks.setdefault(function, threading.Lock())
+            worker.generation = self.generation
             return worker
 
     def log_printer(self, function: str) -> Any:
@@ -525,11 +539,8 @@ class LocalApi:
     # -- a request ---------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> tuple[Answer, str, str]:
         """The answer, the function that ran (or "-") and "cold" / "warm" / ""."""
-        from tight_tasks.routes import api_cors
-
         self.refresh()
-        api = self.api
-        cors = api_cors(self.settings)
+        api, cors = self.api, self.cors
         is_preflight = request.method == "OPTIONS" and request.header(
             "access-control-request-method"
         )
@@ -617,10 +628,38 @@ def readable_log(function: str, line: str) -> str:
 
 
 # -- the server ----------------------------------------------------------------------------
+HOP_BY_HOP = ("content-length", "connection", "transfer-encoding")
+
+
+def response_bytes(answer: Answer, with_body: bool) -> bytes:
+    """The whole HTTP/1.1 response in one buffer, so it goes out in one write (one TCP
+    segment for a small answer) rather than a write for the headers and one for the body.
+    Header values cannot break the framing: CR and LF become spaces."""
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(answer.status).phrase
+    except ValueError:
+        reason = ""
+    lines = [f"HTTP/1.1 {answer.status} {reason}"]
+    for name, value in answer.headers:
+        if name.lower() not in HOP_BY_HOP:
+            lines.append(f"{_one_line(name)}: {_one_line(value)}")
+    lines.append(f"Content-Length: {len(answer.body)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+    return head + answer.body if with_body else head
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ") if "\r" in text or "\n" in text else text
+
+
 def make_server(api: LocalApi, port: int) -> Any:
     """A threading HTTP server on 127.0.0.1:``port`` answering through ``api``."""
     import errno
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
+
+    from tight_tasks.pooled_server import PooledServer
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -643,14 +682,7 @@ def make_server(api: LocalApi, port: int) -> Any:
 
                 api.say(traceback.format_exc())
                 answer, function, temperature = json_answer(502, MESSAGES[502]), "-", ""
-            self.send_response_only(answer.status)
-            for name, value in answer.headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(answer.body)
+            self.wfile.write(response_bytes(answer, self.command != "HEAD"))
             took = (time.monotonic() - started) * 1000
             line = f"{self.command} {request.path} -> {function} {answer.status} {took:.0f} ms"
             api.say(f"{line} {temperature}".rstrip())
@@ -660,12 +692,8 @@ def make_server(api: LocalApi, port: int) -> Any:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        allow_reuse_address = False
-
     try:
-        return Server(("127.0.0.1", port), Handler)
+        return PooledServer(("127.0.0.1", port), Handler)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise TightTaskError(
