@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.taskkit import param
+from tight_tasks.watch import Changes
 
 if TYPE_CHECKING:
     from tight.config import Cors
@@ -174,9 +175,11 @@ class HttpRequest:
     def raw_query(self) -> str:
         return self.target.split("?", 1)[1] if "?" in self.target else ""
 
+    def __post_init__(self) -> None:
+        self.by_name = {k.lower(): v for k, v in self.headers}  # the last of each name
+
     def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return values[-1] if values else None
+        return self.by_name.get(name.lower())
 
 
 def encoded_body(request: HttpRequest) -> tuple[str | None, bool]:
@@ -435,7 +438,9 @@ class LocalApi:
         self._listed: int | None = -1
         self._handlers: list[str] = []
         self.stamped: frozenset[str] = frozenset()
-        self.generation = 0
+        self.changes = Changes()
+        self.moved = 0  # changes seen on disk (see look)
+        self.routes_seen = -1
         self.api = "rest"
         self.cors: Cors | None = None
         self.refresh()
@@ -466,8 +471,16 @@ class LocalApi:
                 folders = []
             self._listed = listed
             self._handlers = [os.path.join(functions, name, "handler.py") for name in folders]
-            self.stamped = frozenset(self._shared + self._handlers)
+            self.stamped = frozenset([functions, *self._shared, *self._handlers])
         return [listed] + [_mtime(p) for p in self._shared] + [_mtime(p) for p in self._handlers]
+
+    def look(self) -> int:
+        """The count of changes seen on disk so far: moved on when the watched folders
+        changed since the last look (always, where they cannot be watched)."""
+        with self.state_lock:
+            if not self.changes.quiet():
+                self.moved += 1
+            return self.moved
 
     def refresh(self) -> bool:
         """Read tight.yml and the routes again when they changed; True when they did. A
@@ -476,13 +489,17 @@ class LocalApi:
         from tight_tasks.config import load
         from tight_tasks.routes import api_cors, api_kind, routes
 
+        moved = self.look()
+        if moved == self.routes_seen:
+            return False  # nothing changed on disk since the routes were last compared
         stamp = self._stamp()
+        with self.state_lock:
+            self.changes.watch(self.stamped)
+        self.routes_seen = moved
         if stamp == self.routes_stamp:
             return False
         first = self.routes_stamp is None
-        with self.state_lock:
-            self.routes_stamp = stamp
-            self.generation += 1  # every worker checks all its files again
+        self.routes_stamp = stamp
         try:
             settings = load(self.root)
             table = routes(self.root, settings)
@@ -502,10 +519,11 @@ class LocalApi:
 
         with self.state_lock:
             worker = self.workers.get(function)
-            # Unless the settings or a handler.py changed since this worker's last check,
-            # the files ``refresh`` just found unchanged need no second look.
-            checked = self.stamped if worker and worker.generation == self.generation else ()
-            if worker is None or worker.stale(checked):
+            moved = self.moved
+            # Its files are compared only when something changed on disk since they last
+            # were: a quiet inotify says so in one read.
+            checked = worker is not None and worker.seen == moved
+            if worker is None or (not checked and worker.stale()):
                 if worker is not None:
                     worker.stop()
                 config = runtime_config(self.settings)
@@ -521,7 +539,8 @@ class LocalApi:
                 )
                 self.workers[function] = worker
                 self.locks.setdefault(function, threading.Lock())
-            worker.generation = self.generation
+                self.changes.watch(worker.watched)
+            worker.seen = moved
             return worker
 
     def log_printer(self, function: str) -> Any:
@@ -535,6 +554,7 @@ class LocalApi:
             for worker in self.workers.values():
                 worker.stop()
             self.workers.clear()
+            self.changes.close()
 
     # -- a request ---------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> tuple[Answer, str, str]:
@@ -559,7 +579,12 @@ class LocalApi:
             )
         answer, temperature = self.run(match, request)
         if cors is not None and api == "http":
-            answer.headers += self.cors_headers(cors, request)
+            # An HTTP API with a CORS configuration ignores the CORS headers the function
+            # sends and answers with its own.
+            kept = [
+                (k, v) for k, v in answer.headers if not k.lower().startswith("access-control-")
+            ]
+            answer.headers = kept + self.cors_headers(cors, request)
         return answer, match.route.function, temperature
 
     def cors_headers(self, cors: Cors, request: HttpRequest) -> list[tuple[str, str]]:
@@ -586,6 +611,10 @@ class LocalApi:
         worker = self.worker(function)
         with self.locks[function]:
             reply = worker.invoke(event, limit=INTEGRATION_LIMIT)
+            if worker.noted:  # it loaded more of the app: watch their folders too
+                worker.noted = False
+                with self.state_lock:
+                    self.changes.watch(worker.watched)
         temperature = "cold" if reply.get("cold") else "warm"
         if "timeout" in reply:
             status = 504 if reply.get("gateway") else 502

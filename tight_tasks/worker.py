@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ class Worker:
         self.timeout, self.memory, self.log = timeout, memory, log
         self.process: Any = None
         self.pending = b""
-        self.generation = -1  # the server's settings generation it was last checked against
+        self.seen = -1  # the count of changes on disk its files were last compared at
+        self.noted = False  # it reported files it had not loaded before
         self.watched: dict[str, int | None] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -126,17 +127,15 @@ class Worker:
             except OSError:
                 pass
 
-    def stale(self, checked: Collection[str] = ()) -> bool:
-        """True when a file this worker loaded (or the settings) changed since it started;
-        the files in ``checked`` are left out (the caller just found them unchanged)."""
-        return any(
-            _mtime(path) != stamp for path, stamp in self.watched.items() if path not in checked
-        )
+    def stale(self) -> bool:
+        """True when a file this worker loaded (or the settings) changed since it started."""
+        return any(_mtime(path) != stamp for path, stamp in self.watched.items())
 
     def _note_files(self, files: Iterable[str]) -> None:
         for path in files:
             if path not in self.watched:
                 self.watched[path] = _mtime(path)
+                self.noted = True
 
     # -- invocation --------------------------------------------------------------------
     def invoke(self, event: Any, limit: float | None = None) -> dict[str, Any]:
