@@ -243,7 +243,17 @@ def test_a_rest_app_gets_rest_events_and_answers(workdir):
         )
         posted = json.loads(raw)
         assert posted["event"]["isBase64Encoded"] is True and posted["raw"] == "0001fe"
-        assert api.request("GET", "/echo?answer=binary")[2] == b"\x00\xffPNG"
+        # a base64 answer is bytes when the caller's first Accept type is a binary media
+        # type (image/* by default), else the base64 text, as from the deployed REST API
+        assert api.request("GET", "/echo?answer=binary", headers={"Accept": "image/png"})[2] == (
+            b"\x00\xffPNG"
+        )
+        assert api.request("GET", "/echo?answer=binary")[2] == b"AP9QTkc="
+        # a text type arrives as text
+        status, _, raw = api.request(
+            "POST", "/echo", body=b"plain", headers={"Content-Type": "application/x-thing"}
+        )
+        assert json.loads(raw)["event"]["isBase64Encoded"] is False
         # an unknown route, and a CORS preflight the API answers itself (cors: '*')
         assert api.json("GET", "/nowhere") == (403, {"message": "Missing Authentication Token"})
         status, headers, _ = api.request(

@@ -182,10 +182,18 @@ class HttpRequest:
         return self.by_name.get(name.lower())
 
 
-def encoded_body(request: HttpRequest) -> tuple[str | None, bool]:
-    """The body as the API passes it: text, or base64 for a binary content type."""
+def encoded_body(request: HttpRequest, binary: list[str] | None = None) -> tuple[str | None, bool]:
+    """The body as the API passes it: text, or base64 for a binary content type: one of
+    ``binary`` for a REST API (its binary media types), any type but text for an HTTP
+    API (``binary`` None)."""
     if not request.body:
         return None, False
+    if binary is not None:
+        from tight_tasks.routes import is_binary
+
+        if is_binary(request.header("content-type"), binary):
+            return base64.b64encode(request.body).decode(), True
+        return request.body.decode("utf-8", errors="replace"), False
     kind = (request.header("content-type") or "").split(";")[0].strip().lower()
     if kind and TEXT_TYPES.match(kind):
         return request.body.decode("utf-8", errors="replace"), False
@@ -198,7 +206,12 @@ def encoded_body(request: HttpRequest) -> tuple[str | None, bool]:
 
 
 def rest_event(
-    request: HttpRequest, match: Match, stage: str, request_id: str, host: str
+    request: HttpRequest,
+    match: Match,
+    stage: str,
+    request_id: str,
+    host: str,
+    binary: list[str] | None = None,
 ) -> dict[str, Any]:
     """What a REST API (payload 1.0) sends for this request."""
     headers: dict[str, str] = {}
@@ -211,7 +224,9 @@ def rest_event(
     for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
         query[name] = value
         multi_query.setdefault(name, []).append(value)
-    body, is_base64 = encoded_body(request)
+    from tight_tasks.routes import BINARY_MEDIA_TYPES
+
+    body, is_base64 = encoded_body(request, list(BINARY_MEDIA_TYPES) if binary is None else binary)
     now = time.time()
     context = {
         "accountId": ACCOUNT,
@@ -337,13 +352,13 @@ def _status(result: dict[str, Any]) -> int:
     return status
 
 
-def _body(result: dict[str, Any]) -> bytes:
+def _body(result: dict[str, Any], decode: bool = True) -> bytes:
     body = result.get("body")
     if body is None:
         return b""
     if not isinstance(body, str):
         raise Malformed(f"body is a {type(body).__name__}, not a string")
-    if result.get("isBase64Encoded"):
+    if result.get("isBase64Encoded") and decode:
         try:
             return base64.b64decode(body, validate=True)
         except ValueError:
@@ -363,11 +378,18 @@ def _text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
-def rest_answer(result: Any) -> Answer:
-    """A REST API's response to a proxy answer; ``Malformed`` when it would be a 502."""
+def rest_answer(result: Any, accept: str | None = None, binary: list[str] | None = None) -> Answer:
+    """A REST API's response to a proxy answer; ``Malformed`` when it would be a 502. A
+    base64 body becomes bytes only when the caller's first Accept type is one of the
+    binary media types (``binary``); otherwise the caller gets the base64 text, as from
+    the deployed API."""
+    from tight_tasks.routes import BINARY_MEDIA_TYPES, is_binary
+
     if not isinstance(result, dict):
         raise Malformed(f"the answer is a {type(result).__name__}, not an object")
-    status, body = _status(result), _body(result)
+    first = (accept or "").split(",")[0]
+    decode = is_binary(first, list(BINARY_MEDIA_TYPES) if binary is None else binary)
+    status, body = _status(result), _body(result, decode)
     multi = result.get("multiValueHeaders") or {}
     if not isinstance(multi, dict) or not all(isinstance(v, list) for v in multi.values()):
         raise Malformed("multiValueHeaders must map names to lists of values")
@@ -443,6 +465,7 @@ class LocalApi:
         self.routes_seen = -1
         self.api = "rest"
         self.cors: Cors | None = None
+        self.binary: list[str] = []
         self.refresh()
 
     def say(self, text: str) -> None:
@@ -487,7 +510,7 @@ class LocalApi:
         broken tight.yml or handler keeps the last good routes and says why."""
         from tight.config import ConfigError
         from tight_tasks.config import load
-        from tight_tasks.routes import api_cors, api_kind, routes
+        from tight_tasks.routes import api_cors, api_kind, binary_media_types, routes
 
         moved = self.look()
         if moved == self.routes_seen:
@@ -510,6 +533,7 @@ class LocalApi:
             return False
         self.settings, self.table = settings, RouteTable(table)
         self.api, self.cors = api_kind(settings), api_cors(settings)
+        self.binary = binary_media_types(settings)
         return True
 
     def worker(self, function: str) -> Worker:
@@ -606,7 +630,7 @@ class LocalApi:
         if match.route.api == "http":
             event = http_event(request, match, request_id, host)
         else:
-            event = rest_event(request, match, self.stage, request_id, host)
+            event = rest_event(request, match, self.stage, request_id, host, self.binary)
         function = match.route.function
         worker = self.worker(function)
         with self.locks[function]:
@@ -626,7 +650,7 @@ class LocalApi:
         try:
             if match.route.api == "http":
                 return http_answer(reply["result"]), temperature
-            return rest_answer(reply["result"]), temperature
+            return rest_answer(reply["result"], request.header("accept"), self.binary), temperature
         except Malformed as error:
             self.say(f"  {function} answered a malformed response: {error}")
             return json_answer(502, MESSAGES[502]), temperature

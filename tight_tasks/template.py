@@ -265,6 +265,12 @@ class Builder:
             }
             if self.cors:
                 properties["Cors"] = self.cors
+            from tight_tasks.routes import binary_media_types
+
+            # SAM wants each "/" written "~1" in BinaryMediaTypes.
+            properties["BinaryMediaTypes"] = [
+                t.replace("/", "~1") for t in binary_media_types(self.settings)
+            ]
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
