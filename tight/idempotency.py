@@ -54,6 +54,7 @@ MAX_RESULT = 350_000  # bytes of a stored result: a DynamoDB item holds at most 
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
 CLAIM_ATTEMPTS = 5
+NOT_RETURNED = object()  # a refused claim whose server did not hand back the record
 
 
 class IdempotencyRecord(Model):
@@ -268,12 +269,14 @@ def _run(
     for _ in range(CLAIM_ATTEMPTS):
         now_ms = int(time.time() * 1000)
         until = _claim_until(kwargs, now_ms)
-        if _claim(record_id, digest, token, until, now_ms):
+        found = _claim(record_id, digest, token, until, now_ms)
+        if found is None:
             break
-        try:
-            found = IdempotencyRecord.get(record_id, consistent=True)
-        except ItemNotFound:  # released between our put and our read: claim it again
-            continue
+        if found is NOT_RETURNED:
+            try:
+                found = IdempotencyRecord.get(record_id, consistent=True)
+            except ItemNotFound:  # released between our put and our read: claim it again
+                continue
         return _answer_from(found, digest, http, now_ms)
     else:
         raise StillRunning(
@@ -292,16 +295,13 @@ def _run(
     return result
 
 
-def _claim(record_id: str, digest: str, token: str, until: int, now_ms: int) -> bool:
+def _claim(record_id: str, digest: str, token: str, until: int, now_ms: int) -> Any:
     """Put the in-progress record if the key is free: never seen, expired, or claimed by a
-    call whose time ran out. True when this call holds the key."""
-    from boto3.dynamodb.conditions import Attr
+    call whose time ran out. None when this call holds the key; else the record holding it
+    (as DynamoDB hands it back with the refusal: one request, not two), or NOT_RETURNED
+    where the server does not hand it back (dynalite)."""
+    from tight.models.errors import _dynamo
 
-    free = (
-        Attr("id").not_exists()
-        | Attr("expires").lt(now_ms // 1000)
-        | (Attr("status").eq(IN_PROGRESS) & Attr("until").lt(now_ms))
-    )
     claim = IdempotencyRecord(
         id=record_id,
         status=IN_PROGRESS,
@@ -311,10 +311,31 @@ def _claim(record_id: str, digest: str, token: str, until: int, now_ms: int) -> 
         expires=-(-until // 1000),  # whole seconds, never before the claim ends
     )
     try:
-        claim.save(condition=free)
-    except ConditionFailed:
-        return False
-    return True
+        _dynamo(
+            f"claiming the idempotency key {record_id}",
+            IdempotencyRecord._table().put_item,
+            Item=claim.to_item(),
+            ConditionExpression=(
+                "attribute_not_exists(#id) OR #expires < :now OR "
+                "(#status = :running AND #until < :now_ms)"
+            ),
+            ExpressionAttributeNames={
+                "#id": "id", "#expires": "expires", "#status": "status", "#until": "until",
+            },
+            ExpressionAttributeValues={
+                ":now": now_ms // 1000, ":now_ms": now_ms, ":running": IN_PROGRESS,
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )  # fmt: skip
+    except ConditionFailed as refused:
+        stored = getattr(refused.__cause__, "response", {}).get("Item")
+        if not stored:
+            return NOT_RETURNED
+        from boto3.dynamodb.types import TypeDeserializer
+
+        plain = TypeDeserializer().deserialize({"M": stored})
+        return IdempotencyRecord.from_item(plain)
+    return None
 
 
 def _answer_from(found: Any, digest: str, http: bool, now_ms: int) -> Any:
@@ -360,16 +381,30 @@ def _stored_result(result: Any, http: bool) -> "str | None":
 
 
 def _complete(record_id: str, token: str, stored: "str | None", expires: int) -> None:
-    from boto3.dynamodb.conditions import Attr
+    """Mark the key done with its result, if this call still holds it."""
+    from tight.models.errors import _dynamo
 
-    changes: dict[str, Any] = {"status": COMPLETED, "expires": int(time.time()) + expires}
+    values: dict[str, Any] = {
+        ":done": COMPLETED,
+        ":expires": int(time.time()) + expires,
+        ":owner": token,
+    }
+    names = {"#status": "status", "#expires": "expires", "#until": "until", "#owner": "owner"}
+    changes = "SET #status = :done, #expires = :expires"
     if stored is not None:
-        changes["result"] = stored
+        names["#result"], values[":result"] = "result", stored
+        changes += ", #result = :result"
     try:
-        IdempotencyRecord(id=record_id).update(
-            set=changes, remove=["until"], condition=Attr("owner").eq(token)
+        _dynamo(
+            f"storing the result of the idempotency key {record_id}",
+            IdempotencyRecord._table().update_item,
+            Key={"id": record_id},
+            UpdateExpression=changes + " REMOVE #until",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
-    except (ConditionFailed, ItemNotFound):
+    except ConditionFailed:
         # The claim ran out and another call took the key: that call's result stands.
         from tight.core import logger
 
