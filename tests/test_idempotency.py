@@ -193,7 +193,7 @@ def test_a_duplicate_while_the_first_runs_is_a_409_and_a_timed_out_claim_frees_t
         return {"statusCode": 201, "body": {"call": number}}
 
     app, key = http_app(slow), str(uuid.uuid4())
-    first_context = LambdaContext(timeout_seconds=1.5)
+    first_context = LambdaContext(timeout_seconds=0.8)
     answers: list[dict] = []
     first = threading.Thread(target=lambda: answers.append(post(app, key, {"a": 1}, first_context)))
     first.start()
@@ -346,3 +346,22 @@ def test_a_released_record_is_gone_not_left_behind(store):
     scope = f"{handler.__module__}.{handler.__qualname__}"
     with pytest.raises(ItemNotFound):
         IdempotencyRecord.get(f"{scope}#{message['messageId']}", consistent=True)
+
+
+def test_a_result_is_kept_for_expires_seconds_then_the_key_runs_again(store):
+    from tight.idempotency import payload_hash
+
+    runs = []
+    handler = idempotent(expires=60)(lambda **kwargs: runs.append(1) or len(runs))
+    [message] = events.sqs(["kept"])["Records"]
+    record = sqs.SQSMessage(message)
+    assert handler(record=record) == 1 and handler(record=record) == 1
+    scope = f"{handler.__module__}.{handler.__qualname__}"
+    kept = IdempotencyRecord.get(f"{scope}#{message['messageId']}", consistent=True)
+    assert time.time() + 55 < kept.expires <= time.time() + 61
+    # Past its time (DynamoDB's TTL removes items late, or never on dynalite): not replayed.
+    IdempotencyRecord(
+        id=kept.id, status="COMPLETED", payload=payload_hash("kept"), result="1",
+        expires=int(time.time()) - 1,
+    ).save()  # fmt: skip
+    assert handler(record=record) == 2 and runs == [1, 1]
