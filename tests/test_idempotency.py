@@ -133,6 +133,9 @@ def test_a_repeated_key_gets_the_first_answer_and_the_handler_runs_once(store):
     assert json.loads(post(app, key, '{"sku": "tea", "qty": 2}', principal="bob")["body"]) == {
         "order": 3
     }
+    # Nobody reads bob's answer by putting his name into a key.
+    forged = post(app, f"bob#{key}", '{"sku": "tea", "qty": 2}')
+    assert json.loads(forged["body"]) == {"order": 4} and len(calls) == 4
     [record] = [r for r in stored(key) if "bob" not in r["id"]]
     assert record["status"] == "COMPLETED" and "until" not in record
     assert record["expires"] > time.time() + 23 * 3600  # kept a day by default

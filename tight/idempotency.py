@@ -61,7 +61,7 @@ class IdempotencyRecord(Model):
     """One key's record: claimed by a running call, or completed with its result."""
 
     hash_key = "id"
-    id = String()  # <handler>#[<caller>#]<key>
+    id = String()  # <handler>#<key> for a record, <handler>#<caller>#<key> for a request
     status = String(required=True)  # IN_PROGRESS or COMPLETED
     payload = String(required=True)  # sha256 of the canonical payload
     owner = String()  # the claiming call's token: only it completes or releases the claim
@@ -151,8 +151,11 @@ def _wrap(function: "Handler", key: Any, expires: int, header: str) -> "Handler"
         text = str(given).strip()
         if len(text) > MAX_KEY:
             raise BadRequest(f"the {header} header is over {MAX_KEY} characters; send a UUID")
-        caller = kwargs.get("principal_id")
-        where = f"{scope}#{caller}#{text}" if caller else f"{scope}#{text}"
+        # The caller, quoted so that no '#' in it or in a key can make two ids one.
+        from urllib.parse import quote
+
+        caller = quote(str(kwargs.get("principal_id") or ""), safe="")
+        where = f"{scope}#{caller}#{text}"
         event = kwargs.get("event")
         body = event.get("body") if isinstance(event, dict) else None
         payload = {"path": request.path, "query": request.query_multi, "body": body}
