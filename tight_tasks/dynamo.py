@@ -588,7 +588,7 @@ def _dynamo_start(root: Path, settings: dict[str, Any]) -> None:
 
 
 def task_dynamo_start() -> dict[str, Any]:
-    """Start the local DynamoDB on 127.0.0.1 and create the models' missing tables."""
+    """Start the local DynamoDB on 127.0.0.1; create the models' (and @idempotent's) tables."""
     return {
         "actions": [(as_action(in_app(_dynamo_start)),)],
         "task_dep": ["dynamo_install"],

@@ -163,7 +163,7 @@ def schema_code_digest(runtime: Path) -> str:
 
 
 def task_schema() -> dict[str, Any]:
-    """Write CloudFormation for each model's DynamoDB table under schemas/dynamo/."""
+    """Write CloudFormation for each model's table (and @idempotent's) under schemas/dynamo/."""
     root = Path.cwd()
     models = [str(p.relative_to(root)) for p in model_files(root)]
     task: dict[str, Any] = {"actions": [(as_action(_schema),)], "verbosity": 2}
