@@ -368,3 +368,24 @@ def test_a_result_is_kept_for_expires_seconds_then_the_key_runs_again(store):
         expires=int(time.time()) - 1,
     ).save()  # fmt: skip
     assert handler(record=record) == 2 and runs == [1, 1]
+
+
+def test_a_result_too_large_to_keep_still_marks_its_key_done(store):
+    runs = []
+    big = "x" * 400_000  # over what one DynamoDB item holds
+
+    def export(**kwargs):
+        runs.append(1)
+        return big
+
+    app, key = http_app(export), str(uuid.uuid4())
+    assert post(app, key, {"all": True})["body"] == big
+    again = post(app, key, {"all": True})
+    assert (
+        again["statusCode"] == 409 and "too large to keep" in json.loads(again["body"])["message"]
+    )
+    handler = idempotent(export)
+    [message] = events.sqs(["export"])["Records"]
+    assert handler(record=sqs.SQSMessage(message)) == big
+    assert handler(record=sqs.SQSMessage(message)) is None  # done: not failed, not run again
+    assert len(runs) == 2

@@ -355,7 +355,11 @@ def _answer_from(found: Any, digest: str, http: bool, now_ms: int) -> Any:
             headers={"Retry-After": str(min(wait, NO_CONTEXT_CLAIM))},
         )
     if found.result is None:
-        raise Conflict("this idempotency key's operation is done; its result was too large to keep")
+        if not http:  # a record is done either way: failing it would only retry it for ever
+            return None
+        raise Conflict(
+            "this idempotency key's operation is done; its response was too large to keep"
+        )
     value = json.loads(found.result)
     if http:
         headers = dict(value.get("headers") or {})
