@@ -338,9 +338,16 @@ def sns_event(body: str, subscription_arn: str) -> dict[str, Any]:
 def s3_event(body: str) -> dict[str, Any] | None:
     """Lambda's S3 event for one notification a queue received; None for S3's test event
     (sent when the notification is set up; Lambda never sees it)."""
+    from urllib.parse import quote_plus, unquote_plus
+
     event = json.loads(body)
     if not isinstance(event, dict) or "Records" not in event:
         return None
+    for record in event["Records"]:
+        obj = record.get("s3", {}).get("object", {})
+        if isinstance(obj.get("key"), str):
+            # S3 form-encodes a key but keeps its slashes; moto encodes those too.
+            obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
     return event
 
 
