@@ -96,6 +96,16 @@ FUNCTIONS = {
             if data.startswith("bad"):
                 raise ValueError(f"cannot read {data}")
         """,
+    "nightly": """
+        from tight.providers.aws.controllers import eventbridge
+        from app.calls import called
+
+
+        @eventbridge.record
+        def on_tick(*args, **kwargs):
+            record = kwargs["record"]
+            called("nightly", [record.detail_type, record.resources])
+        """,
     "changes": """
         from tight.providers.aws.controllers import dynamodb_stream
         from app.calls import called
@@ -156,6 +166,34 @@ class Local:
             for message in messages:
                 found.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+TIGHT_YML = """\
+name: shop
+functions:
+  notify:
+    sns: {topic: news, retries: 1}
+  upload:
+    s3: {bucket: shop-files, prefix: in/}
+  audit:
+    eventbridge: {pattern: {source: [shop.orders]}, bus: shop-bus}
+  nightly:
+    schedule: rate(1 minute)
+  ticks:
+    kinesis: {stream: ticks, starting_position: LATEST, retries: 0, bisect: false}
+  changes:
+    dynamodb_stream: {model: order, batch_size: 5}
+"""
+
+ORDER_MODEL = """\
+from tight.models import Model, Number, String
+
+
+class Order(Model):
+    hash_key = "id"
+    id = String()
+    total = Number()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -446,3 +484,99 @@ def test_a_models_writes_reach_its_stream_consumer_in_order(local, monkeypatch):
         ["INSERT", {"id": "o2"}, {"id": "o2", "total": 20}],
         ["MODIFY", {"id": "o1"}, {"id": "o1", "total": 15}],
     ]
+
+
+# -- the app's sources from tight.yml, as doit serve runs them ---------------------------------
+def test_serve_sources_from_tight_yml_drive_every_function_and_stop_loses_nothing(local):
+    import sys
+    from datetime import datetime, timedelta, timezone
+
+    from conftest import _forget_app_modules
+
+    from tight_tasks.config import load
+    from tight_tasks.dynamo import create_tables
+    from tight_tasks.local_sources import LocalSources, local_plan
+
+    root = local.root
+    (root / "tight.yml").write_text(TIGHT_YML)
+    (root / "app" / "models").mkdir(exist_ok=True)
+    (root / "app" / "models" / "__init__.py").write_text("")
+    (root / "app" / "models" / "order.py").write_text(ORDER_MODEL)
+    try:
+        settings = load(root)
+        plan = local_plan(root, settings, "dev")
+        create_tables(root, settings, local.endpoint)  # what dynamo_start does
+    finally:
+        _forget_app_modules()
+        while str(root) in sys.path:
+            sys.path.remove(str(root))
+    by_function = {source.function: source for source in plan}
+    assert {name: (s.trigger, s.source, s.retries) for name, s in by_function.items()} == {
+        "notify": ("sns", "shop-dev-news", 1),
+        "upload": ("s3", "shop-dev-shop-files", 2),
+        "audit": ("eventbridge", "shop-bus", 2),
+        "nightly": ("schedule", "rate(1 minute)", 2),
+        "ticks": ("kinesis", "shop-dev-ticks", 0),
+        "changes": ("dynamodb_stream", "shop-dev-order", 3),
+    }
+    assert by_function["changes"].bisect and not by_function["ticks"].bisect
+    assert by_function["notify"].failure_queue == "shop-dev-notify-failures"
+    for name in ("notify", "upload", "audit", "nightly", "changes"):
+        (local.calls / name).unlink(missing_ok=True)
+    lines: list[str] = []
+    # The schedule's minute began 59.7 s ago: it fires in a moment.
+    started = datetime.now(timezone.utc) - timedelta(seconds=59.7)
+    sources = LocalSources(
+        plan, local.client, local.invoke, lines.append, (0.05,), 0, started=started
+    )
+    sources.start()
+    try:
+        local.client("sns").publish(
+            TopicArn="arn:aws:sns:us-east-1:123456789012:shop-dev-news", Message="hi"
+        )
+        s3 = local.client("s3")
+        s3.put_object(Bucket="shop-dev-shop-files", Key="in/a.txt", Body=b"a")
+        s3.put_object(Bucket="shop-dev-shop-files", Key="out/b.txt", Body=b"b")
+        local.client("events").put_events(
+            Entries=[
+                {"Source": source, "DetailType": "t", "Detail": "{}", "EventBusName": "shop-bus"}
+                for source in ("shop.billing", "shop.orders")
+            ]
+        )
+        local.client("kinesis").put_record(
+            StreamName="shop-dev-ticks", Data=b"live", PartitionKey="k"
+        )
+        local.client("dynamodb").put_item(
+            TableName="shop-dev-order", Item={"id": {"S": "o9"}, "total": {"N": "9"}}
+        )
+        wait_for(lambda: local.received("notify") == ["hi"])
+        wait_for(lambda: local.received("upload") == ["in/a.txt"])
+        wait_for(lambda: len(local.received("audit")) == 1)
+        wait_for(lambda: "live" in local.received("ticks"))
+        wait_for(lambda: local.received("changes"))
+        (nightly,) = wait_for(lambda: local.received("nightly"))
+        assert nightly[0] == "Scheduled Event"
+        assert nightly[1] == [
+            "arn:aws:events:us-east-1:123456789012:rule/shop-dev-nightly-schedule"
+        ]
+        assert local.received("changes") == [["INSERT", {"id": "o9"}, {"id": "o9", "total": 9}]]
+    finally:
+        sources.stop()
+    assert any(line.startswith("sns") and "notify" in line and " ok " in line for line in lines)
+    # Stopped with an event between its retries: it goes back on its queue, not lost.
+    slow = LocalSources(
+        [by_function["notify"]], local.client, local.invoke, lines.append, (30.0,), 0
+    )
+    slow.start()
+    try:
+        local.client("sns").publish(
+            TopicArn="arn:aws:sns:us-east-1:123456789012:shop-dev-news", Message="poison"
+        )
+        wait_for(lambda: "poison" in local.received("notify"))
+    finally:
+        slow.stop()
+    sqs = local.client("sqs")
+    url = sqs.get_queue_url(QueueName="shop-dev-notify--local")["QueueUrl"]
+    (back,) = local.drain(url)
+    assert back["Message"] == "poison"
+    assert local.drain(sqs.get_queue_url(QueueName="shop-dev-notify-failures")["QueueUrl"]) == []
