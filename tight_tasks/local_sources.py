@@ -268,7 +268,7 @@ class LocalSources:
             from tight_tasks.schedules import scheduled_event
 
             source = by_function[function]
-            rule = rule_name(f"{source.deployed}-schedule")
+            rule = rule_name(f"{source.deployed}-schedule")  # as `doit invoke` names it
             self.invoker.submit(self.target(source), scheduled_event(rule, when, REGION, ACCOUNT))
 
         self.schedules = Schedules(expressions, self.started, fire)
