@@ -580,3 +580,34 @@ def test_serve_sources_from_tight_yml_drive_every_function_and_stop_loses_nothin
     (back,) = local.drain(url)
     assert back["Message"] == "poison"
     assert local.drain(sqs.get_queue_url(QueueName="shop-dev-notify-failures")["QueueUrl"]) == []
+
+
+def test_a_restarted_serve_goes_on_where_its_stream_consumer_stopped(local, tmp_path):
+    from tight_tasks.local_sources import LocalSources, Source
+
+    source = Source(
+        "ticks", "shop-dev-ticks", "kinesis", "shop-dev-restart", 0, "shop-dev-ticks-failures",
+        {"starting_position": "LATEST"},
+    )  # fmt: skip
+    kinesis = local.client("kinesis")
+    places = tmp_path / ".tight" / "streams.json"
+
+    def serve_until(data: str, put: Callable[[], None]) -> None:
+        sources = LocalSources([source], local.client, local.invoke, lambda _: None,
+                               stream_retry_delay=0, checkpoints=places)  # fmt: skip
+        sources.start()
+        try:
+            put()
+            wait_for(lambda: data in local.received("ticks"))
+        finally:
+            sources.stop()
+
+    def put(data: str) -> None:
+        kinesis.put_record(StreamName="shop-dev-restart", Data=data.encode(), PartitionKey="k")
+
+    serve_until("r1", lambda: put("r1"))
+    put("r2")  # while serve is stopped: LATEST alone would skip it
+    serve_until("r3", lambda: put("r3"))
+    received = local.received("ticks")
+    assert received[received.index("r1") :] == ["r1", "r2", "r3"]
+    assert json.loads(places.read_text())  # the place, kept for the next start

@@ -122,12 +122,18 @@ class LocalSources:
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         stream_retry_delay: float | None = None,
         started: datetime | None = None,
+        checkpoints: Path | None = None,
     ) -> None:
         self.plan, self.clients, self.invoke, self.report = plan, clients, invoke, report
         self.sqs = clients("sqs")
         self.invoker = AsyncInvoker(invoke, self.sqs, report, retry_delays)
         self.stream_retry_delay = stream_retry_delay
         self.started = started or datetime.now(timezone.utc)
+        self.checkpoints: Any = None  # where the streams' consumers stopped (None: not kept)
+        if checkpoints is not None:
+            from tight_tasks.stream_delivery import Checkpoints
+
+            self.checkpoints = Checkpoints(checkpoints)
         self.feeds: list[Any] = []
         self.pollers: list[Any] = []
         self.schedules: Any = None
@@ -219,6 +225,7 @@ class LocalSources:
             table_stream_arn,
         )
 
+        checkpoints = self.checkpoints
         target = StreamTarget(
             source.function,
             function_arn(source.deployed),
@@ -235,7 +242,9 @@ class LocalSources:
                 kinesis.describe_stream_summary(StreamName=name)
             except kinesis.exceptions.ResourceNotFoundException:
                 kinesis.create_stream(StreamName=name, ShardCount=1)
-            shards = kinesis_shards(kinesis, name, target.starting_position)
+            shards = kinesis_shards(
+                kinesis, name, target.starting_position, checkpoints, source.function
+            )
         else:
             dynamodb = self.clients("dynamodb")
             try:
@@ -249,12 +258,13 @@ class LocalSources:
                     },
                 )
                 stream = table_stream_arn(dynamodb, source.source)
+            streams = self.clients("dynamodbstreams")
             shards = dynamodb_shards(
-                self.clients("dynamodbstreams"), stream, target.starting_position
+                streams, stream, target.starting_position, checkpoints, source.function
             )
         delay = RETRY_DELAY if self.stream_retry_delay is None else self.stream_retry_delay
         deliveries = [
-            ShardDelivery(shard, target, self.invoke, self.sqs, self.report, delay)
+            ShardDelivery(shard, target, self.invoke, self.sqs, self.report, delay, checkpoints)
             for shard in shards
         ]
         return StreamPoller(deliveries)

@@ -62,12 +62,29 @@ class Shard:
     kind = ""
     info_key = ""
 
-    def __init__(self, client: Any, stream_arn: str, shard_id: str, position: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        stream_arn: str,
+        shard_id: str,
+        position: str,
+        after: str | None = None,
+        stream_id: str = "",
+    ) -> None:
         self.client, self.stream_arn, self.shard_id = client, stream_arn, shard_id
-        self.iterator: str | None = self._iterator(position)
+        # The stream's identity across restarts of the local server: a stream made again
+        # under the same name is another stream, and a checkpoint in it means nothing.
+        self.stream_id = stream_id or stream_arn
+        self.iterator: str | None = self._iterator(position, after)
 
-    def _iterator(self, position: str) -> str | None:
+    def _iterator(self, position: str, after: str | None) -> str | None:
         raise NotImplementedError
+
+    def _where(self, position: str, after: str | None) -> dict[str, str]:
+        """The iterator's arguments: after a checkpoint, else at ``position``."""
+        if after:
+            return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+        return {"ShardIteratorType": position}
 
     def read(self, limit: int) -> list[dict[str, Any]]:
         """The next records (Lambda's shape), at most ``limit``; [] when none are new."""
@@ -93,13 +110,21 @@ class KinesisShard(Shard):
     kind = "kinesis"
     info_key = "KinesisBatchInfo"
 
-    def __init__(self, client: Any, stream_arn: str, shard_id: str, position: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        stream_arn: str,
+        shard_id: str,
+        position: str,
+        after: str | None = None,
+        stream_id: str = "",
+    ) -> None:
         self.stream_name = stream_arn.rsplit("/", 1)[-1]
-        super().__init__(client, stream_arn, shard_id, position)
+        super().__init__(client, stream_arn, shard_id, position, after, stream_id)
 
-    def _iterator(self, position: str) -> str | None:
+    def _iterator(self, position: str, after: str | None) -> str | None:
         reply = self.client.get_shard_iterator(
-            StreamName=self.stream_name, ShardId=self.shard_id, ShardIteratorType=position
+            StreamName=self.stream_name, ShardId=self.shard_id, **self._where(position, after)
         )
         iterator = reply.get("ShardIterator")
         return str(iterator) if iterator else None
@@ -136,9 +161,9 @@ class DynamoShard(Shard):
     kind = "dynamodb_stream"
     info_key = "DDBStreamBatchInfo"
 
-    def _iterator(self, position: str) -> str | None:
+    def _iterator(self, position: str, after: str | None) -> str | None:
         reply = self.client.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=self.shard_id, ShardIteratorType=position
+            StreamArn=self.stream_arn, ShardId=self.shard_id, **self._where(position, after)
         )
         iterator = reply.get("ShardIterator")
         return str(iterator) if iterator else None
@@ -195,15 +220,20 @@ class ShardDelivery:
         sqs: Any,
         report: Report = print,
         retry_delay: float = RETRY_DELAY,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self.shard, self.target, self.invoke, self.sqs = shard, target, invoke, sqs
-        self.report, self.retry_delay = report, retry_delay
+        self.report, self.retry_delay, self.checkpoints = report, retry_delay, checkpoints
 
     def poll_once(self) -> int:
         """Read the next batch and deliver it to the end (retries and all); its size."""
         records = self.shard.read(self.target.batch_size)
         if records:
             self.deliver(records)
+            if self.checkpoints is not None:
+                self.checkpoints.save(
+                    checkpoint_key(self.target, self.shard), self.shard.sequence(records[-1])
+                )
         return len(records)
 
     def deliver(self, records: list[dict[str, Any]]) -> None:
@@ -284,21 +314,77 @@ class ShardDelivery:
         )
 
 
+# -- where each consumer stopped --------------------------------------------------------------
+class Checkpoints:
+    """The last record each consumer finished in each shard, kept in a JSON file, so a
+    restarted ``doit serve`` goes on after it (as an event source mapping keeps its place)
+    instead of skipping what was written meanwhile (LATEST) or starting over."""
+
+    def __init__(self, path: Any) -> None:
+        from pathlib import Path
+
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            loaded = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            loaded = {}
+        self.places: dict[str, str] = loaded if isinstance(loaded, dict) else {}
+
+    def get(self, key: str) -> str | None:
+        return self.places.get(key)
+
+    def save(self, key: str, sequence: str) -> None:
+        import os
+
+        with self._lock:
+            self.places[key] = sequence
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(self.places, indent=1, sort_keys=True))
+            os.replace(partial, self.path)  # never half a file
+
+
+def checkpoint_key(target: StreamTarget, shard: Shard) -> str:
+    return f"{target.function} {shard.stream_id} {shard.shard_id}"
+
+
 # -- the shards of a stream -------------------------------------------------------------------
-def kinesis_shards(kinesis: Any, stream_name: str, position: str) -> list[Shard]:
+def kinesis_shards(
+    kinesis: Any,
+    stream_name: str,
+    position: str,
+    checkpoints: Checkpoints | None = None,
+    function: str = "",
+) -> list[Shard]:
     description = kinesis.describe_stream(StreamName=stream_name)["StreamDescription"]
     arn = description["StreamARN"]
-    return [
-        KinesisShard(kinesis, arn, shard["ShardId"], position) for shard in description["Shards"]
-    ]
+    stream_id = f"{arn}@{_epoch(description['StreamCreationTimestamp'])}"
+    shards: list[Shard] = []
+    for shard in description["Shards"]:
+        after = (
+            checkpoints.get(f"{function} {stream_id} {shard['ShardId']}") if checkpoints else None
+        )
+        shards.append(KinesisShard(kinesis, arn, shard["ShardId"], position, after, stream_id))
+    return shards
 
 
-def dynamodb_shards(streams: Any, stream_arn: str, position: str) -> list[Shard]:
+def dynamodb_shards(
+    streams: Any,
+    stream_arn: str,
+    position: str,
+    checkpoints: Checkpoints | None = None,
+    function: str = "",
+) -> list[Shard]:
+    """A table's stream ARN names its creation time: a table made again has another."""
     description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
-    return [
-        DynamoShard(streams, stream_arn, shard["ShardId"], position)
-        for shard in description["Shards"]
-    ]
+    shards: list[Shard] = []
+    for shard in description["Shards"]:
+        after = (
+            checkpoints.get(f"{function} {stream_arn} {shard['ShardId']}") if checkpoints else None
+        )
+        shards.append(DynamoShard(streams, stream_arn, shard["ShardId"], position, after))
+    return shards
 
 
 def table_stream_arn(dynamodb: Any, table: str) -> str:
