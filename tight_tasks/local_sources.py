@@ -305,6 +305,8 @@ class LocalSources:
         """Stop polling; events not yet done go back on their queues for the next start."""
         self._stopping.set()
         for runner in self.feeds + self.pollers:
+            runner.halt()  # all at once: each may be waiting on a long poll
+        for runner in self.feeds + self.pollers:
             runner.stop()
         if self._clock is not None:
             self._clock.join()

@@ -422,6 +422,10 @@ class StreamPoller:
             except Exception:  # noqa: BLE001 - the local server went away: try again soon
                 self._stopping.wait(1.0)
 
+    def halt(self) -> None:
+        """Ask the thread to stop after what it is doing (``stop`` waits for it)."""
+        self._stopping.set()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
