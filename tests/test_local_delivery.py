@@ -611,3 +611,68 @@ def test_a_restarted_serve_goes_on_where_its_stream_consumer_stopped(local, tmp_
     received = local.received("ticks")
     assert received[received.index("r1") :] == ["r1", "r2", "r3"]
     assert json.loads(places.read_text())  # the place, kept for the next start
+
+
+# -- through doit serve ------------------------------------------------------------------------
+TOPIC_HANDLER = """
+from tight.core import logger
+from tight.providers.aws.controllers import sns
+
+
+@sns.record
+def on_message(*args, **kwargs):
+    message = kwargs["record"].message
+    if message == "poison":
+        raise ValueError("poisoned")
+    logger.info(message="got", text=message)
+"""
+
+
+def test_doit_serve_delivers_a_publish_and_says_when_sources_cannot_run(tmp_path, monkeypatch):
+    import sys
+
+    from test_serve import run, serving
+
+    from tight.testing.servers import free_port
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for key in ("AWS_ENDPOINT_URL", "TIGHT_DYNAMO_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    assert run("tight", "generate_app", "name=shop", cwd=tmp_path).returncode == 0
+    root = tmp_path / "shop"
+    done = run("doit", "generate_function", "name=notify", "trigger=sns", cwd=root)
+    assert done.returncode == 0, done.stderr
+    (root / "app/functions/notify/handler.py").write_text(TOPIC_HANDLER)
+    with serving(root) as served:
+        shown = served.output_with("Ctrl-C")
+    assert "event sources (sns) are not running: they need the local server; run `doit " in shown
+    port = free_port()
+    command = f"{sys.executable} -m moto.server -H 127.0.0.1 -p {{port}}"
+    with (root / "tight.yml").open("a") as settings:
+        settings.write(f"dynamo:\n  backend: command\n  port: {port}\n  command: {command}\n")
+    started = run("doit", "dynamo_start", cwd=root)
+    assert started.returncode == 0, started.stderr
+    try:
+        with serving(root) as served:
+            served.output_with("Ctrl-C")
+            topic = "arn:aws:sns:us-east-1:123456789012:shop-dev-" + _topic_of(root)
+            sns = boto3.client(
+                "sns", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                aws_access_key_id="local", aws_secret_access_key="local",
+            )  # fmt: skip
+            sns.publish(TopicArn=topic, Message="hello")
+            shown = served.output_with("record  ok")
+        assert f"sns             shop-dev-{_topic_of(root)}  -> notify" in shown
+        assert 'got  text="hello"' in shown
+        assert any(line.startswith("sns ") and "notify  1 record  ok" in line
+                   for line in shown.splitlines())  # fmt: skip
+    finally:
+        run("doit", "dynamo_stop", cwd=root)
+
+
+def _topic_of(root: Path) -> str:
+    import yaml
+
+    settings = yaml.safe_load((root / "tight.yml").read_text())
+    trigger = settings["functions"]["notify"]["sns"]
+    return str(trigger if isinstance(trigger, str) else trigger["topic"])

@@ -311,3 +311,61 @@ class LocalSources:
         if self._clock is not None:
             self._clock.join()
         self.invoker.stop()
+
+
+# -- under doit serve -------------------------------------------------------------------------
+def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
+    """Start the app's event sources on the server ``doit dynamo_start`` runs, invoking
+    through serve's warm workers; None (and one line saying why) when they cannot run."""
+    plan = local_plan(root, api.settings, stage)
+    if not plan:
+        return None
+    names = ", ".join(sorted({source.trigger for source in plan}))
+    if not api.dynamo:
+        api.say(
+            f"event sources ({names}) are not running: they need the local server; "
+            "run `doit dynamo_start` first"
+        )
+        return None
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
+    )
+    endpoint = api.dynamo
+    config = Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2})
+
+    made: dict[str, Any] = {}
+
+    def clients(service: str) -> Any:
+        if service not in made:  # one client per service, shared by the threads
+            made[service] = session.client(service, endpoint_url=endpoint, config=config)
+        return made[service]
+
+    try:
+        clients("sqs").list_queues()
+    except Exception:  # noqa: BLE001 - whatever it answers, it is no SQS
+        api.say(
+            f"event sources ({names}) are not running: the local server at {endpoint} "
+            "serves DynamoDB only; use dynamo: {backend: moto} in tight.yml"
+        )
+        return None
+
+    def invoke(function: str, event: Any) -> dict[str, Any]:
+        worker = api.worker(function)
+        with api.locks[function]:
+            return dict(worker.invoke(event))
+
+    sources = LocalSources(
+        plan, clients, invoke, api.say, checkpoints=root / ".tight" / "streams.json"
+    )
+    try:
+        sources.start()
+    except Exception as error:  # noqa: BLE001 - HTTP goes on; the reason is shown
+        api.say(f"error: event sources are not running: {error}")
+        return None
+    api.say(f"event sources on {endpoint}:")
+    for source in plan:
+        api.say(f"  {source.trigger:<15} {source.source}  -> {source.function}")
+    return sources

@@ -704,6 +704,9 @@ def serve(root: Path, port: int, stage: str) -> None:
             f"{lambda_environment(root, api.settings, stage, 'x', None)['AWS_REGION']}); "
             "run `doit dynamo_start` first to use a local one"
         )
+    from tight_tasks.local_sources import start_for_serve
+
+    sources = start_for_serve(api, root, stage)  # topics, buckets, buses, streams, schedules
     api.say("Ctrl-C stops the server and its workers")
 
     def stop(signum: int, frame: Any) -> None:
@@ -717,6 +720,8 @@ def serve(root: Path, port: int, stage: str) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
+        if sources is not None:
+            sources.stop()  # undone events go back on their queues
         api.stop()
 
 
