@@ -37,6 +37,7 @@ from tight_tasks.async_delivery import (
     sns_events,
     subscribe_topic,
 )
+from tight_tasks.errors import TightTaskError
 from tight_tasks.failures import ASYNC_TRIGGERS, STREAM_TRIGGERS
 
 Invoke = Callable[[str, Any], dict[str, Any]]
@@ -160,52 +161,66 @@ class LocalSources:
         )
 
     def wire(self) -> None:
-        """Connect every source to its function; safe to repeat (each start does)."""
+        """Connect every source to its function; safe to repeat (each start does). A source
+        that cannot be wired is one error line; the others run."""
         buckets: dict[str, list[dict[str, Any]]] = {}
         scheduled: dict[str, str] = {}
         for source in self.plan:
-            if source.trigger == "schedule":
-                scheduled[source.function] = source.source
-                continue
-            if source.trigger in STREAM_TRIGGERS:
-                self.pollers.append(self._stream_poller(source))
-                continue
-            url, arn = ensure_local_queue(self.sqs, local_queue_name(source.deployed))
-            target = self.target(source)
-            if source.trigger == "sns":
-                sns = self.clients("sns")
-                topic = source.source
-                if not topic.startswith("arn:"):
-                    topic = sns.create_topic(Name=topic)["TopicArn"]  # the existing one
-                to_events = sns_events(target, subscribe_topic(sns, topic, arn))
-            elif source.trigger == "s3":
-                self._ensure_bucket(source.source)
-                buckets.setdefault(source.source, []).append(
-                    {
-                        "id": f"tight-local-{source.function}",
-                        "queue_arn": arn,
-                        "events": source.options.get("events"),
-                        "prefix": source.options.get("prefix"),
-                        "suffix": source.options.get("suffix"),
-                    }
+            try:
+                self._wire_one(source, buckets, scheduled)
+            except Exception as error:  # noqa: BLE001 - said, and the other sources run
+                self.report(
+                    f"error: {source.trigger} {source.source} -> {source.function} is not "
+                    f"running: {error}"
                 )
-                to_events = s3_events(target)
-            else:
-                events = self.clients("events")
-                bus = source.source
-                if bus != "default" and not bus.startswith("arn:"):
-                    try:
-                        events.create_event_bus(Name=bus)
-                    except events.exceptions.ResourceAlreadyExistsException:
-                        pass
-                route_bus(events, bus, rule_name(local_queue_name(source.deployed)), arn)
-                to_events = bus_events(target, source.options["pattern"])
-            self.feeds.append(QueueFeed(self.sqs, url, to_events, self.invoker))
-        s3 = self.clients("s3") if buckets else None
         for bucket, routes in buckets.items():
-            notify_bucket(s3, bucket, routes)
+            try:
+                notify_bucket(self.clients("s3"), bucket, routes)
+            except Exception as error:  # noqa: BLE001
+                self.report(f"error: bucket {bucket} notifies no function: {error}")
         if scheduled:
             self._schedules(scheduled)
+
+    def _wire_one(
+        self, source: Source, buckets: dict[str, list[dict[str, Any]]], scheduled: dict[str, str]
+    ) -> None:
+        if source.trigger == "schedule":
+            scheduled[source.function] = source.source
+            return
+        if source.trigger in STREAM_TRIGGERS:
+            self.pollers.append(self._stream_poller(source))
+            return
+        url, arn = ensure_local_queue(self.sqs, local_queue_name(source.deployed))
+        target = self.target(source)
+        if source.trigger == "sns":
+            sns = self.clients("sns")
+            topic = source.source
+            if not topic.startswith("arn:"):
+                topic = sns.create_topic(Name=topic)["TopicArn"]  # the existing one
+            to_events = sns_events(target, subscribe_topic(sns, topic, arn))
+        elif source.trigger == "s3":
+            self._ensure_bucket(source.source)
+            buckets.setdefault(source.source, []).append(
+                {
+                    "id": f"tight-local-{source.function}",
+                    "queue_arn": arn,
+                    "events": source.options.get("events"),
+                    "prefix": source.options.get("prefix"),
+                    "suffix": source.options.get("suffix"),
+                }
+            )
+            to_events = s3_events(target)
+        else:
+            events = self.clients("events")
+            bus = source.source
+            if bus != "default" and not bus.startswith("arn:"):
+                try:
+                    events.create_event_bus(Name=bus)
+                except events.exceptions.ResourceAlreadyExistsException:
+                    pass
+            route_bus(events, bus, rule_name(local_queue_name(source.deployed)), arn)
+            to_events = bus_events(target, source.options["pattern"])
+        self.feeds.append(QueueFeed(self.sqs, url, to_events, self.invoker))
 
     def _ensure_bucket(self, bucket: str) -> None:
         s3 = self.clients("s3")
@@ -248,8 +263,15 @@ class LocalSources:
         else:
             dynamodb = self.clients("dynamodb")
             try:
+                dynamodb.describe_table(TableName=source.source)
+            except dynamodb.exceptions.ResourceNotFoundException:
+                raise TightTaskError(
+                    f"table {source.source} is not on the local server; run `doit "
+                    "dynamo_start` again (it creates the models' missing tables)"
+                ) from None
+            try:
                 stream = table_stream_arn(dynamodb, source.source)
-            except Exception:  # noqa: BLE001 - no stream yet: the template gives it one
+            except TightTaskError:  # no stream yet: the template gives the table one
                 dynamodb.update_table(
                     TableName=source.source,
                     StreamSpecification={
