@@ -360,6 +360,24 @@ def test_put_events_reach_the_function_whose_pattern_matches_on_its_bus_and_no_o
     assert local.drain(url) == []  # the events that matched nothing are gone, not retried
 
 
+def test_a_function_whose_worker_cannot_start_fails_like_a_raise(local):
+    def broken(function: str, event: Any) -> dict[str, Any]:
+        raise OSError("no such interpreter")
+
+    sqs = local.client("sqs")
+    target = async_target(local, "notify", "sns", retries=1)
+    invoker = AsyncInvoker(broken, sqs, local.lines.append, delays=(0.01,))
+    invoker.start()
+    try:
+        invoker.submit(target, {"Records": [{"EventSource": "aws:sns"}]})
+        wait_for(invoker.idle)
+    finally:
+        invoker.stop()
+    (failure,) = local.drain(target.failure_queue or "")
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    assert failure["responsePayload"]["errorType"] == "OSError"
+
+
 # -- streams -----------------------------------------------------------------------------------
 def stream_target(local: Local, function: str, **settings: Any) -> StreamTarget:
     return StreamTarget(

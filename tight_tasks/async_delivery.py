@@ -59,6 +59,15 @@ def failed(answer: dict[str, Any]) -> bool:
     return "error" in answer or "timeout" in answer
 
 
+def invoke_safely(invoke: Invoke, function: str, event: Any) -> dict[str, Any]:
+    """The worker's answer; a worker that could not run the function at all (it would not
+    start) is a failed invocation too, as Lambda counts an init error."""
+    try:
+        return invoke(function, event)
+    except Exception as error:  # noqa: BLE001 - answered as the invocation's error
+        return {"error": f"{type(error).__name__}: {error}", "cold": True}
+
+
 def error_payload(answer: dict[str, Any]) -> dict[str, Any]:
     """The ``responsePayload`` Lambda records for a failed invocation."""
     if "timeout" in answer:
@@ -183,6 +192,9 @@ class AsyncInvoker:
                 self._busy += 1
             try:
                 self._attempt(due)
+            except Exception as error:  # noqa: BLE001 - the local server went away
+                self.report(f"error: {due.target.function}: {error}; its event goes back")
+                self._settle(due, False)
             finally:
                 with self._wake:
                     self._busy -= 1
@@ -190,7 +202,7 @@ class AsyncInvoker:
     def _attempt(self, due: _Due) -> None:
         target = due.target
         started = time.monotonic()
-        answer = self.invoke(target.function, due.event)
+        answer = invoke_safely(self.invoke, target.function, due.event)
         due.invocations += 1
         count = len(due.event.get("Records", [])) if isinstance(due.event, dict) else 1
         count = count or 1

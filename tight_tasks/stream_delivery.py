@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tight_tasks.async_delivery import ACCOUNT, REGION, delivery_line, failed
+from tight_tasks.async_delivery import ACCOUNT, REGION, delivery_line, failed, invoke_safely
 
 Invoke = Callable[[str, Any], dict[str, Any]]
 Report = Callable[[str], None]
@@ -242,7 +242,7 @@ class ShardDelivery:
         while pending:
             batch, invocations = pending.popleft()
             started = time.monotonic()
-            answer = self.invoke(self.target.function, {"Records": batch})
+            answer = invoke_safely(self.invoke, self.target.function, {"Records": batch})
             invocations += 1
             took = time.monotonic() - started
             at = first_failure(answer, batch, self.shard)
