@@ -212,7 +212,7 @@ def local(tmp_path_factory: pytest.TempPathFactory):
                 worker.stop()
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -235,7 +235,7 @@ def async_target(local: Local, function: str, source: str, retries: int = 2) -> 
 def feed_until_idle(feed: QueueFeed, invoker: AsyncInvoker, until: Callable[[], Any]) -> None:
     """Poll the source's queue and let the invoker work until ``until`` holds and nothing
     is left to do."""
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         feed.poll_once()
         if until() and invoker.idle():

@@ -128,11 +128,12 @@ class _Due:
 
 
 class AsyncInvoker:
-    """Lambda's queue of asynchronous events, on one thread: ``submit`` an event for a
-    target; it is invoked at once, again after each of ``delays`` while it fails (as many
-    times as the target's retries), then recorded in the target's failure queue.
-    ``settle(True)`` is called once the event is done with (succeeded or recorded),
-    ``settle(False)`` when ``stop`` leaves it undone."""
+    """Lambda's queue of asynchronous events: ``submit`` an event for a target; it is
+    invoked at once, again after each of ``delays`` while it fails (as many times as the
+    target's retries), then recorded in the target's failure queue. Each function has a
+    thread of its own, so one that runs long holds back no other. ``settle(True)`` is
+    called once the event is done with (succeeded or recorded), ``settle(False)`` when
+    ``stop`` leaves it undone."""
 
     def __init__(
         self,
@@ -142,53 +143,66 @@ class AsyncInvoker:
         delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.invoke, self.sqs, self.report, self.delays = invoke, sqs, report, delays
-        self._heap: list[_Due] = []
+        self._heaps: dict[str, list[_Due]] = {}  # per function, the soonest first
         self._order = itertools.count()
         self._wake = threading.Condition()
+        self._started = False
         self._stopping = False
         self._busy = 0
-        self._thread: threading.Thread | None = None
+        self._threads: dict[str, threading.Thread] = {}
 
     def submit(
         self, target: AsyncTarget, event: Any, settle: Callable[[bool], None] | None = None
     ) -> None:
+        due = _Due(time.monotonic(), next(self._order), target, event, 0, settle)
         with self._wake:
-            heapq.heappush(
-                self._heap, _Due(time.monotonic(), next(self._order), target, event, 0, settle)
+            heapq.heappush(self._heaps.setdefault(target.function, []), due)
+            if self._started:
+                self._lane(target.function)
+            self._wake.notify_all()
+
+    def _lane(self, function: str) -> None:
+        """The function's thread, started once (the caller holds the lock)."""
+        if function not in self._threads:
+            thread = threading.Thread(
+                target=self._run, args=(function,), name=f"tight-async-{function}", daemon=True
             )
-            self._wake.notify()
+            self._threads[function] = thread
+            thread.start()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="tight-async", daemon=True)
-        self._thread.start()
+        with self._wake:
+            self._started = True
+            for function in list(self._heaps):
+                self._lane(function)
 
     def stop(self) -> None:
         with self._wake:
             self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join()
-        for due in self._heap:
-            if due.settle is not None:
-                due.settle(False)
-        self._heap.clear()
+            self._wake.notify_all()
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join()
+        for heap in self._heaps.values():
+            for due in heap:
+                self._settle(due, False)
+        self._heaps.clear()
 
     def idle(self) -> bool:
         """True when no event waits or runs (tests wait for this)."""
         with self._wake:
-            return not self._heap and not self._busy
+            return not any(self._heaps.values()) and not self._busy
 
-    def _run(self) -> None:
+    def _run(self, function: str) -> None:
+        heap = self._heaps[function]
         while True:
             with self._wake:
-                while not self._stopping and (
-                    not self._heap or self._heap[0].at > time.monotonic()
-                ):
-                    wait = self._heap[0].at - time.monotonic() if self._heap else None
+                while not self._stopping and (not heap or heap[0].at > time.monotonic()):
+                    wait = heap[0].at - time.monotonic() if heap else None
                     self._wake.wait(wait)
                 if self._stopping:
                     return
-                due = heapq.heappop(self._heap)
+                due = heapq.heappop(heap)
                 self._busy += 1
             try:
                 self._attempt(due)
@@ -220,8 +234,8 @@ class AsyncInvoker:
             )
             with self._wake:
                 due.at = time.monotonic() + delay
-                heapq.heappush(self._heap, due)
-                self._wake.notify()
+                heapq.heappush(self._heaps[target.function], due)
+                self._wake.notify_all()
             return
         self.report(delivery_line(target.source, target.function, count, result, took))
         if target.failure_queue:
