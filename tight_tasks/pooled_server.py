@@ -4,6 +4,7 @@ instead of a new thread per connection (``bench/serve`` measures the difference)
 from __future__ import annotations
 
 import threading
+import time
 from http.server import HTTPServer
 from typing import Any
 
@@ -37,7 +38,9 @@ class PooledServer(HTTPServer):
         while not self.stopping.is_set():
             try:
                 connection, address = self.socket.accept()
-            except OSError:  # the socket was shut down (or a client gave up while queued)
+            except OSError:  # shut down, a client that gave up while queued, or no free fd
+                if not self.stopping.is_set():
+                    time.sleep(0.01)  # no busy loop while the process is out of descriptors
                 continue
             with self.pool_lock:
                 self.idle -= 1
