@@ -592,6 +592,8 @@ SCALARS: "dict[Any, Shape]" = {
     None: Null(),
 }
 _ANY = AnyValue()
+_NOT_REQUIRED_MARK = getattr(typing, "NotRequired", None)  # 3.11+
+_REQUIRED_MARK = getattr(typing, "Required", None)
 _NOT_REQUIRED = tuple(
     marker
     for marker in (getattr(typing, "NotRequired", None), getattr(typing, "Required", None))
@@ -651,6 +653,8 @@ def shape_of(tp: Any, seen: "dict[Any, Object] | None" = None) -> Shape:
 
 
 def _name(tp: Any) -> str:
+    if typing.get_origin(tp) is not None:  # list[int] would name itself "list"
+        return repr(tp).replace("typing.", "")
     return getattr(tp, "__qualname__", None) or repr(tp)
 
 
@@ -704,7 +708,16 @@ def _object(tp: Any, seen: "dict[Any, Object]") -> Object:
     else:
         required_keys = tp.__required_keys__
         for name, hint in hints.items():
-            shape.fields[name] = Field(name, shape_of(hint, seen), name in required_keys)
+            # Written as strings (``from __future__ import annotations``), NotRequired is not
+            # seen by TypedDict itself on 3.11: the resolved hint says it.
+            marker = typing.get_origin(hint)
+            if marker is not None and marker is _NOT_REQUIRED_MARK:
+                required = False
+            elif marker is not None and marker is _REQUIRED_MARK:
+                required = True
+            else:
+                required = name in required_keys
+            shape.fields[name] = Field(name, shape_of(hint, seen), required)
     return shape
 
 
