@@ -42,7 +42,7 @@ def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
             return node
         options = node.get("anyOf")
         nullable = isinstance(options, list) and {"type": "null"} in options
-        if nullable:
+        if isinstance(options, list) and nullable:
             rest = [option for option in options if option != {"type": "null"}]
             node = {key: value for key, value in node.items() if key != "anyOf"}
             if len(rest) == 1 and "$ref" not in rest[0]:
