@@ -357,3 +357,54 @@ def test_template_attaches_the_document_to_the_rest_api(env_cache):
         ]
     finally:
         (root / "tight.yml").write_text(original)
+
+
+def test_security_from_each_routes_auth_validates():
+    """security_for and security_schemes read a route's ``auth`` by its fields (the route
+    table's Auth once routes carry one): each kind is a valid scheme, open routes say none."""
+    from types import SimpleNamespace
+
+    from tight_tasks.openapi import as_openapi_30, security_for, security_schemes
+
+    def auth(kind, **fields):
+        blank = {"issuer": "", "audience": (), "user_pool": "", "user_pool_arn": "", "function": ""}
+        values = {**blank, **fields, "headers": ("X-Key",)}
+        return SimpleNamespace(kind=kind, is_open=kind == "none", **values)
+
+    kinds = {
+        "jwt": auth("jwt", issuer="https://login.example.com/", audience=("my-api",)),
+        "cognito": auth("cognito", user_pool="us-east-1_AbC123", issuer="https://cognito"),
+        "iam": auth("iam"),
+        "function": auth("function", function="check_key"),
+        "none": auth("none"),
+    }
+    routes = [SimpleNamespace(path=f"/{k}", method="GET", auth=a) for k, a in kinds.items()]
+    routes.append(SimpleNamespace(path="/plain", method="GET"))  # a table without auth
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            route.path: {
+                "get": {
+                    "responses": {"200": {"description": "OK"}},
+                    **({"security": security_for(route)} if security_for(route) else {}),
+                }
+            }
+            for route in routes
+        },
+        "components": {"securitySchemes": security_schemes(routes)},
+    }
+    validate(document)
+    schemes = document["components"]["securitySchemes"]
+    assert len(schemes) == 4
+    assert schemes["CheckKeyAuthorizer"]["name"] == "X-Key"
+    assert schemes["CognitoUsEast1AbC123"]["bearerFormat"] == "JWT"
+    assert (
+        "audience my-api"
+        in next(v for k, v in schemes.items() if k.startswith("Jwt"))["description"]
+    )
+    assert "security" not in document["paths"]["/none"]["get"]
+    assert "security" not in document["paths"]["/plain"]["get"]
+    attached = as_openapi_30(document)  # the template's authorizers say it there instead
+    assert "securitySchemes" not in attached["components"]
+    assert all("security" not in ops["get"] for ops in attached["paths"].values())

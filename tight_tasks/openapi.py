@@ -64,18 +64,74 @@ def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
 
     converted = convert(document)
     converted["openapi"] = API_GATEWAY_OPENAPI
+    # Who may call each route is wired by the template's authorizers (SAM's Auth), which
+    # SAM writes into the definition itself: the document's own schemes would clash.
+    for operations in converted.get("paths", {}).values():
+        for operation in operations.values():
+            operation.pop("security", None)
+    converted.get("components", {}).pop("securitySchemes", None)
     return dict(converted)
 
 
+def scheme_name(auth: Any) -> str:
+    """The ``components.securitySchemes`` name of one route's auth (``tight_tasks.auth.Auth``,
+    read by its fields): one scheme per kind and issuer, authorizer or pool."""
+    from tight_tasks.functions import camel
+
+    kind = auth.kind
+    if kind == "function":
+        return f"{camel(auth.function)}Authorizer"
+    if kind == "jwt":
+        digest = hashlib.sha256(f"{auth.issuer}|{','.join(auth.audience)}".encode()).hexdigest()
+        return f"Jwt{digest[:8]}"
+    if kind == "cognito":
+        return f"Cognito{camel(auth.user_pool or auth.user_pool_arn.rsplit('/', 1)[-1])}"
+    return "Iam"
+
+
+def scheme(auth: Any) -> dict[str, Any]:
+    """The OpenAPI security scheme of one route's auth."""
+    kind = auth.kind
+    if kind in ("jwt", "cognito"):
+        found: dict[str, Any] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        who = f"user pool {auth.user_pool or auth.user_pool_arn}" if kind == "cognito" else ""
+        issuer = f"issuer {auth.issuer}" if auth.issuer else ""
+        audience = f"audience {', '.join(auth.audience)}" if auth.audience else ""
+        found["description"] = "a JWT from " + "; ".join(w for w in (who, issuer, audience) if w)
+        return found
+    if kind == "function":
+        header = auth.headers[0] if auth.headers else "Authorization"
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": header,
+            "description": f"checked by the Lambda authorizer {auth.function}",
+        }
+    return {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "an AWS Signature Version 4 (IAM) signed request",
+    }
+
+
 def security_for(route: Any) -> list[dict[str, list[str]]] | None:
-    """The OpenAPI ``security`` of one route, from tight.yml's auth on it (None: say
-    nothing, the route is open). The hook the auth settings fill."""
-    return None
+    """The OpenAPI ``security`` of one route, from tight.yml's auth on it (the route table's
+    ``auth``); None when the route is open."""
+    auth = getattr(route, "auth", None)
+    if auth is None or getattr(auth, "is_open", True):
+        return None
+    return [{scheme_name(auth): []}]
 
 
 def security_schemes(routes: list[Any]) -> dict[str, Any]:
-    """``components.securitySchemes`` the routes' ``security`` names (none yet)."""
-    return {}
+    """``components.securitySchemes``: each scheme the routes' ``security`` names."""
+    found: dict[str, Any] = {}
+    for route in routes:
+        auth = getattr(route, "auth", None)
+        if auth is not None and not getattr(auth, "is_open", True):
+            found.setdefault(scheme_name(auth), scheme(auth))
+    return dict(sorted(found.items()))
 
 
 def describe_functions(root: Path, settings: dict[str, Any], functions: list[str]) -> Any:
