@@ -372,8 +372,16 @@ class List(Shape):
         if type(value) is not list:
             problems.append((at, "a list", got(value)))
             return BAD
-        check = self.item.check
-        return [check(v, pointer(at, i), problems) for i, v in enumerate(value)]
+        item = self.item
+        plain = _PLAIN_TYPES.get(type(item))
+        if plain is not None:  # a list of plain strings, integers or booleans: one pass
+            for v in value:
+                if type(v) is not plain:
+                    break
+            else:
+                return list(value)
+        check = item.check
+        return [check(v, f"{at}/{i}", problems) for i, v in enumerate(value)]
 
     def parse(self, text: str, at: str, problems: Problems) -> Any:
         """A path segment or one query value: comma-separated items."""
@@ -382,7 +390,7 @@ class List(Shape):
     def parse_all(self, texts: "list[str]", at: str, problems: Problems) -> Any:
         """A query parameter given several times (``?tag=a&tag=b``)."""
         parse = self.item.parse
-        return [parse(t, pointer(at, i), problems) for i, t in enumerate(texts)]
+        return [parse(t, f"{at}/{i}", problems) for i, t in enumerate(texts)]
 
     def wants_decimal(self) -> bool:
         return self.item.wants_decimal()
@@ -416,7 +424,7 @@ class Field:
 class Object(Shape):
     """A dataclass (the handler gets an instance) or a TypedDict (a dict), by its fields."""
 
-    __slots__ = ("build", "cls", "extra", "fields", "name")
+    __slots__ = ("build", "cls", "extra", "fields", "name", "plan")
 
     def __init__(self, cls: Any, build: "Callable[..., Any] | None") -> None:
         self.cls = cls
@@ -425,6 +433,9 @@ class Object(Shape):
         self.fields: dict[str, Field] = {}  # filled after creation: a type may refer to itself
         self.extra = False
         self.expected = f"an object ({self.name})"
+        # (name, its pointer token, its check, required), made on the first check, once
+        # every field is there.
+        self.plan: list[tuple[str, str, Any, bool]] | None = None
 
     def _unknown(self, key: str, value: Any, at: str, problems: Problems) -> None:
         known = ", ".join(self.fields) or "none"
@@ -445,12 +456,19 @@ class Object(Shape):
             return BAD
         before = len(problems)
         fields = self.fields
+        plan = self.plan
+        if plan is None:
+            plan = self.plan = [
+                (name, pointer("", name), field.shape.check, field.required)
+                for name, field in fields.items()
+            ]
         out: dict[str, Any] = {}
-        for name, field in fields.items():
-            if name in value:
-                out[name] = field.shape.check(value[name], pointer(at, name), problems)
-            elif field.required:
-                problems.append((pointer(at, name), field.shape.expected, "nothing"))
+        for name, token, check, required in plan:
+            item = value.get(name, BAD)
+            if item is not BAD:
+                out[name] = check(item, at + token, problems)
+            elif required:
+                problems.append((at + token, fields[name].shape.expected, "nothing"))
         if len(value) != len(out) or len(problems) != before:
             for key, item in value.items():
                 if key not in fields:
@@ -599,6 +617,8 @@ SCALARS: "dict[Any, Shape]" = {
     None: Null(),
 }
 _ANY = AnyValue()
+# The shapes whose values are one plain JSON type, checked by type alone in a list's fast path.
+_PLAIN_TYPES: "dict[Any, type]" = {Str: str, Int: int, Bool: bool}
 _NOT_REQUIRED_MARK = getattr(typing, "NotRequired", None)  # 3.11+
 _REQUIRED_MARK = getattr(typing, "Required", None)
 _NOT_REQUIRED = tuple(
