@@ -798,14 +798,16 @@ class Binder:
     the handler with what it declared, or raises ``InvalidRequest`` with every problem."""
 
     __slots__ = (
-        "answer",
+        "answer_compiled",
         "body",
         "check_answers",
+        "compiled_answer",
         "decimal",
         "handler",
         "params",
         "passes",
         "query",
+        "returns",
     )
 
     def __init__(self, handler: Any) -> None:
@@ -854,8 +856,22 @@ class Binder:
             else:
                 self.params.append(Parameter(name, "path", shape, required, default))
         self.decimal = self.body is not None and self.body.shape.wants_decimal()
-        self.answer = _answer(hints["return"]) if "return" in hints else None
-        self.check_answers = self.answer is not None and bool(os.environ.get(CHECK_ANSWERS))
+        # The return annotation is compiled only where answers are checked (tests, doit
+        # serve) or described (doit openapi): a deployed function never pays for it.
+        self.returns = hints.get("return", _NO_DEFAULT)
+        self.answer_compiled = False
+        self.check_answers = self.returns is not _NO_DEFAULT and bool(os.environ.get(CHECK_ANSWERS))
+        if self.check_answers:
+            self.check_answers = self.answer is not None
+
+    @property
+    def answer(self) -> "Answer | None":
+        """What the return annotation says a successful answer is (None: nothing)."""
+        if not self.answer_compiled:
+            returns = self.returns
+            self.compiled_answer = None if returns is _NO_DEFAULT else _answer(returns)
+            self.answer_compiled = True
+        return self.compiled_answer
 
     def arguments(self, event: Any, request: Any, context: Any) -> "dict[str, Any]":
         """The handler's keyword arguments for this request; ``InvalidRequest`` when the
