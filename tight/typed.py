@@ -895,7 +895,7 @@ class Binder:
                 kwargs["body"] = body.shape.check(value, "", found)
             problems.extend(_located("body", found))
         else:
-            from tight.providers.aws.controllers.lambda_proxy_event import decoded_event
+            from tight.request import decoded_event
 
             handler_event = decoded_event(event, request)
         query = self.query

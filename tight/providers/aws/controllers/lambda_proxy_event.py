@@ -16,7 +16,7 @@ import sys
 
 from tight import config, serving
 from tight import response as responses
-from tight.request import ALB, REST, Request, event_kind, is_json_type
+from tight.request import ALB, REST, Request, decoded_event, event_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -248,34 +248,6 @@ class Controller:
         )
         headers["Access-Control-Max-Age"] = str(cors.max_age)
         return responses.shape(204, headers, "", False, request.kind, multi_value=multi_value)
-
-
-def decoded_event(event: Any, request: Request) -> Any:
-    """The event the handler gets: ``body`` JSON-decoded when it is JSON (or has no
-    Content-Type and parses), and always there, None when the request has none: REST sends
-    null, HTTP APIs and function URLs leave it out, ALB sends ""."""
-    body = event.get("body")
-    if body and isinstance(body, (str, bytes)):
-        content_type = request.content_type
-        if content_type is None:
-            try:
-                decoded = request.json()
-            except Exception:  # noqa: BLE001 - not JSON: the handler gets the text
-                decoded = body
-        elif content_type == "application/json" or is_json_type(content_type):
-            decoded = request.json()
-        else:
-            decoded = body
-        if decoded is not body:
-            handler_event = dict(event)
-            handler_event["body"] = decoded
-            return handler_event
-    elif body is None:
-        if "body" not in event:
-            return {**event, "body": None}
-    elif body == "" or body == b"":
-        return {**event, "body": None}
-    return event
 
 
 # The keyword arguments every handler gets; any other annotated parameter is read from the
