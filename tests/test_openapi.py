@@ -9,6 +9,7 @@ import http.client
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -256,49 +257,58 @@ def test_incremental_then_rebuilt_after_an_edit_and_a_bad_annotation_changes_not
         handler.write_text(original)
 
 
-def test_serve_answers_openapi_json_and_the_plugin_fails_a_wrong_answer(env_cache):
+def test_serve_answers_openapi_json_and_says_what_an_answer_lacks_as_tests_do(env_cache):
     root = env_cache
     port = free_port()
     console = root.parent / "console.txt"
-    with console.open("w") as out:
-        process = subprocess.Popen(
-            [str(BIN / "doit"), "serve", f"port={port}"], cwd=root, stdout=out, stderr=out
-        )
-        try:
-            wait_for_port(port)
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            connection.request("GET", "/openapi.json")
-            response = connection.getresponse()
-            served = json.loads(response.read())
-            assert response.status == 200
-            assert response.getheader("Content-Type") == "application/json"
-            validate(served)
-            assert set(served["paths"]) == set(document_now(root)["paths"])
-            connection.request("GET", "/files/a%2Fb")
-            response = connection.getresponse()
-            assert (response.status, json.loads(response.read())) == (200, {"code": "xa/b"})
-            connection.close()
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-    # In the app's tests, an answer unlike the return annotation fails the test.
     handler = root / "app/functions/files/handler.py"
     original = handler.read_text()
+    difference = (
+        "get_handler in app.functions.files.handler answered what its return annotation does "
+        "not describe: body/code: expected a string, got nothing; body/n: expected no such "
+        "field (Item has: code), got 1"
+    )
     test = root / "tests/test_wrong_answer.py"
     try:
-        handler.write_text(original.replace('return Item(code="x" + proxy)', "return {'n': 1}"))
+        with console.open("w") as out:
+            process = subprocess.Popen(
+                [str(BIN / "doit"), "serve", f"port={port}"], cwd=root, stdout=out, stderr=out
+            )
+            try:
+                wait_for_port(port)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("GET", "/openapi.json")
+                response = connection.getresponse()
+                served = json.loads(response.read())
+                assert response.status == 200
+                assert response.getheader("Content-Type") == "application/json"
+                validate(served)
+                assert set(served["paths"]) == set(document_now(root)["paths"])
+                connection.request("GET", "/files/a%2Fb")
+                response = connection.getresponse()
+                assert (response.status, json.loads(response.read())) == (200, {"code": "xa/b"})
+                # An edit whose answer the annotation does not describe: the console says how.
+                handler.write_text(original.replace('Item(code="x" + proxy)', "{'n': 1}"))
+                connection.request("GET", "/files/a")
+                response = connection.getresponse()
+                assert (response.status, json.loads(response.read())) == (200, {"n": 1})
+                connection.close()
+                deadline = time.monotonic() + 30
+                while difference not in console.read_text() and time.monotonic() < deadline:
+                    time.sleep(0.05)  # the worker's log reaches the console after the answer
+                assert difference in console.read_text()
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+
+        # In the app's tests, the same answer fails the test, saying the same.
         test.write_text(WRONG_ANSWER_TEST)
         result = run("pytest", "-p", "no:cacheprovider", "tests/test_wrong_answer.py", cwd=root)
         assert result.returncode == 1, result.stdout + result.stderr
-        assert "get_handler in app.functions.files.handler answered what its return" in (
-            result.stdout
-        )
-        assert "body/code: expected a string, got nothing" in result.stdout
-        assert "body/n: expected no such field (Item has: code), got 1" in result.stdout
+        assert difference in result.stdout
     finally:
         handler.write_text(original)
-        test.unlink()
+        test.unlink(missing_ok=True)
 
 
 def document_now(root: Path) -> dict:
