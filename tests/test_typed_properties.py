@@ -326,7 +326,7 @@ def typed_controller(spec: Spec, received: list[Any]) -> Controller:
 
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
