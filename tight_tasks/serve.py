@@ -791,6 +791,9 @@ def serve(root: Path, port: int, stage: str) -> None:
             f"{lambda_environment(root, api.settings, stage, 'x', None)['AWS_REGION']}); "
             "run `doit dynamo_start` first to use a local one"
         )
+    from tight_tasks.local_sources import start_for_serve
+
+    sources = start_for_serve(api, root, stage)  # topics, buckets, buses, streams, schedules
     api.say("Ctrl-C stops the server and its workers")
 
     def stop(signum: int, frame: Any) -> None:
@@ -804,6 +807,8 @@ def serve(root: Path, port: int, stage: str) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
+        if sources is not None:
+            sources.stop()  # undone events go back on their queues
         api.stop()
 
 
@@ -816,7 +821,10 @@ def _serve(port: str, stage: str) -> None:
 
 
 def task_serve() -> dict[str, Any]:
-    """Serve the app's HTTP functions on 127.0.0.1, as deployed: port=3000 [stage=dev]."""
+    """Run the app locally, as deployed: HTTP on port=3000 and its event sources [stage=dev].
+
+    The event sources (topics, buckets, buses, streams, schedules) run on the server
+    `doit dynamo_start` runs; without it, HTTP alone."""
     from tight_tasks.taskkit import stage_param
 
     return {
