@@ -374,3 +374,31 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.kind} {self.method} {self.path}>"
+
+
+def decoded_event(event: Any, request: "Request") -> Any:
+    """The event the handler gets: ``body`` JSON-decoded when it is JSON (or has no
+    Content-Type and parses), and always there, None when the request has none: REST sends
+    null, HTTP APIs and function URLs leave it out, ALB sends ""."""
+    body = event.get("body")
+    if body and isinstance(body, (str, bytes)):
+        content_type = request.content_type
+        if content_type is None:
+            try:
+                decoded = request.json()
+            except Exception:  # noqa: BLE001 - not JSON: the handler gets the text
+                decoded = body
+        elif content_type == "application/json" or is_json_type(content_type):
+            decoded = request.json()
+        else:
+            decoded = body
+        if decoded is not body:
+            handler_event = dict(event)
+            handler_event["body"] = decoded
+            return handler_event
+    elif body is None:
+        if "body" not in event:
+            return {**event, "body": None}
+    elif body == "" or body == b"":
+        return {**event, "body": None}
+    return event

@@ -410,6 +410,8 @@ SCHEMA: dict[str, Spec] = {
         }
     ),
     "api": OneOf("rest", "http"),
+    # The OpenAPI document (doit openapi) as the REST API's definition (doit template).
+    "api_definition": BOOLEAN,
     "binary_media_types": Checked(
         lambda value: _media_types(value),
         "a list of media types such as image/png or image/*",

@@ -39,6 +39,8 @@ NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 # runtime's CORS defaults and models (a table's keys, indexes and stream come from them).
 TEMPLATE_MODULES = (
     "template.py",
+    "openapi.py",
+    "describe.py",
     "functions.py",
     "routes.py",
     "event_sources.py",
@@ -253,6 +255,11 @@ class Builder:
             return
         self.has_api = True
         if self.api == "http":
+            if self.settings.get("api_definition"):
+                raise TightTaskError(
+                    "api_definition in tight.yml attaches the OpenAPI document to a REST API; "
+                    "set api: rest, or remove api_definition (doit openapi still writes it)"
+                )
             properties: dict[str, Any] = {}
             if self.cors:
                 properties["CorsConfiguration"] = self.cors
@@ -275,6 +282,17 @@ class Builder:
             properties["BinaryMediaTypes"] = [
                 t.replace("/", "~1") for t in binary_media_types(self.settings)
             ]
+            if self.settings.get("api_definition"):
+                # The app's OpenAPI document as the API's definition: its models, summaries
+                # and parameters show in API Gateway; SAM merges each route's integration
+                # into it (MergeDefinitions: without it SAM would leave a given body alone).
+                from tight_tasks.openapi import API_GATEWAY_OPENAPI, as_openapi_30, build_document
+
+                properties["DefinitionBody"] = as_openapi_30(
+                    build_document(self.root, self.settings)
+                )
+                properties["OpenApiVersion"] = API_GATEWAY_OPENAPI
+                properties["MergeDefinitions"] = True
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
