@@ -336,9 +336,24 @@ def _vendor_dir(value: Any) -> None:
         )
 
 
+def check_auth(value: Any) -> None:
+    """tight_tasks.auth's check, imported only when tight.yml is parsed."""
+    from tight_tasks.auth import check_auth as check
+
+    check(value)
+
+
+# Who may call a route (tight_tasks.auth): the app's default, or one function's own.
+AUTH = Checked(
+    check_auth,
+    "none, iam, {jwt: {issuer, audience}}, {cognito: {user_pool}} or {function: <authorizer>}",
+    (str, dict),
+)
+
 FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
+        "auth": AUTH,
         **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
     "a mapping of routes and at most one trigger (" + ", ".join(TRIGGERS) + ")",
@@ -399,6 +414,7 @@ SCHEMA: dict[str, Spec] = {
         }
     ),
     "api": OneOf("rest", "http"),
+    "auth": AUTH,
     "deploy": Table({"bucket": STRING}),
     # Where failed messages land (tight_tasks.failures): the defaults of every trigger,
     # each overridden per trigger (functions.<name>.sqs.max_receive_count, ...).
@@ -448,8 +464,10 @@ def _checked_copy(path: Path) -> Path:
 
 def _checked_digest(raw: bytes) -> str:
     digest = hashlib.sha256(raw)
-    rules = Path(tight_tasks.triggers.__file__).with_name("aws_rules.py")  # the checks' rules
-    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__, str(rules)):
+    here = Path(tight_tasks.triggers.__file__)
+    rules, auth = here.with_name("aws_rules.py"), here.with_name("auth.py")  # the checks' rules
+    modules = (__file__, tight.config.__file__, str(here), str(rules), str(auth))
+    for module in modules:
         stat = os.stat(module)
         digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

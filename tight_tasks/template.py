@@ -25,6 +25,7 @@ from tight_tasks.taskkit import failing, settings_or_error, stage_param
 
 if TYPE_CHECKING:
     from tight.config import Cors
+    from tight_tasks.auth import Auth
     from tight_tasks.functions import Code
     from tight_tasks.routes import Route
 
@@ -48,6 +49,7 @@ TEMPLATE_MODULES = (
     "schema.py",
     "triggers.py",
     "aws_rules.py",
+    "auth.py",
     "target.py",
     "config.py",
 )
@@ -132,10 +134,11 @@ def sam_cors(cors: Cors | None, api: str) -> dict[str, Any] | None:
     return rest
 
 
-def api_event(route: Route) -> dict[str, Any]:
-    """The SAM event of one route-table row."""
+def api_event(route: Route, authorizer: str | None = None) -> dict[str, Any]:
+    """The SAM event of one route-table row; ``authorizer`` names the API's authorizer that
+    guards it (``AWS_IAM`` for iam; None for an open route)."""
     if route.api == "http":
-        return {
+        event: dict[str, Any] = {
             "Type": "HttpApi",
             "Properties": {
                 "ApiId": {"Ref": "HttpApi"},
@@ -144,10 +147,63 @@ def api_event(route: Route) -> dict[str, Any]:
                 "PayloadFormatVersion": "2.0",
             },
         }
-    return {
-        "Type": "Api",
-        "Properties": {"RestApiId": {"Ref": "Api"}, "Path": route.path, "Method": route.method},
-    }
+    else:
+        event = {
+            "Type": "Api",
+            "Properties": {"RestApiId": {"Ref": "Api"}, "Path": route.path, "Method": route.method},
+        }
+    if authorizer:
+        event["Properties"]["Auth"] = {"Authorizer": authorizer}
+    return event
+
+
+def route_authorizer(route: Route, names: dict[Auth, str]) -> str | None:
+    """The name a route's event gives its authorizer in SAM."""
+    if route.auth is None:
+        return None
+    return "AWS_IAM" if route.auth.kind == "iam" else names[route.auth]
+
+
+def function_arn(name: str) -> dict[str, Any]:
+    from tight_tasks.functions import camel
+
+    return {"Fn::GetAtt": [camel(name) + "Function", "Arn"]}
+
+
+def sam_authorizers(names: dict[Auth, str], api: str) -> dict[str, Any]:
+    """The API's ``Auth.Authorizers`` in SAM's words: JWT (HTTP API; Cognito there too,
+    as AWS advises, with the pool as issuer), Cognito (REST) and Lambda authorizers
+    (REQUEST on REST, simple responses on HTTP API), each with its identity and cache."""
+    authorizers: dict[str, Any] = {}
+    for auth, name in names.items():
+        if auth.kind == "function":
+            identity = {"Headers": list(auth.headers), "ReauthorizeEvery": auth.ttl}
+            if api == "http":
+                authorizers[name] = {
+                    "FunctionArn": function_arn(auth.function),
+                    "AuthorizerPayloadFormatVersion": "2.0",
+                    "EnableSimpleResponses": True,
+                    "Identity": identity,
+                }
+            else:
+                authorizers[name] = {
+                    "FunctionPayloadType": "REQUEST",
+                    "FunctionArn": function_arn(auth.function),
+                    "Identity": identity,
+                }
+        elif api == "http":  # jwt, or cognito as a JWT authorizer
+            authorizers[name] = {
+                "JwtConfiguration": {"issuer": auth.issuer, "audience": list(auth.audience)},
+                "IdentitySource": "$request.header.Authorization",
+            }
+        else:  # cognito on a REST API
+            region = auth.user_pool.split("_", 1)[0]
+            arn = auth.user_pool_arn or {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:cognito-idp:{region}:${{AWS::AccountId}}:"
+                f"userpool/{auth.user_pool}"
+            }
+            authorizers[name] = {"UserPoolArn": arn, "Identity": {"Header": "Authorization"}}
+    return authorizers
 
 
 # -- the template -------------------------------------------------------------------------------
@@ -187,6 +243,8 @@ class Builder:
         }
         self.has_api = False
         self.models = app_models(root)
+        self.authorizers: dict[Auth, str] = {}  # the route table's, named (tight_tasks.auth)
+        self.iam = False  # a route is iam: an HTTP API turns its IAM authorizer on
 
     def add(self, logical: str, resource: dict[str, Any]) -> str:
         if logical in self.resources and self.resources[logical] != resource:
@@ -221,7 +279,9 @@ class Builder:
             failure_properties = on_failure(self, name, trigger, options, events, statements)
         elif code.kind == "http":
             self.api_resource()
-            events = {row.event: api_event(row) for row in rows}
+            events = {
+                row.event: api_event(row, route_authorizer(row, self.authorizers)) for row in rows
+            }
         statements[:0] = table_statements(self.models, name, code)
         physical = f"{self.app}-{self.stage}-{name}"
         if len(physical) > 64:
@@ -252,6 +312,13 @@ class Builder:
             properties: dict[str, Any] = {}
             if self.cors:
                 properties["CorsConfiguration"] = self.cors
+            auth: dict[str, Any] = {}
+            if self.authorizers:
+                auth["Authorizers"] = sam_authorizers(self.authorizers, "http")
+            if self.iam:
+                auth["EnableIamAuthorizer"] = True
+            if auth:
+                properties["Auth"] = auth
             self.add("HttpApi", {"Type": "AWS::Serverless::HttpApi", "Properties": properties})
             url = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
         else:
@@ -265,6 +332,8 @@ class Builder:
             }
             if self.cors:
                 properties["Cors"] = self.cors
+            if self.authorizers:
+                properties["Auth"] = {"Authorizers": sam_authorizers(self.authorizers, "rest")}
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
@@ -286,6 +355,10 @@ class Builder:
             name: read_code(self.root, name) for name in app_functions(self.root, self.settings)
         }
         table = routes(self.root, self.settings, codes)
+        from tight_tasks.auth import authorizer_names
+
+        self.authorizers = authorizer_names([row.auth for row in table if row.auth is not None])
+        self.iam = any(row.auth is not None and row.auth.kind == "iam" for row in table)
         for name, code in codes.items():
             self.function(name, code, [route for route in table if route.function == name])
         check_queue_names(self)
