@@ -431,6 +431,7 @@ class LocalApi:
         self.settings: dict[str, Any] = {}
         self.table = RouteTable([])
         self.dynamo: str | None = None
+        self.gate: Any = None  # tight_tasks.serve_auth's, made for the first guarded route
         self.refresh()
 
     def say(self, text: str) -> None:
@@ -571,6 +572,12 @@ class LocalApi:
             event = http_event(request, match, request_id, host)
         else:
             event = rest_event(request, match, self.stage, request_id, host)
+        if match.route.auth is not None:  # the API's authorizer first (tight_tasks.serve_auth)
+            from tight_tasks.serve_auth import gate
+
+            refused = gate(self).check(match.route, request, event)
+            if refused is not None:
+                return refused, ""
         function = match.route.function
         worker = self.worker(function)
         with self.locks[function]:
