@@ -60,8 +60,16 @@ class Auth:
 NONE = Auth()
 
 
-def _words(key: str, problem: str) -> ConfigError:
-    return ConfigError(f"{key}: {problem}")
+class AuthError(ConfigError):
+    """A wrong ``auth`` value: ``key`` is the dotted path at fault (``auth.jwt.issuer``)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {problem}")
+
+
+def _words(key: str, problem: str) -> AuthError:
+    return AuthError(key, problem)
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:
@@ -177,15 +185,6 @@ def _token_auth(kind: str, spec: Any, key: str) -> Auth:
         user_pool=pool_id,
         user_pool_arn=str(pool) if arn else "",
     )
-
-
-def check_auth(value: Any) -> None:
-    """tight.yml's check of one ``auth`` value (the key is added by the caller)."""
-    try:
-        parse_auth(value, "auth")
-    except ConfigError as error:
-        # The caller names the key (auth or functions.<name>.auth): keep only the problem.
-        raise ConfigError(str(error).split(": ", 1)[1]) from None
 
 
 # -- the route table's view ---------------------------------------------------------------------

@@ -336,19 +336,24 @@ def _vendor_dir(value: Any) -> None:
         )
 
 
-def check_auth(value: Any) -> None:
-    """tight_tasks.auth's check, imported only when tight.yml is parsed."""
-    from tight_tasks.auth import check_auth as check
+class Auth(Spec):
+    """Who may call a route, read by ``tight_tasks.auth`` (imported only when tight.yml is
+    parsed), which names the key at fault: ``auth.jwt.issuer``."""
 
-    check(value)
+    words = "none, iam, {jwt: {issuer, audience}}, {cognito: {user_pool}} or {function: ...}"
+    empty_is_default = False  # `auth:` alone opens nothing and closes nothing: refused
+
+    def check(self, value: Any, key: str) -> None:
+        from tight_tasks.auth import AuthError, parse_auth
+
+        try:
+            parse_auth(value, key)
+        except AuthError as error:
+            raise SettingError(error.key, str(error)) from None
 
 
 # Who may call a route (tight_tasks.auth): the app's default, or one function's own.
-AUTH = Checked(
-    check_auth,
-    "none, iam, {jwt: {issuer, audience}}, {cognito: {user_pool}} or {function: <authorizer>}",
-    (str, dict),
-)
+AUTH = Auth()
 
 FUNCTION = Table(
     {

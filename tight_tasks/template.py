@@ -319,6 +319,7 @@ class Builder:
                 auth["EnableIamAuthorizer"] = True
             if auth:
                 properties["Auth"] = auth
+            self.authorizer_permissions()
             self.add("HttpApi", {"Type": "AWS::Serverless::HttpApi", "Properties": properties})
             url = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
         else:
@@ -337,6 +338,25 @@ class Builder:
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
+
+    def authorizer_permissions(self) -> None:
+        """The HTTP API's leave to invoke each Lambda authorizer: SAM writes it for a REST
+        API's authorizers, not for an HTTP API's."""
+        sub = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
+        for auth, name in self.authorizers.items():
+            if auth.kind == "function":
+                self.add(
+                    f"HttpApi{name}Permission",
+                    {
+                        "Type": "AWS::Lambda::Permission",
+                        "Properties": {
+                            "Action": "lambda:InvokeFunction",
+                            "FunctionName": function_arn(auth.function),
+                            "Principal": "apigateway.amazonaws.com",
+                            "SourceArn": {"Fn::Sub": f"{sub}/authorizers/*"},
+                        },
+                    },
+                )
 
     @property
     def timeout(self) -> int:
