@@ -47,6 +47,9 @@ class Route:
     api: str  # "rest" (API Gateway REST API) or "http" (API Gateway HTTP API)
     cors: bool  # the API answers this path's CORS preflights itself (see api_cors)
     auth: Auth | None = None  # who may call it (tight_tasks.auth); None: open
+    # The API's name for its authorizer (``JwtAuthorizer``, ``AWS_IAM``...), one per auth
+    # across the table: the template's and the OpenAPI document's names are the same.
+    authorizer: str | None = None
 
 
 def api_kind(settings: dict[str, Any]) -> str:
@@ -180,4 +183,19 @@ def routes(
                     "tight.yml"
                 )
             table.append(route)
-    return table
+    return named_authorizers(table)
+
+
+def named_authorizers(table: list[Route]) -> list[Route]:
+    """The rows with their authorizer's name (``tight_tasks.auth.authorizer_names``)."""
+    from dataclasses import replace
+
+    from tight_tasks.auth import authorizer_names
+
+    names = authorizer_names([row.auth for row in table if row.auth is not None])
+    return [
+        row
+        if row.auth is None
+        else replace(row, authorizer="AWS_IAM" if row.auth.kind == "iam" else names[row.auth])
+        for row in table
+    ]

@@ -157,13 +157,6 @@ def api_event(route: Route, authorizer: str | None = None) -> dict[str, Any]:
     return event
 
 
-def route_authorizer(route: Route, names: dict[Auth, str]) -> str | None:
-    """The name a route's event gives its authorizer in SAM."""
-    if route.auth is None:
-        return None
-    return "AWS_IAM" if route.auth.kind == "iam" else names[route.auth]
-
-
 def function_arn(name: str) -> dict[str, Any]:
     from tight_tasks.functions import camel
 
@@ -279,9 +272,7 @@ class Builder:
             failure_properties = on_failure(self, name, trigger, options, events, statements)
         elif code.kind == "http":
             self.api_resource()
-            events = {
-                row.event: api_event(row, route_authorizer(row, self.authorizers)) for row in rows
-            }
+            events = {row.event: api_event(row, row.authorizer) for row in rows}
         statements[:0] = table_statements(self.models, name, code)
         physical = f"{self.app}-{self.stage}-{name}"
         if len(physical) > 64:
@@ -375,9 +366,11 @@ class Builder:
             name: read_code(self.root, name) for name in app_functions(self.root, self.settings)
         }
         table = routes(self.root, self.settings, codes)
-        from tight_tasks.auth import authorizer_names
-
-        self.authorizers = authorizer_names([row.auth for row in table if row.auth is not None])
+        self.authorizers = {
+            row.auth: row.authorizer
+            for row in table
+            if row.auth is not None and row.authorizer and row.auth.kind != "iam"
+        }
         self.iam = any(row.auth is not None and row.auth.kind == "iam" for row in table)
         for name, code in codes.items():
             self.function(name, code, [route for route in table if route.function == name])
