@@ -102,6 +102,8 @@ def lambda_environment(
             "TIGHT_STAGE": stage,
             "TIGHT_APP": app_name(root, settings),
             "PYTHONDONTWRITEBYTECODE": "1",
+            # Answers checked against handlers' return annotations (tight.typed), locally only.
+            "TIGHT_CHECK_ANSWERS": "1",
         }
     )
     for file in (DIST_FILE, ENV_FILE):  # env.yml over env.dist.yml
@@ -541,6 +543,10 @@ class LocalApi:
         ):
             return preflight(cors, api, request), "-", ""
         match = self.table.match(request.method, request.path)
+        if match is None and request.method == "GET" and request.path == "/openapi.json":
+            from tight_tasks.openapi import served_document
+
+            return json_answer(*served_document(self.root, self.settings)), "-", ""
         if match is None:
             return (
                 json_answer(403 if api == "rest" else 404, MESSAGES[403 if api == "rest" else 404]),
