@@ -203,3 +203,35 @@ def test_doit_template_says_it_in_one_error_line_and_writes_nothing(app):
         "this REST API use cognito: {user_pool: ...} for Cognito tokens or function: <authorizer>"
     ]
     assert (app / "build/template.yml").read_bytes() == before
+
+
+def test_the_openapi_document_says_who_may_call_each_route(app):
+    from openapi_spec_validator import validate as validate_openapi
+
+    cognito = {"cognito": {"user_pool": POOL, "audience": "pool-client"}}
+    configure(app, "http", JWT, open="none", admin="iam", orders=FUNCTION_AUTH, me=cognito)
+    done = run("doit", "openapi", cwd=app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads((app / "build/openapi.json").read_text())
+    validate_openapi(document)
+    paths = document["paths"]
+    assert paths["/items"]["get"]["security"] == [{"JwtAuthorizer": []}]
+    assert paths["/orders/{id}"]["get"]["security"] == [{"AuthorizeAuthorizer": []}]
+    assert paths["/admin"]["get"]["security"] == [{"AWS_IAM": []}]
+    assert "security" not in paths["/open"]["get"]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["JwtAuthorizer"] == {
+        "type": "openIdConnect",
+        "openIdConnectUrl": "https://login.example.com/.well-known/openid-configuration",
+        "description": "a JWT for audience my-api",
+    }
+    assert schemes["CognitoAuthorizer"]["openIdConnectUrl"].startswith(
+        f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}/"
+    )
+    assert schemes["AuthorizeAuthorizer"]["name"] == "Authorization"
+    assert sorted(schemes) == [
+        "AWS_IAM",
+        "AuthorizeAuthorizer",
+        "CognitoAuthorizer",
+        "JwtAuthorizer",
+    ]

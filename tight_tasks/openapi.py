@@ -28,13 +28,45 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 def security_for(route: Any) -> list[dict[str, list[str]]] | None:
     """The OpenAPI ``security`` of one route, from tight.yml's auth on it (None: say
-    nothing, the route is open). The hook the auth settings fill."""
-    return None
+    nothing, the route is open), named as the template names its authorizer."""
+    if route.auth is None or not route.authorizer:
+        return None
+    return [{route.authorizer: []}]
+
+
+def security_scheme(auth: Any) -> dict[str, Any]:
+    """How a client authenticates to one of ``tight_tasks.auth``'s kinds, in OpenAPI words."""
+    if auth.is_token:  # jwt, cognito: the issuer's OpenID discovery document says it all
+        openid = auth.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        scheme: dict[str, Any] = {"type": "openIdConnect", "openIdConnectUrl": openid}
+        if auth.audience:
+            scheme["description"] = "a JWT for audience " + ", ".join(auth.audience)
+        return scheme
+    if auth.kind == "iam":
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "AWS Signature Version 4 (IAM), service execute-api",
+            "x-amazon-apigateway-authtype": "awsSigv4",
+        }
+    return {
+        "type": "apiKey",
+        "in": "header",
+        "name": auth.headers[0],
+        "description": f"checked by the Lambda authorizer {auth.function} "
+        f"(headers: {', '.join(auth.headers)})",
+    }
 
 
 def security_schemes(routes: list[Any]) -> dict[str, Any]:
-    """``components.securitySchemes`` the routes' ``security`` names (none yet)."""
-    return {}
+    """``components.securitySchemes`` the routes' ``security`` names."""
+    found = {
+        route.authorizer: security_scheme(route.auth)
+        for route in routes
+        if route.auth is not None and route.authorizer
+    }
+    return dict(sorted(found.items()))
 
 
 def describe_functions(root: Path, settings: dict[str, Any], functions: list[str]) -> Any:
