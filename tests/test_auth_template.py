@@ -22,14 +22,6 @@ from tight_tasks.routes import routes
 BIN = Path(sys.executable).parent
 POOL = "us-east-1_AbC123"
 JWT = {"jwt": {"issuer": "https://login.example.com/", "audience": ["my-api"]}}
-AUTHORIZER = """
-from tight.providers.aws.controllers import authorizer
-
-
-@authorizer.request
-def check(*args, **kwargs):
-    return authorizer.deny()
-"""
 
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -45,10 +37,22 @@ def app(tmp_path_factory) -> Path:
     root = folder / "shop"
     for name in ("open", "me", "admin", "orders", "items"):
         assert run("doit", "generate_function", f"name={name}", cwd=root).returncode == 0
+    settings = (root / "tight.yml").read_bytes()
     done = run("doit", "generate_function", "name=authorize", "trigger=authorizer", cwd=root)
     assert done.returncode == 0, done.stderr
-    (root / "app/functions/authorize/handler.py").write_text(AUTHORIZER)
+    assert "auth: {function: authorize}" in done.stdout  # what to write next, and where
+    assert (root / "tight.yml").read_bytes() == settings  # which routes: the user's choice
     return root
+
+
+def test_the_scaffolded_authorizer_passes_its_own_tests_at_once(app):
+    tests = "tests/functions/unit/test_authorize.py tests/functions/integration/test_authorize.py"
+    done = run("doit", "test", f"pytest_args={tests} -p no:cacheprovider", cwd=app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 passed" in done.stdout
+    again = run("doit", "generate_function", "name=authorize", "trigger=authorizer", cwd=app)
+    assert again.returncode != 0
+    assert "error: app/functions/authorize exists already" in again.stderr
 
 
 def configure(root: Path, api: str, default: object, **functions: object) -> dict:
