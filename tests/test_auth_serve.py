@@ -219,9 +219,13 @@ def test_http_api_jwt_missing_or_signed_by_another_key(http_api):
     assert http_api.bearer("/me", "not-a-jwt")[::2] == (401, UNAUTHORIZED)
 
 
-def test_an_open_route_needs_nothing(http_api):
+def test_an_open_route_needs_nothing_and_the_console_names_each_routes_authorizer(http_api):
     status, _, body = http_api.call("/open")
     assert status == 200 and body["principal_id"] is None and body["claims"] == {}
+    console = Path(http_api.console).read_text()
+    assert f"127.0.0.1:{http_api.port}/open  -> open\n" in console
+    assert "/orders/{id}  -> orders  (AuthorizeAuthorizer)" in console
+    assert "/admin  -> admin  (AWS_IAM)" in console
 
 
 def test_http_api_lambda_authorizer_allows_denies_and_caches(http_api):

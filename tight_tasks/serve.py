@@ -706,7 +706,8 @@ def serve(root: Path, port: int, stage: str) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     api.say(f"serving {root.name} ({api.api} API, stage {stage}) at {url}")
     for route in api.table.routes:
-        api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}")
+        guarded = f"  ({route.authorizer})" if route.authorizer else ""
+        api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}{guarded}")
     if not api.table.routes:
         api.say("  no HTTP functions yet: doit generate_function name=items")
     if api.dynamo:
