@@ -288,3 +288,12 @@ def test_rest_api_iam(rest_api):
     assert (status, body) == (403, {"message": "Missing Authentication Token"})
     status, _, body = rest_api.signed("/admin", secret="wrong")
     assert status == 403 and body["message"].startswith("The request signature we calculated")
+    stale = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 3600))
+    header = (
+        f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{stale[:8]}/us-east-1/execute-api/"
+        f"aws4_request, SignedHeaders=host;x-amz-date, Signature={'0' * 64}"
+    )
+    replayed = rest_api.call("/admin", {"Authorization": header, "X-Amz-Date": stale})
+    assert replayed[::2] == (403, {"message": "Signature expired"})
+    status, _, body = rest_api.call("/admin", {"Authorization": "Basic dXNlcjpwYXNz"})
+    assert status == 403 and "Signature Version 4" in body["message"]

@@ -18,6 +18,7 @@ or HTTP API sends, so a client's error handling can be tried locally. The consol
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 import threading
@@ -194,7 +195,7 @@ class Gate:
             )
         stamp = request.header("x-amz-date") or ""
         try:
-            when = time.mktime(time.strptime(stamp, "%Y%m%dT%H%M%SZ")) - time.timezone
+            when = calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ"))
         except ValueError:
             raise forbidden(route.api, "Missing or invalid X-Amz-Date", "no X-Amz-Date") from None
         if abs(time.time() - when) > SIGNATURE_SKEW or not stamp.startswith(signed["date"]):
