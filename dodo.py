@@ -28,6 +28,7 @@ BENCHES = (
     "bench/toolkit/template.py",
     "bench/build/run.py",
     "bench/dynamo/run.py",
+    "bench/idempotency/run.py",
     "bench/serve/run.py",
 )
 

@@ -328,6 +328,17 @@ STRING_OR_STRINGS = ListOf(STRING, "a string or a list of strings", single=True)
 SCALAR = Type((str, int, float), "a string or a number")
 
 
+def _media_types(value: Any) -> None:
+    from tight_tasks.routes import MEDIA_TYPE
+
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and MEDIA_TYPE.match(t) for t in value
+    ):
+        raise ConfigError(
+            "binary_media_types must be a list of media types such as image/png or image/*"
+        )
+
+
 def _vendor_dir(value: Any) -> None:
     if not isinstance(value, str) or value.strip("/") != "app/vendored":
         raise ConfigError(
@@ -420,6 +431,11 @@ SCHEMA: dict[str, Spec] = {
     ),
     "api": OneOf("rest", "http"),
     "auth": AUTH,
+    "binary_media_types": Checked(
+        lambda value: _media_types(value),
+        "a list of media types such as image/png or image/*",
+        (list,),
+    ),
     "deploy": Table({"bucket": STRING}),
     # Where failed messages land (tight_tasks.failures): the defaults of every trigger,
     # each overridden per trigger (functions.<name>.sqs.max_receive_count, ...).

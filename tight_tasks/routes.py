@@ -14,6 +14,7 @@ credentials.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,20 @@ if TYPE_CHECKING:
     from tight_tasks.auth import Auth
 
 APIS = ("rest", "http")
+MEDIA_TYPE = re.compile(r"^(\*|[\w.+-]+)/(\*|[\w.+-]+)$")
+# What a REST API treats as binary unless tight.yml says otherwise (binary_media_types):
+# the types no handler would read as text. An HTTP API needs no list: it base64-encodes
+# every body whose type is not text.
+BINARY_MEDIA_TYPES = (
+    "application/octet-stream",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+    "image/*",
+    "audio/*",
+    "video/*",
+    "font/*",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,25 @@ class Route:
 def api_kind(settings: dict[str, Any]) -> str:
     """tight.yml ``api``: "rest" (the default) or "http"."""
     return str(settings.get("api") or "rest")
+
+
+def binary_media_types(settings: dict[str, Any]) -> list[str]:
+    """tight.yml ``binary_media_types``: the content types a REST API passes to functions
+    base64-encoded, and turns back into bytes in answers when the caller's first Accept
+    type is one of them (``*`` matches any type or subtype)."""
+    return list(settings.get("binary_media_types") or BINARY_MEDIA_TYPES)
+
+
+def is_binary(content_type: str | None, types: list[str]) -> bool:
+    """True when ``content_type`` (parameters aside) is one of ``types``."""
+    if not content_type:
+        return False
+    kind, _, sub = content_type.split(";")[0].strip().lower().partition("/")
+    for pattern in types:
+        want_kind, _, want_sub = pattern.lower().partition("/")
+        if want_kind in ("*", kind) and want_sub in ("*", sub):
+            return True
+    return False
 
 
 def cors_setting(settings: dict[str, Any]) -> Cors | None:

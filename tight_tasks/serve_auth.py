@@ -300,6 +300,10 @@ class Gate:
         worker = self.api.worker(function)
         with self.api.locks[function]:
             reply = worker.invoke(request_event, limit=INTEGRATION_LIMIT)
+            if worker.noted:  # it loaded more of the app: serve watches those files too
+                worker.noted = False
+                with self.api.state_lock:
+                    self.api.changes.watch(worker.watched)
         if "timeout" in reply:
             raise failed(api, f"{function} ran past its {reply['timeout']} s timeout")
         if "error" in reply:

@@ -54,7 +54,7 @@ TEMPLATE_MODULES = (
     "config.py",
 )
 REST_OPENAPI_VERSION = "2.0"  # any version stops the extra stage; 2.0 keeps the body as it was
-RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py")
+RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py", "idempotency.py")
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -274,6 +274,10 @@ class Builder:
             self.api_resource()
             events = {row.event: api_event(row, row.authorizer) for row in rows}
         statements[:0] = table_statements(self.models, name, code)
+        if code.idempotent:
+            from tight_tasks.policies import idempotency_statement
+
+            statements.insert(0, idempotency_statement())
         physical = f"{self.app}-{self.stage}-{name}"
         if len(physical) > 64:
             raise TightTaskError(
@@ -326,6 +330,12 @@ class Builder:
                 properties["Cors"] = self.cors
             if self.authorizers:
                 properties["Auth"] = {"Authorizers": sam_authorizers(self.authorizers, "rest")}
+            from tight_tasks.routes import binary_media_types
+
+            # SAM wants each "/" written "~1" in BinaryMediaTypes.
+            properties["BinaryMediaTypes"] = [
+                t.replace("/", "~1") for t in binary_media_types(self.settings)
+            ]
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
@@ -361,10 +371,15 @@ class Builder:
         from tight_tasks.policies import is_secret
         from tight_tasks.routes import routes
 
-        self.tables()
         codes = {
             name: read_code(self.root, name) for name in app_functions(self.root, self.settings)
         }
+        if any(code.idempotent for code in codes.values()):
+            from tight.idempotency import IdempotencyRecord
+            from tight_tasks.schema import document_name
+
+            self.models.setdefault(document_name(IdempotencyRecord), [IdempotencyRecord])
+        self.tables()
         table = routes(self.root, self.settings, codes)
         self.authorizers = {
             row.auth: row.authorizer
