@@ -46,8 +46,11 @@ def app(tmp_path_factory) -> Path:
 
 
 def test_the_scaffolded_authorizer_passes_its_own_tests_at_once(app):
-    tests = "tests/functions/unit/test_authorize.py tests/functions/integration/test_authorize.py"
-    done = run("doit", "test", f"pytest_args={tests} -p no:cacheprovider", cwd=app)
+    tests = [
+        "tests/functions/unit/test_authorize.py",
+        "tests/functions/integration/test_authorize.py",
+    ]
+    done = run("pytest", *tests, "-p", "no:cacheprovider", "-q", cwd=app)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "5 passed" in done.stdout
     again = run("doit", "generate_function", "name=authorize", "trigger=authorizer", cwd=app)
