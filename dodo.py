@@ -24,6 +24,7 @@ def task_test():
 BENCHES = (
     "bench/runtime/run.py",
     "bench/runtime/batch.py",
+    "bench/runtime/typed.py",
     "bench/toolkit/run.py",
     "bench/toolkit/template.py",
     "bench/build/run.py",

@@ -242,3 +242,24 @@ def test_the_openapi_document_says_who_may_call_each_route(app):
         "CognitoAuthorizer",
         "JwtAuthorizer",
     ]
+
+
+@pytest.mark.parametrize("functions", [{"admin": "iam"}, {"admin": "iam", "orders": FUNCTION_AUTH}])
+def test_with_the_document_as_the_rest_apis_definition_every_scheme_is_kept(app, functions):
+    settings = configure(app, "rest", {"cognito": {"user_pool": POOL}}, open="none", **functions)
+    settings["api_definition"] = True
+    (app / "tight.yml").write_text(yaml.safe_dump(settings))
+    _, resources = translated(app)
+    body = resources["Api"]["Properties"]["Body"]
+    schemes = body["components"]["securitySchemes"]
+    assert security(body, "/admin") == [{"AWS_IAM": []}]
+    assert schemes["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    named = {
+        name
+        for operations in body["paths"].values()
+        for operation in operations.values()
+        for requirement in operation.get("security") or []
+        for name in requirement
+    }
+    assert named and named <= set(schemes), named - set(schemes)
+    assert "securityDefinitions" not in body

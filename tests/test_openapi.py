@@ -304,3 +304,56 @@ def test_serve_answers_openapi_json_and_the_plugin_fails_a_wrong_answer(env_cach
 def document_now(root: Path) -> dict:
     assert run("doit", "openapi", cwd=root).returncode == 0
     return document(root)
+
+
+def test_template_attaches_the_document_to_the_rest_api(env_cache):
+    """api_definition: true puts the document, in OpenAPI 3.0's words (what API Gateway
+    imports), on the REST API; SAM merges every route's integration into it."""
+    from test_template import translate
+
+    root = env_cache
+    original = (root / "tight.yml").read_text()
+    try:
+        settings = yaml.safe_load(original)
+        (root / "tight.yml").write_text(yaml.safe_dump({**settings, "api_definition": True}))
+        done = run("doit", "template", cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        template = yaml.safe_load((root / "build/template.yml").read_text())
+        api = template["Resources"]["Api"]["Properties"]
+        definition = api["DefinitionBody"]
+        validate(definition)  # a valid OpenAPI 3.0 document
+        assert definition["openapi"] == "3.0.1" == api["OpenApiVersion"]
+        schemas = definition["components"]["schemas"]
+        assert schemas["Size"]["properties"]["height"] == {
+            "type": "number",
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "maximum": 10.5,
+            "exclusiveMaximum": True,
+        }
+        assert schemas["Item2"]["properties"]["size"] == {
+            "allOf": [{"$ref": "#/components/schemas/Size"}],
+            "nullable": True,
+        }
+        body = next(
+            resource["Properties"]["Body"]
+            for resource in translate(template)["Resources"].values()
+            if resource["Type"] == "AWS::ApiGateway::RestApi"
+        )
+        operations = [(p, m, op) for p, ops in body["paths"].items() for m, op in ops.items()]
+        # Each path's methods, HEAD and CORS's OPTIONS: 18 plain functions, items, files.
+        assert len(operations) == 18 * 2 * 4 + 2 * 5 + 1 * 3
+        assert all("x-amazon-apigateway-integration" in op for _, _, op in operations)
+        assert body["paths"]["/items"]["post"]["summary"] == "Add an item."
+
+        (root / "tight.yml").write_text(
+            yaml.safe_dump({**settings, "api_definition": True, "api": "http"})
+        )
+        refused = run("doit", "template", cwd=root)
+        assert refused.returncode != 0
+        assert [line for line in refused.stderr.splitlines() if line.startswith("error:")] == [
+            "error: api_definition in tight.yml attaches the OpenAPI document to a REST API; "
+            "set api: rest, or remove api_definition (doit openapi still writes it)"
+        ]
+    finally:
+        (root / "tight.yml").write_text(original)

@@ -11,9 +11,11 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, TypedDict
 
 import pytest
+from test_python_versions import LAMBDA_PYTHONS, interpreter
 
 from tight import typed
 from tight.constraints import AllowExtra, Length, Pattern, Range, Status
@@ -336,3 +338,103 @@ def test_path_strings_convert_by_type_and_nothing_else(text, value):
     ev = {**event(None, path={"id": text}), "httpMethod": "GET"}
     status, reply = answer(served(get_handler, "GET"), ev)
     assert (status, reply) == ((200, {"id": value}) if value is not None else (422, reply))
+
+
+PROBE = """\
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Literal, Optional, TypedDict
+
+from tight.constraints import Length, Range
+from tight.providers.aws.controllers.lambda_proxy_event import Controller
+
+
+class Color(Enum):
+    RED = "red"
+
+
+@dataclass
+class Part:
+    size: Annotated[int, Range(ge=1)]
+
+
+@dataclass
+class NewItem:
+    name: Annotated[str, Length(min=1)]
+    price: Decimal
+    color: Color
+    kind: Literal["a", "b"]
+    made: datetime.date
+    parts: list[Part] = field(default_factory=list)
+    note: Optional[str] = None
+    extra: int | None = None
+
+
+class Query(TypedDict, total=False):
+    limit: int
+
+
+def post_handler(body: NewItem, id: int, query: Query, **kwargs) -> NewItem:
+    return body
+
+
+controller = Controller("probe")
+controller.register("POST", post_handler)
+
+
+def send(body, limit="5", id="3"):
+    event = {"httpMethod": "POST", "path": "/", "headers": {"Content-Type": "application/json"},
+             "queryStringParameters": {"limit": limit}, "pathParameters": {"id": id},
+             "requestContext": {}, "body": body}
+    answer = controller.dispatch(event)
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+good = (
+    '{"name": "x", "price": 0.10000000000000000001, "color": "red", "kind": "a",'
+    ' "made": "2024-01-02", "parts": [{"size": 2}], "extra": null}'
+)
+status, body = send(good)
+assert status == 200, body
+bad = (
+    '{"name": "", "price": "1", "color": "blue", "kind": "c", "made": "x",'
+    ' "parts": [{"size": 0}], "zz": 1}'
+)
+status, body = send(bad, limit="x", id="y")
+assert status == 422, body
+print(json.dumps([sys.version_info[:2], sorted(p["in"] + p["path"] for p in body["problems"])]))
+"""
+
+
+@pytest.mark.parametrize("version", LAMBDA_PYTHONS)
+def test_typed_handlers_on_every_lambda_python(version, tmp_path):
+    """String annotations (``from __future__``), ``X | None``, ``total=False``: 3.10 to 3.13."""
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no python{version} on this machine")
+    script = tmp_path / "probe.py"
+    root = str(Path(typed.__file__).parent.parent)
+    # The future import first, then the runtime's folder on the path (-I ignores PYTHONPATH).
+    head, _, rest = PROBE.partition("\n")
+    script.write_text(f"{head}\nimport sys\nsys.path.insert(0, {root!r})\n{rest}")
+    result = subprocess.run([python, "-I", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ran, problems = json.loads(result.stdout)
+    assert ran == [int(part) for part in version.split(".")]
+    assert problems == [
+        "body/color",
+        "body/kind",
+        "body/made",
+        "body/name",
+        "body/parts/0/size",
+        "body/price",
+        "body/zz",
+        "path/id",
+        "query/limit",
+    ]

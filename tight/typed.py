@@ -531,15 +531,22 @@ class Constrained(Shape):
         before = len(problems)
         result = self.inner.check(value, at, problems)
         if len(problems) != before:
-            return BAD
+            return self._refused(at, problems, before)
         return self.narrow(result, at, problems)
 
     def parse(self, text: str, at: str, problems: Problems) -> Any:
         before = len(problems)
         result = self.inner.parse(text, at, problems)
         if len(problems) != before:
-            return BAD
+            return self._refused(at, problems, before)
         return self.narrow(result, at, problems)
+
+    def _refused(self, at: str, problems: Problems, before: int) -> Any:
+        """The inner type's own problem at this place says the whole expectation."""
+        for index in range(before, len(problems)):
+            if problems[index][0] == at:
+                problems[index] = (at, self.expected, problems[index][2])
+        return BAD
 
     def narrow(self, value: Any, at: str, problems: Problems) -> Any:
         if value is None or value is BAD:

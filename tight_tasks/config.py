@@ -436,6 +436,8 @@ SCHEMA: dict[str, Spec] = {
         "a list of media types such as image/png or image/*",
         (list,),
     ),
+    # The OpenAPI document (doit openapi) as the REST API's definition (doit template).
+    "api_definition": BOOLEAN,
     "deploy": Table({"bucket": STRING}),
     # Where failed messages land (tight_tasks.failures): the defaults of every trigger,
     # each overridden per trigger (functions.<name>.sqs.max_receive_count, ...).

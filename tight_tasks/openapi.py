@@ -26,6 +26,47 @@ OPENAPI_VERSION = "3.1.0"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
+# API Gateway REST APIs import OpenAPI 2.0 and 3.0, not 3.1 (and their models are JSON
+# Schema draft 4): what doit template attaches is the document said in 3.0's words.
+API_GATEWAY_OPENAPI = "3.0.1"
+
+
+def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
+    """The 3.1 document in OpenAPI 3.0's words: ``nullable`` instead of a ``null`` type,
+    boolean ``exclusiveMinimum``/``exclusiveMaximum`` beside the bound they make strict."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        options = node.get("anyOf")
+        nullable = isinstance(options, list) and {"type": "null"} in options
+        if isinstance(options, list) and nullable:
+            rest = [option for option in options if option != {"type": "null"}]
+            node = {key: value for key, value in node.items() if key != "anyOf"}
+            if len(rest) == 1 and "$ref" not in rest[0]:
+                node.update(rest[0])
+            else:
+                node["allOf" if len(rest) == 1 else "anyOf"] = rest
+        node = {key: convert(value) for key, value in node.items()}
+        if nullable:
+            node["nullable"] = True
+        elif node.get("type") == "null":
+            del node["type"]
+            node["nullable"] = True
+            node["enum"] = [None]
+        for strict, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            value = node.get(strict)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                node[bound], node[strict] = value, True
+        return node
+
+    converted = convert(document)
+    converted["openapi"] = API_GATEWAY_OPENAPI
+    return dict(converted)
+
+
 def security_for(route: Any) -> list[dict[str, list[str]]] | None:
     """The OpenAPI ``security`` of one route, from tight.yml's auth on it (None: say
     nothing, the route is open), named as the template names its authorizer."""

@@ -40,6 +40,8 @@ NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 # runtime's CORS defaults and models (a table's keys, indexes and stream come from them).
 TEMPLATE_MODULES = (
     "template.py",
+    "openapi.py",
+    "describe.py",
     "functions.py",
     "routes.py",
     "event_sources.py",
@@ -155,6 +157,30 @@ def api_event(route: Route, authorizer: str | None = None) -> dict[str, Any]:
     if authorizer:
         event["Properties"]["Auth"] = {"Authorizer": authorizer}
     return event
+
+
+AWS_IAM_SCHEME = {
+    "x-amazon-apigateway-authtype": "awsSigv4",
+    "type": "apiKey",
+    "name": "Authorization",
+    "in": "header",
+}
+
+
+def without_security(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with no ``security`` and no ``securitySchemes``: as a REST API's
+    definition, SAM writes those from each event's ``Auth`` (``sam_authorizers``), and its
+    merge would drop the document's schemes that its own have the name of (``AWS_IAM``),
+    leaving routes that name a scheme no longer there."""
+    import copy
+
+    document = copy.deepcopy(document)
+    (document.get("components") or {}).pop("securitySchemes", None)
+    for operations in (document.get("paths") or {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    return document
 
 
 def function_arn(name: str) -> dict[str, Any]:
@@ -304,6 +330,11 @@ class Builder:
             return
         self.has_api = True
         if self.api == "http":
+            if self.settings.get("api_definition"):
+                raise TightTaskError(
+                    "api_definition in tight.yml attaches the OpenAPI document to a REST API; "
+                    "set api: rest, or remove api_definition (doit openapi still writes it)"
+                )
             properties: dict[str, Any] = {}
             if self.cors:
                 properties["CorsConfiguration"] = self.cors
@@ -336,6 +367,23 @@ class Builder:
             properties["BinaryMediaTypes"] = [
                 t.replace("/", "~1") for t in binary_media_types(self.settings)
             ]
+            if self.settings.get("api_definition"):
+                # The app's OpenAPI document as the API's definition: its models, summaries
+                # and parameters show in API Gateway; SAM merges each route's integration
+                # into it (MergeDefinitions: without it SAM would leave a given body alone).
+                from tight_tasks.openapi import API_GATEWAY_OPENAPI, as_openapi_30, build_document
+
+                definition = without_security(
+                    as_openapi_30(build_document(self.root, self.settings))
+                )
+                if self.iam:
+                    # With MergeDefinitions, SAM writes the AWS_IAM scheme into a skeleton it
+                    # then drops, and moves the body's securityDefinitions (where it writes
+                    # the authorizers) into components: given there, AWS_IAM is kept.
+                    definition["securityDefinitions"] = {"AWS_IAM": AWS_IAM_SCHEME}
+                properties["DefinitionBody"] = definition
+                properties["OpenApiVersion"] = API_GATEWAY_OPENAPI
+                properties["MergeDefinitions"] = True
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
