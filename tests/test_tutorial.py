@@ -143,6 +143,12 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
         "$ref": "#/components/schemas/NewItem"
     }
     assert document["components"]["schemas"]["NewItem"]["properties"]["id"]["pattern"]
+    refused = outputs[f"curl -s http://127.0.0.1:{serve_port}/items/mug"][2]
+    assert json.loads(refused) == {"message": "Unauthorized"}  # the HTTP API's own 401
+    allowed = outputs[
+        f"curl -s http://127.0.0.1:{serve_port}/items/mug -H 'Authorization: Bearer let-me-in'"
+    ][0]
+    assert json.loads(allowed)["name"] == "Mug"
     assert list((app / "tests/functions/integration/placebos").rglob("*.json"))
     expectation = app / "tests/functions/integration/expectations"
     assert "teapot" in (expectation / "test_an_item_is_created_then_read.yml").read_text()

@@ -347,9 +347,29 @@ def _vendor_dir(value: Any) -> None:
         )
 
 
+class Auth(Spec):
+    """Who may call a route, read by ``tight_tasks.auth`` (imported only when tight.yml is
+    parsed), which names the key at fault: ``auth.jwt.issuer``."""
+
+    words = "none, iam, {jwt: {issuer, audience}}, {cognito: {user_pool}} or {function: ...}"
+    empty_is_default = False  # `auth:` alone opens nothing and closes nothing: refused
+
+    def check(self, value: Any, key: str) -> None:
+        from tight_tasks.auth import AuthError, parse_auth
+
+        try:
+            parse_auth(value, key)
+        except AuthError as error:
+            raise SettingError(error.key, str(error)) from None
+
+
+# Who may call a route (tight_tasks.auth): the app's default, or one function's own.
+AUTH = Auth()
+
 FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
+        "auth": AUTH,
         **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
     "a mapping of routes and at most one trigger (" + ", ".join(TRIGGERS) + ")",
@@ -412,6 +432,7 @@ SCHEMA: dict[str, Spec] = {
     "api": OneOf("rest", "http"),
     # The OpenAPI document (doit openapi) as the REST API's definition (doit template).
     "api_definition": BOOLEAN,
+    "auth": AUTH,
     "binary_media_types": Checked(
         lambda value: _media_types(value),
         "a list of media types such as image/png or image/*",
@@ -466,8 +487,10 @@ def _checked_copy(path: Path) -> Path:
 
 def _checked_digest(raw: bytes) -> str:
     digest = hashlib.sha256(raw)
-    rules = Path(tight_tasks.triggers.__file__).with_name("aws_rules.py")  # the checks' rules
-    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__, str(rules)):
+    here = Path(tight_tasks.triggers.__file__)
+    rules, auth = here.with_name("aws_rules.py"), here.with_name("auth.py")  # the checks' rules
+    modules = (__file__, tight.config.__file__, str(here), str(rules), str(auth))
+    for module in modules:
         stat = os.stat(module)
         digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

@@ -27,6 +27,7 @@ CONTROLLERS = {
     "kinesis": "kinesis",
     "dynamodb_stream": "dynamodb_stream",
     "eventbridge": "eventbridge",
+    "authorizer": "authorizer",  # a Lambda authorizer, which routes name in their auth
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head")
 # The runtime module of ``@idempotent``: code importing it needs the idempotency table.
@@ -266,7 +267,7 @@ def function_trigger(name: str, entry: dict[str, Any], code: Code) -> str | None
             f"functions.{name} in tight.yml has a {trigger} trigger but "
             f"app/functions/{name}/handler.py registers {code.kind} handlers; make them agree"
         )
-    if code.kind not in (None, "http") and not trigger:
+    if code.kind not in (None, "http", "authorizer") and not trigger:
         raise TightTaskError(
             f"app/functions/{name} handles {code.kind} events but tight.yml has no trigger for "
             f"it; add functions.{name}.{code.kind} (see the README's event sources)"

@@ -73,64 +73,46 @@ def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
     return dict(converted)
 
 
-def scheme_name(auth: Any) -> str:
-    """The ``components.securitySchemes`` name of one route's auth (``tight_tasks.auth.Auth``,
-    read by its fields): one scheme per kind and issuer, authorizer or pool."""
-    from tight_tasks.functions import camel
-
-    kind = auth.kind
-    if kind == "function":
-        return f"{camel(auth.function)}Authorizer"
-    if kind == "jwt":
-        digest = hashlib.sha256(f"{auth.issuer}|{','.join(auth.audience)}".encode()).hexdigest()
-        return f"Jwt{digest[:8]}"
-    if kind == "cognito":
-        return f"Cognito{camel(auth.user_pool or auth.user_pool_arn.rsplit('/', 1)[-1])}"
-    return "Iam"
+def security_for(route: Any) -> list[dict[str, list[str]]] | None:
+    """The OpenAPI ``security`` of one route, from tight.yml's auth on it (None: say
+    nothing, the route is open), named as the template names its authorizer."""
+    if route.auth is None or not route.authorizer:
+        return None
+    return [{route.authorizer: []}]
 
 
-def scheme(auth: Any) -> dict[str, Any]:
-    """The OpenAPI security scheme of one route's auth."""
-    kind = auth.kind
-    if kind in ("jwt", "cognito"):
-        found: dict[str, Any] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        who = f"user pool {auth.user_pool or auth.user_pool_arn}" if kind == "cognito" else ""
-        issuer = f"issuer {auth.issuer}" if auth.issuer else ""
-        audience = f"audience {', '.join(auth.audience)}" if auth.audience else ""
-        found["description"] = "a JWT from " + "; ".join(w for w in (who, issuer, audience) if w)
-        return found
-    if kind == "function":
-        header = auth.headers[0] if auth.headers else "Authorization"
+def security_scheme(auth: Any) -> dict[str, Any]:
+    """How a client authenticates to one of ``tight_tasks.auth``'s kinds, in OpenAPI words."""
+    if auth.is_token:  # jwt, cognito: the issuer's OpenID discovery document says it all
+        openid = auth.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        scheme: dict[str, Any] = {"type": "openIdConnect", "openIdConnectUrl": openid}
+        if auth.audience:
+            scheme["description"] = "a JWT for audience " + ", ".join(auth.audience)
+        return scheme
+    if auth.kind == "iam":
         return {
             "type": "apiKey",
             "in": "header",
-            "name": header,
-            "description": f"checked by the Lambda authorizer {auth.function}",
+            "name": "Authorization",
+            "description": "AWS Signature Version 4 (IAM), service execute-api",
+            "x-amazon-apigateway-authtype": "awsSigv4",
         }
     return {
         "type": "apiKey",
         "in": "header",
-        "name": "Authorization",
-        "description": "an AWS Signature Version 4 (IAM) signed request",
+        "name": auth.headers[0],
+        "description": f"checked by the Lambda authorizer {auth.function} "
+        f"(headers: {', '.join(auth.headers)})",
     }
 
 
-def security_for(route: Any) -> list[dict[str, list[str]]] | None:
-    """The OpenAPI ``security`` of one route, from tight.yml's auth on it (the route table's
-    ``auth``); None when the route is open."""
-    auth = getattr(route, "auth", None)
-    if auth is None or getattr(auth, "is_open", True):
-        return None
-    return [{scheme_name(auth): []}]
-
-
 def security_schemes(routes: list[Any]) -> dict[str, Any]:
-    """``components.securitySchemes``: each scheme the routes' ``security`` names."""
-    found: dict[str, Any] = {}
-    for route in routes:
-        auth = getattr(route, "auth", None)
-        if auth is not None and not getattr(auth, "is_open", True):
-            found.setdefault(scheme_name(auth), scheme(auth))
+    """``components.securitySchemes`` the routes' ``security`` names."""
+    found = {
+        route.authorizer: security_scheme(route.auth)
+        for route in routes
+        if route.auth is not None and route.authorizer
+    }
     return dict(sorted(found.items()))
 
 

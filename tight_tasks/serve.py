@@ -458,6 +458,7 @@ class LocalApi:
         self.settings: dict[str, Any] = {}
         self.table = RouteTable([])
         self.dynamo: str | None = None
+        self.gate: Any = None  # tight_tasks.serve_auth's, made for the first guarded route
         self._shared: list[str] | None = None
         self._listed: int | None = -1
         self._handlers: list[str] = []
@@ -637,6 +638,12 @@ class LocalApi:
             event = http_event(request, match, request_id, host)
         else:
             event = rest_event(request, match, self.stage, request_id, host, self.binary)
+        if match.route.auth is not None:  # the API's authorizer first (tight_tasks.serve_auth)
+            from tight_tasks.serve_auth import gate
+
+            refused = gate(self).check(match.route, request, event)
+            if refused is not None:
+                return refused, ""
         function = match.route.function
         worker = self.worker(function)
         with self.locks[function]:
@@ -780,7 +787,8 @@ def serve(root: Path, port: int, stage: str) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     api.say(f"serving {root.name} ({api.api} API, stage {stage}) at {url}")
     for route in api.table.routes:
-        api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}")
+        guarded = f"  ({route.authorizer})" if route.authorizer else ""
+        api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}{guarded}")
     if not api.table.routes:
         api.say("  no HTTP functions yet: doit generate_function name=items")
     if api.dynamo:

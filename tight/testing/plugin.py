@@ -852,6 +852,10 @@ def _forget_app_modules() -> None:
     for name in list(lambda_proxy_event._controllers):
         if name.startswith("app."):
             del lambda_proxy_event._controllers[name]
+    authorizers = sys.modules.get("tight.providers.aws.controllers.authorizer")
+    for name in list(getattr(authorizers, "_controllers", ())):
+        if name.startswith("app."):
+            del authorizers._controllers[name]  # type: ignore[union-attr]
 
 
 def load_app_index(root: Path) -> types.ModuleType:
