@@ -45,6 +45,15 @@ def on_message(*args, **kwargs):
         raise ValueError(f"poisoned: {message.body}")
 """
 
+NOTIFY = """
+from tight.providers.aws.controllers import sns
+
+
+@sns.record
+def on_message(*args, **kwargs):
+    pass
+"""
+
 FUNCTIONS = """
 functions:
   orders:
@@ -131,11 +140,11 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
         root = folder / "shop"
         for name in ("orders", "ledger", "slow", "notify"):
-            trigger = "sns" if name == "notify" else "sqs"
-            made = run("doit", "generate_function", f"name={name}", f"trigger={trigger}", cwd=root)
-            assert made.returncode == 0, made.stderr
-            if trigger == "sqs":
-                (root / f"app/functions/{name}/handler.py").write_text(RECORDER % {"name": name})
+            folder = root / "app" / "functions" / name
+            folder.mkdir(parents=True)
+            (folder / "__init__.py").write_text("")
+            code = NOTIFY if name == "notify" else RECORDER % {"name": name}
+            (folder / "handler.py").write_text(code)
         (root / "calls").mkdir()
         settings = (root / "tight.yml").read_text().split("\nfunctions:")[0]
         port = free_port()
@@ -234,9 +243,7 @@ def test_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):
         ("5 records", "2 of 5 failed"),
         ("2 records", "raised"),
     ]
-    reply = local.sqs.receive_message(QueueUrl=local.url(dead), MaxNumberOfMessages=10,
-                                      VisibilityTimeout=0)  # fmt: skip
-    assert [m["Body"] for m in reply["Messages"]] == ["poison-2", "3"]
+    # In that order: test_doit_dlq_lists_the_failure_queues_and_leaves_their_messages.
 
 
 def test_stopping_serve_with_messages_in_flight_loses_none(local):
@@ -251,3 +258,68 @@ def test_stopping_serve_with_messages_in_flight_loses_none(local):
     # Visible again at once, not after the queue's 200 s visibility timeout.
     assert local.count("shop-dev-slow") == 3
     assert local.count("shop-dev-slow", "ApproximateNumberOfMessagesNotVisible") == 0
+
+
+# -- doit dlq, once serve has stopped ------------------------------------------------------------
+def test_doit_dlq_lists_the_failure_queues_and_leaves_their_messages(local):
+    listed = run("doit", "dlq", cwd=local.root)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    dead = local.sqs.receive_message(QueueUrl=local.url("shop-dev-orders-dlq"), VisibilityTimeout=0)
+    (poison,) = dead["Messages"]
+    at = lines.index("shop-dev-orders-dlq: 1 message (dead-letter queue of shop-dev-orders)")
+    assert lines[at + 1] == f"  {poison['MessageId']}  poison"
+    fifo = lines.index(
+        "shop-dev-ledger-dlq.fifo: 2 messages (dead-letter queue of shop-dev-ledger.fifo)"
+    )
+    assert [line.split()[-1] for line in lines[fifo + 1 : fifo + 3]] == ["poison-2", "3"]
+    assert "shop-dev-slow-dlq: 0 messages (dead-letter queue of shop-dev-slow)" in lines
+    assert "shop-dev-notify-failures: 0 messages (failed events of notify)" in lines
+    assert local.count("shop-dev-orders-dlq") == 1  # a peek, not a receive that hides it
+    # A deployed stage's queues, through the user's credentials and region (here moto's).
+    import os
+
+    aws = dict(os.environ, AWS_ENDPOINT_URL=local.endpoint, AWS_DEFAULT_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")  # fmt: skip
+    deployed = subprocess.run(
+        [str(BIN / "doit"), "dlq", "name=orders-dlq", "stage=dev"],
+        cwd=local.root, env=aws, capture_output=True, text=True,
+    )  # fmt: skip
+    assert deployed.returncode == 0, deployed.stderr
+    assert deployed.stdout.splitlines()[-2:] == lines[at : at + 2]
+
+
+def test_doit_dlq_redrive_moves_dead_letters_back_to_their_queue(local):
+    moved = run("doit", "dlq", "name=orders", "redrive=true", cwd=local.root)
+    assert moved.returncode == 0, moved.stderr
+    assert "  moved 1 message back to shop-dev-orders" in moved.stdout.splitlines()
+    assert local.count("shop-dev-orders-dlq") == 0
+    back = local.sqs.receive_message(QueueUrl=local.url("shop-dev-orders"), VisibilityTimeout=0)
+    assert [m["Body"] for m in back["Messages"]] == ["poison"]
+    fifo = run("doit", "dlq", "name=ledger-dlq.fifo", "redrive=true", cwd=local.root)
+    assert "  moved 2 messages back to shop-dev-ledger.fifo" in fifo.stdout.splitlines()
+    back = local.sqs.receive_message(
+        QueueUrl=local.url("shop-dev-ledger.fifo"), MaxNumberOfMessages=10,
+        VisibilityTimeout=0, AttributeNames=["All"],
+    )  # fmt: skip
+    assert [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in back["Messages"]] == [
+        ("poison-2", "g1"),
+        ("3", "g1"),
+    ]
+
+
+def test_doit_dlq_errors_name_the_fix(local):
+    failures = run("doit", "dlq", "name=notify", "redrive=true", cwd=local.root)
+    assert failures.returncode != 0
+    (line,) = [line for line in failures.stderr.splitlines() if line.startswith("error:")]
+    assert "there is no source queue to move them back to" in line
+    unknown = run("doit", "dlq", "name=nope", cwd=local.root)
+    assert unknown.returncode != 0
+    assert (
+        "error: no failure queue 'nope' in this app; its failure queues are: ledger-dlq.fifo, "
+        "notify-failures, orders-dlq, slow-dlq" in unknown.stderr
+    )
+    assert run("doit", "dynamo_stop", cwd=local.root).returncode == 0
+    stopped = run("doit", "dlq", cwd=local.root)
+    assert stopped.returncode != 0
+    assert "error: no local server is running" in stopped.stderr

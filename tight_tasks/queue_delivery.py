@@ -15,8 +15,8 @@ seconds when one is set) become one event, and the function's answer is honoured
   breaks that order when several messages of a group come back at once after their
   visibility timeout (it frees the group as it passes each one, so a later message can go
   out before the failed one); the poller therefore makes a FIFO batch's kept messages
-  visible itself, together, when their timeout is due, and polls without waiting while
-  one is due, so no receive can see them half-returned.
+  visible itself, together, when their timeout is due (the server's own return set a
+  second later), so no receive sees them half-returned.
 
 The queue and its dead-letter queue get the names and settings the template gives them
 (``ensure_queues``); an existing queue is reused as it is, gaining only the redrive policy
@@ -254,8 +254,8 @@ class QueuePoller:
         target = self.target
         self._return_due()
         wait = self.wait_seconds
-        if self._returning and self._returning[0][0] - time.monotonic() < wait + 0.5:
-            wait = 0  # a long poll must not span their return (see the module's note)
+        if self._returning and min(at for at, _ in self._returning) - time.monotonic() < wait:
+            wait = 0  # a long poll must not hold their return back
         self._received = time.monotonic()
         self._held = self._receive(target.batch_size, wait)
         if not self._held and not wait:
@@ -295,6 +295,9 @@ class QueuePoller:
         done = [m for m in messages if m["MessageId"] not in kept]
         if target.fifo and kept:
             handles = [m["ReceiptHandle"] for m in messages if m["MessageId"] in kept]
+            # The server's own return pushed a second past ours, so no receive finds the
+            # group half-returned even when a poll is late.
+            self._make_visible(handles, target.visibility + 1)
             self._returning.append((self._received + target.visibility, handles))
         for start in range(0, len(done), RECEIVE_MAX):
             self.sqs.delete_message_batch(
@@ -343,12 +346,12 @@ class QueuePoller:
             self._returning = [(at, handles) for at, handles in self._returning if at > now]
             self._make_visible([handle for handles in due for handle in handles])
 
-    def _make_visible(self, handles: list[str]) -> None:
+    def _make_visible(self, handles: list[str], after: int = 0) -> None:
         for start in range(0, len(handles), RECEIVE_MAX):
             self.sqs.change_message_visibility_batch(
                 QueueUrl=self.target.url,
                 Entries=[
-                    {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": after}
                     for n, handle in enumerate(handles[start : start + RECEIVE_MAX])
                 ],
             )
