@@ -218,7 +218,7 @@ def test_a_poisoned_message_is_received_max_receive_count_times_then_sits_in_the
         ("1 record", "raised"),
     ]
     (moving,) = [line for line in lines if line.startswith("dead-letter orders")]
-    assert "failed 2 receives (max_receive_count 2)" in moving
+    assert "failed 2 times (max_receive_count 2)" in moving
 
 
 def test_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):

@@ -313,10 +313,11 @@ class QueuePoller:
             for message in messages:
                 receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
                 if message["MessageId"] in kept and receives >= target.max_receive_count:
+                    times = "once" if receives == 1 else f"{receives} times"
                     self.report(
                         f"{'dead-letter':<11} {target.function}  message {message['MessageId']} "
-                        f"failed {receives} receives (max_receive_count "
-                        f"{target.max_receive_count}): SQS moves it to {target.dead_letter}"
+                        f"failed {times} (max_receive_count {target.max_receive_count}): "
+                        f"SQS moves it to {target.dead_letter}"
                     )
 
     def poll_once(self) -> int:
