@@ -29,6 +29,7 @@ BENCHES = (
     "bench/build/run.py",
     "bench/dynamo/run.py",
     "bench/serve/run.py",
+    "bench/serve/queues.py",
 )
 
 
