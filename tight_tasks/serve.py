@@ -734,7 +734,10 @@ def _serve(port: str, stage: str) -> None:
 
 
 def task_serve() -> dict[str, Any]:
-    """Serve the app's HTTP functions on 127.0.0.1, as deployed: port=3000 [stage=dev]."""
+    """Run the app locally, as deployed: HTTP on port=3000 and its event sources [stage=dev].
+
+    The event sources (topics, buckets, buses, streams, schedules) run on the server
+    `doit dynamo_start` runs; without it, HTTP alone."""
     from tight_tasks.taskkit import stage_param
 
     return {
