@@ -323,3 +323,71 @@ def test_doit_dlq_errors_name_the_fix(local):
     stopped = run("doit", "dlq", cwd=local.root)
     assert stopped.returncode != 0
     assert "error: no local server is running" in stopped.stderr
+
+
+# -- the poller's batching and its reading of answers, on a moto server in this process -----------
+@pytest.fixture(scope="module")
+def server_sqs() -> Iterator[Any]:
+    from tight.testing.servers import moto_server
+
+    with moto_server() as endpoint:
+        yield boto3.client(
+            "sqs", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )  # fmt: skip
+
+
+def poller_for(sqs: Any, name: str, answer: Callable[[dict[str, Any]], dict[str, Any]], **batching):
+    from tight_tasks.queue_delivery import QueuePoller, QueueTarget, ensure_queues
+
+    url, arn, dead = ensure_queues(sqs, name, 1, 3)
+    events: list[dict[str, Any]] = []
+    lines: list[str] = []
+
+    def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        events.append(event)
+        return answer(event)
+
+    target = QueueTarget(name, url, arn, dead_letter=dead, max_receive_count=3, **batching)
+    return QueuePoller(target, sqs, invoke, lines.append), url, events, lines
+
+
+def send(sqs: Any, url: str, bodies: list[str]) -> None:
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": b} for n, b in enumerate(bodies)]
+    )
+
+
+def test_a_batch_holds_batch_size_or_what_came_in_its_window(server_sqs):
+    poller, url, events, _ = poller_for(server_sqs, "windowed", lambda e: {"result": None},
+                                        batch_size=4, batch_window=1)  # fmt: skip
+    send(server_sqs, url, ["1", "2", "3", "4", "5", "6"])
+    assert poller.poll_once() == 4  # full before its window ended
+    started = time.monotonic()
+    assert poller.poll_once() == 2  # the rest, once the window passed
+    assert time.monotonic() - started >= 0.9
+    assert [len(event["Records"]) for event in events] == [4, 2]
+    record = events[0]["Records"][0]
+    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"].endswith(":windowed")
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert (
+        server_sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+
+
+def test_an_answer_naming_no_message_of_the_batch_keeps_the_whole_batch(server_sqs):
+    stranger = {"result": {"batchItemFailures": [{"itemIdentifier": "not-in-the-batch"}]}}
+    poller, url, events, lines = poller_for(server_sqs, "strict", lambda e: stranger)
+    send(server_sqs, url, ["a", "b"])
+    assert poller.poll_once() == 2
+    assert "answered an unknown batchItemFailures id: all kept" in lines[0]
+    time.sleep(1.1)  # the queue's visibility timeout: both come back
+    assert poller.poll_once() == 2
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in events[1]["Records"]] == ["2", "2"]
+    timed_out, _, _, timeout_lines = poller_for(server_sqs, "strict", lambda e: {"timeout": 3})
+    time.sleep(1.1)
+    assert timed_out.poll_once() == 2
+    assert "2 records  timed out" in timeout_lines[0]
