@@ -418,7 +418,14 @@ def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
         aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
     )
     endpoint = api.dynamo
-    config = Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2})
+    # Every poller may sit in a long poll at once, each on a connection of its own: past
+    # urllib3's 10 it would warn on the console and reconnect.
+    config = Config(
+        connect_timeout=2,
+        read_timeout=30,
+        retries={"max_attempts": 2},
+        max_pool_connections=64,
+    )
 
     made: dict[str, Any] = {}
 
