@@ -40,6 +40,7 @@ Invoke = Callable[[str, Any], dict[str, Any]]
 Report = Callable[[str], None]
 RECEIVE_MAX = 10  # SQS hands out at most ten messages per ReceiveMessage
 LONG_POLL = 1  # seconds; short, so a stop is quick
+VISIBILITY_MAX = 43200  # SQS's longest visibility timeout
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,7 @@ class QueuePoller:
             handles = [m["ReceiptHandle"] for m in messages if m["MessageId"] in kept]
             # The server's own return pushed a second past ours, so no receive finds the
             # group half-returned even when a poll is late.
-            self._make_visible(handles, target.visibility + 1)
+            self._make_visible(handles, min(target.visibility + 1, VISIBILITY_MAX))
             self._returning.append((self._received + target.visibility, handles))
         for start in range(0, len(done), RECEIVE_MAX):
             self.sqs.delete_message_batch(
