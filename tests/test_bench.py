@@ -59,20 +59,3 @@ def test_the_serve_benchmark_runs_both_servers_and_leaves_no_process(tmp_path):
             assert saved["ratios"]["overhead"][f"{method}/{mode}"]["ratio"] > 0
     assert saved["edit_ms"]["median"]["tight"] > 0 < saved["edit_ms"]["median"]["chalice"]
     assert "targets:" in result.stdout
-
-
-def test_the_queue_benchmark_delivers_through_serve_and_the_loop(tmp_path):
-    """A --quick run of bench/serve/queues.py: every message is called once and deleted by
-    doit serve and by the boto3 loop (the bench checks each), and every figure is there."""
-    script = BENCH.parent / "serve" / "queues.py"
-    result = subprocess.run(
-        [sys.executable, str(script), "--quick", "--results", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    saved = json.loads((tmp_path / "serve_queues.json").read_text())
-    assert saved["ratios"]["per_message"] > 0 < saved["ratios"]["latency_p50"]
-    for peer in ("tight", "loop"):
-        assert saved["latency_ms"][peer]["p50"] > 0
