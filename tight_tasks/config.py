@@ -384,6 +384,7 @@ SCHEMA: dict[str, Spec] = {
             "backend": OneOf(*DYNAMO_BACKENDS),
             "port": Number(1, 65535, "a TCP port number"),
             "command": STRING,
+            "persist": BOOLEAN,
         }
     ),
     "testing": Table({"scrub": Table({"keys": STRINGS, "patterns": STRINGS})}),
