@@ -206,6 +206,21 @@ class Trigger(Spec):
             raise SettingError(key, str(error)) from None
 
 
+class Permissions(Spec):
+    """``functions.<name>.permissions``: IAM statements added to the function's role, each
+    checked by ``tight_tasks.iam`` (the key and line of the first problem)."""
+
+    words = "a list of IAM statements (Effect, Action, Resource)"
+    empty_is_default = False
+
+    def check(self, value: Any, key: str) -> None:
+        from tight_tasks.iam import permissions_problem
+
+        problem = permissions_problem(value, key)
+        if problem is not None:
+            raise SettingError(problem[0], problem[1])
+
+
 class Checked(Spec):
     """A value of ``types`` that ``function`` accepts (it raises ``ConfigError`` with its
     own message)."""
@@ -339,9 +354,10 @@ def _vendor_dir(value: Any) -> None:
 FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
+        "permissions": Permissions(),
         **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
-    "a mapping of routes and at most one trigger (" + ", ".join(TRIGGERS) + ")",
+    "a mapping of routes, permissions and at most one trigger (" + ", ".join(TRIGGERS) + ")",
 )
 
 SCHEMA: dict[str, Spec] = {
@@ -449,8 +465,9 @@ def _checked_copy(path: Path) -> Path:
 
 def _checked_digest(raw: bytes) -> str:
     digest = hashlib.sha256(raw)
-    rules = Path(tight_tasks.triggers.__file__).with_name("aws_rules.py")  # the checks' rules
-    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__, str(rules)):
+    here = Path(tight_tasks.triggers.__file__)
+    rules = [str(here.with_name(name)) for name in ("aws_rules.py", "iam.py")]  # the checks'
+    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__, *rules):
         stat = os.stat(module)
         digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

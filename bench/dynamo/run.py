@@ -90,7 +90,8 @@ def persistence(root: Path, env: dict[str, str], cycles: int) -> dict[str, float
     timed: dict[str, list[float]] = {"kept": [], "persist: false": [], "stop (saving)": []}
     for _ in range(cycles):
         for mode in ("kept", "persist: false"):
-            settings.write_text(original + ("  persist: false\n" if mode != "kept" else ""))
+            off = original.replace("dynamo:\n", "dynamo:\n  persist: false\n", 1)
+            settings.write_text(original if mode == "kept" else off)
             started = time.perf_counter()
             result = doit("dynamo_start", cwd=root, env=env)
             timed[mode].append(time.perf_counter() - started)
