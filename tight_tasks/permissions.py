@@ -254,16 +254,16 @@ def read_recordings(root: Path, app: str, stage: str) -> tuple[dict[str, Recorde
         named = False
         for entry in calls:
             function = entry.get("function")
-            if not function or "region" not in entry:
+            if not function:
                 continue
             named = True
             params = json.loads(
                 _restage(json.dumps(entry.get("params") or {}), app, recorded_stage, stage)
             )
             operation = str(entry.get("operation", ""))
-            for need in needs_of(
-                operation, str(entry.get("call") or operation), params, entry["region"]
-            ):
+            region = str(entry.get("region") or "*")
+            call = str(entry.get("call") or operation)
+            for need in needs_of(operation, call, params, region):
                 by_function.setdefault(function, Recorded()).needs.append((need, where))
         if calls and not named:
             unattributed.append(where)
@@ -398,6 +398,11 @@ def check(root: Path, settings: dict[str, Any], stage: str = "") -> Report:
                         f"app/functions/{function} may {', '.join(unused)} on {pattern}, "
                         "which no recorded call does"
                     )
+    for gone in sorted(set(by_function) - set(builder.code_statements)):
+        report.hints.append(
+            f"recorded calls name app/functions/{gone}, which the app no longer has; "
+            "re-record the tests that called it with `pytest --tight-record`"
+        )
     for where in unattributed:
         report.hints.append(
             f"{where}: its calls name no function (recorded before Tight noted which "
