@@ -211,3 +211,16 @@ def test_persist_false_and_reset_start_empty(notes):
     doit("dynamo_stop", root)
     doit("dynamo_reset", root)  # stopped, with kept (empty) data: removes it
     assert not (root / ".tight/dynamo/moto-data.json").exists()
+
+
+def test_a_stop_that_cannot_read_the_server_keeps_the_last_data(tmp_path):
+    """A server that dies while stop reads it: the file of the last stop stays, whole."""
+    from tight_tasks import dynamo_data
+
+    kept = dynamo_data.data_path(tmp_path)
+    kept.write_text('{"format": 1, "tables": []}\n')
+    message = dynamo_data.save(tmp_path, f"http://127.0.0.1:{free_port()}")
+    assert message.startswith("could not read the tables to keep them")
+    assert "moto-data.json keeps what the last stop saved" in message
+    assert kept.read_text() == '{"format": 1, "tables": []}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["moto-data.json"], "no temporary left"
