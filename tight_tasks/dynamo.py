@@ -482,23 +482,30 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.05)
     ready = time.monotonic() - started
     state["ready_seconds"] = round(ready, 3)
-    state["keeps_data"] = backend.keeps_data
     # Read again once it answers: a server command may exec another program on its way up.
     state.update(process_identity(process.pid) or {})
     write_atomic(folder / STATE_FILE, json.dumps(state, indent=2) + "\n")
     print(
         f"{backend.name} DynamoDB on {backend.endpoint} (pid {process.pid}), ready in {ready:.2f} s"
     )
-    if kept is not None:
+    put_back = None
+    try:
+        loading = dynamo_data.load(backend.endpoint, kept) if kept is not None else None
         try:
-            tables, items = dynamo_data.load(backend.endpoint, kept)
-        except dynamo_data.ServerError as error:
-            raise TightTaskError(
-                f"could not put back the data kept in {STATE_DIR}/{dynamo_data.DATA_FILE}: "
-                f"{error}; `doit dynamo_reset` starts empty"
-            ) from None
-        print(f"put back {tables} table(s) and {items} item(s) kept by the last stop")
-    created = create_tables(root, settings, backend.endpoint)
+            created = create_tables(root, settings, backend.endpoint)
+        finally:  # never leave a thread writing: the server's data is whole or not kept
+            put_back = loading() if loading is not None else None
+    except dynamo_data.ServerError as error:
+        raise TightTaskError(
+            f"could not put back the data kept in {STATE_DIR}/{dynamo_data.DATA_FILE}: "
+            f"{error}; it stays as it was (this server's data is not saved over it); "
+            "`doit dynamo_reset` starts empty"
+        ) from None
+    if backend.keeps_data:  # only now: a stop saves the data only once it is all back
+        state["keeps_data"] = True
+        write_atomic(folder / STATE_FILE, json.dumps(state, indent=2) + "\n")
+    if put_back is not None:
+        print(f"put back {put_back[0]} table(s) and {put_back[1]} item(s) kept by the last stop")
     if created:
         print(f"created tables: {', '.join(created)}")
     return state

@@ -14,8 +14,10 @@ the server answered them (binary values stay base64), and no SDK is loaded to do
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,10 +168,14 @@ def read(folder: Path, shown: str) -> dict[str, Any] | None:
     return data
 
 
-def load(endpoint: str, data: dict[str, Any]) -> tuple[int, int]:
-    """Create the saved tables (those missing) and put their items back; ``(tables, items)``."""
+def load(endpoint: str, data: dict[str, Any]) -> Callable[[], tuple[int, int]]:
+    """Create the saved tables (those missing) with their TTL settings, then put their
+    items back in a thread; returns the function that waits for it, ``(tables, items)``.
+
+    ``start`` creates the models' tables meanwhile: moto does the writes while the toolkit
+    loads the models, and a table saved here is already there for it to find."""
     existing = set(_pages(endpoint, "ListTables", {}, "TableNames", "LastEvaluatedTableName"))
-    tables = items = 0
+    writes: list[tuple[str, list[Any]]] = []
     for table in data.get("tables", []):
         definition = table["definition"]
         name = definition["TableName"]
@@ -185,16 +191,31 @@ def load(endpoint: str, data: dict[str, Any]) -> tuple[int, int]:
                     "TimeToLiveSpecification": {"Enabled": True, "AttributeName": table["ttl"]},
                 },
             )
-        rows = table.get("items", [])
-        for start in range(0, len(rows), BATCH):
-            requests = [{"PutRequest": {"Item": item}} for item in rows[start : start + BATCH]]
-            pending: dict[str, Any] = {name: requests}
-            while pending:
-                answer = call(endpoint, "BatchWriteItem", {"RequestItems": pending})
-                pending = answer.get("UnprocessedItems") or {}
-        tables += 1
-        items += len(rows)
-    return tables, items
+        writes.append((name, list(table.get("items", []))))
+    failure: list[ServerError] = []
+
+    def put_items() -> None:
+        try:
+            for name, rows in writes:
+                for start in range(0, len(rows), BATCH):
+                    chunk = rows[start : start + BATCH]
+                    pending: dict[str, Any] = {name: [{"PutRequest": {"Item": i}} for i in chunk]}
+                    while pending:
+                        answer = call(endpoint, "BatchWriteItem", {"RequestItems": pending})
+                        pending = answer.get("UnprocessedItems") or {}
+        except ServerError as error:
+            failure.append(error)
+
+    worker = threading.Thread(target=put_items, name="tight-dynamo-load", daemon=True)
+    worker.start()
+
+    def wait() -> tuple[int, int]:
+        worker.join()
+        if failure:
+            raise failure[0]
+        return len(writes), sum(len(rows) for _, rows in writes)
+
+    return wait
 
 
 def forget(folder: Path) -> bool:

@@ -73,6 +73,12 @@ def persistence(root: Path, env: dict[str, str], cycles: int) -> dict[str, float
     start with `persist: false` (median whole command, s), and the stop that saves them."""
     import boto3
 
+    # A model, as an app has: each start loads it to create its table (the kept items are
+    # put back meanwhile).
+    (root / "app/models/note.py").write_text(
+        "from tight.models import Model, String\n\n\nclass Note(Model):\n"
+        "    hash_key = 'id'\n    id = String()\n"
+    )
     doit("dynamo_start", cwd=root, env=env)
     endpoint = json.loads((root / ".tight/dynamo/server.json").read_text())["endpoint"]
     db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
