@@ -204,12 +204,11 @@ def test_persist_false_and_reset_start_empty(notes):
     reset = doit("dynamo_reset", root)
     assert "deleted 2 table(s)" in reset
     assert not (root / ".tight/dynamo/moto-data.json").exists()
-    doit("dynamo_stop", root)
-    doit("dynamo_start", root)
     assert client(port).list_tables()["TableNames"] == ["notes-dev-note"]
     assert client(port).scan(TableName="notes-dev-note")["Items"] == []
-    doit("dynamo_stop", root)
-    doit("dynamo_reset", root)  # stopped, with kept (empty) data: removes it
+    assert "kept 1 table(s) and 0 item(s)" in doit("dynamo_stop", root)
+    reset = doit("dynamo_reset", root)  # stopped: the kept data alone goes
+    assert "removed the data kept in .tight/dynamo; the next dynamo_start starts empty" in reset
     assert not (root / ".tight/dynamo/moto-data.json").exists()
 
 
