@@ -24,10 +24,12 @@ def task_test():
 BENCHES = (
     "bench/runtime/run.py",
     "bench/runtime/batch.py",
+    "bench/runtime/typed.py",
     "bench/toolkit/run.py",
     "bench/toolkit/template.py",
     "bench/build/run.py",
     "bench/dynamo/run.py",
+    "bench/idempotency/run.py",
     "bench/serve/run.py",
 )
 

@@ -44,6 +44,8 @@ DEV = [
     "moto[server]>=5,<6",
     # doit schema's templates are checked with cfn-lint in the tests.
     "cfn-lint",
+    # doit openapi's documents are checked against the OpenAPI 3.1 schema in the tests.
+    "openapi-spec-validator>=0.7,<1",
     # The opt-in resolver (resolver: uv in tight.yml); its tests need it.
     "uv>=0.5",
     # Peers measured by `doit bench` in the same run as Tight.

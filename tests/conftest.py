@@ -44,6 +44,10 @@ def _forget_app_modules() -> None:
     for name in list(lambda_proxy_event._controllers):
         if name.startswith("app."):
             del lambda_proxy_event._controllers[name]
+    authorizers = sys.modules.get("tight.providers.aws.controllers.authorizer")
+    for name in list(getattr(authorizers, "_controllers", ())):
+        if name.startswith("app."):
+            del authorizers._controllers[name]
 
 
 def write_app(root: Path, functions: dict[str, str], tight_yml: str | None = None) -> Path:

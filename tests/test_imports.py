@@ -27,6 +27,7 @@ RUNTIME_MODULES = [
     "tight.models.pages",
     "tight.models.batches",
     "tight.models.transactions",
+    "tight.idempotency",
     "tight.providers.aws.controllers.lambda_proxy_event",
     "tight.providers.aws.lambda_app.app",
 ]

@@ -35,6 +35,17 @@ def handler(event, context):
     return {"seen": event, "left": context.get_remaining_time_in_millis() > 0}
 """
 
+NIGHTLY = """
+from tight.core import logger
+from tight.providers.aws.controllers import eventbridge
+
+
+@eventbridge.record
+def on_schedule(*args, **kwargs):
+    record = kwargs["record"]
+    logger.info(message="fired", kind=record.detail_type, rule=record.resources[0])
+"""
+
 
 def run(*command: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -67,12 +78,14 @@ def shop(tmp_path_factory):
             ["name=items", "methods=get,post"],
             ["name=orders", "trigger=sqs"],
             ["name=plain"],
+            ["name=nightly", "trigger=schedule"],
         )
         for args in functions:
             done = run("doit", "generate_function", *args, cwd=root)
             assert done.returncode == 0, done.stderr
         (root / "app/functions/orders/handler.py").write_text(ORDERS)
         (root / "app/functions/plain/handler.py").write_text(PLAIN)
+        (root / "app/functions/nightly/handler.py").write_text(NIGHTLY)
         yield root
 
 
@@ -104,6 +117,13 @@ def test_an_event_on_stdin_and_a_raise_is_named(shop):
     failed = run("doit", "invoke", "name=plain", "event=-", cwd=shop, stdin='{"fail": true}')
     assert failed.returncode != 0
     assert "error: function plain raised KeyError: 'missing'" in failed.stderr
+
+
+def test_a_scheduled_function_fires_now_from_its_rule(shop):
+    done = run("doit", "invoke", "name=nightly", cwd=shop)
+    assert done.returncode == 0, done.stderr
+    assert "Scheduled Event" in done.stderr
+    assert "arn:aws:events:us-east-1:123456789012:rule/shop-dev-nightly-schedule" in done.stderr
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,8 @@ def test_schema_is_incremental_on_the_model_files(app):
 
 def test_the_schema_digest_reads_every_module_of_the_models_package(tmp_path):
     """doit schema runs again when any of the runtime's models code changes: every file of
-    the package counts, in an order that does not depend on the file system's."""
+    the package and the idempotency table's model count, in an order that does not depend
+    on the file system's."""
     import shutil
 
     from tight_tasks.resources import runtime_dir
@@ -109,18 +110,19 @@ def test_the_schema_digest_reads_every_module_of_the_models_package(tmp_path):
 
     runtime = tmp_path / "tight"
     shutil.copytree(runtime_dir() / "models", runtime / "models")
+    shutil.copy(runtime_dir() / "idempotency.py", runtime / "idempotency.py")
     first = schema_code_digest(runtime)
     assert first == schema_code_digest(runtime) == schema_code_digest(runtime_dir())
     modules = sorted(p.name for p in (runtime / "models").glob("*.py"))
     assert {"__init__.py", "attributes.py", "model.py", "pages.py"} <= set(modules)
+    paths = [runtime / "models" / name for name in modules] + [runtime / "idempotency.py"]
     seen = {first}
-    for name in modules:
-        path = runtime / "models" / name
+    for path in paths:
         kept = path.read_bytes()
         path.write_bytes(kept + b"# changed\n")
         seen.add(schema_code_digest(runtime))
         path.write_bytes(kept)
-    assert len(seen) == len(modules) + 1  # each file's change is seen
+    assert len(seen) == len(paths) + 1  # each file's change is seen
     assert schema_code_digest(runtime) == first
     (runtime / "models" / "indexes.py").write_text('"""A new module."""\n')
     assert schema_code_digest(runtime) != first

@@ -243,7 +243,17 @@ def test_a_rest_app_gets_rest_events_and_answers(workdir):
         )
         posted = json.loads(raw)
         assert posted["event"]["isBase64Encoded"] is True and posted["raw"] == "0001fe"
-        assert api.request("GET", "/echo?answer=binary")[2] == b"\x00\xffPNG"
+        # a base64 answer is bytes when the caller's first Accept type is a binary media
+        # type (image/* by default), else the base64 text, as from the deployed REST API
+        assert api.request("GET", "/echo?answer=binary", headers={"Accept": "image/png"})[2] == (
+            b"\x00\xffPNG"
+        )
+        assert api.request("GET", "/echo?answer=binary")[2] == b"AP9QTkc="
+        # a text type arrives as text
+        status, _, raw = api.request(
+            "POST", "/echo", body=b"plain", headers={"Content-Type": "application/x-thing"}
+        )
+        assert json.loads(raw)["event"]["isBase64Encoded"] is False
         # an unknown route, and a CORS preflight the API answers itself (cors: '*')
         assert api.json("GET", "/nowhere") == (403, {"message": "Missing Authentication Token"})
         status, headers, _ = api.request(
@@ -433,3 +443,145 @@ def test_ctrl_c_stops_the_server_and_every_worker(workdir):
         time.sleep(0.05)
     assert worker_pids(root) == []
     assert "Traceback" not in console.read_text()
+
+
+def test_past_the_apis_own_limit_is_a_504_and_the_worker_restarts(workdir, monkeypatch):
+    """API Gateway stops waiting after 29 s whatever the function's timeout: its 504. The
+    limit is lowered here (and the function's timeout kept above it) so the test takes a
+    second, through the same LocalApi and real worker process ``doit serve`` uses."""
+    import io
+
+    from tight_tasks import serve
+
+    root = make_app(workdir, "rest")
+    monkeypatch.setattr(serve, "INTEGRATION_LIMIT", 1)
+    console = io.StringIO()
+    api = serve.LocalApi(root, "dev", out=console)
+    try:
+        request = serve.HttpRequest("GET", "/raw?mode=sleep", [], b"", "127.0.0.1")
+        started = time.monotonic()
+        answer, function, _ = api.handle(request)
+        assert time.monotonic() - started < 1.9  # the function's own 2 s timeout came later
+        assert (answer.status, json.loads(answer.body), function) == (
+            504,
+            {"message": "Endpoint request timed out"},
+            "raw",
+        )
+        answer, _, temperature = api.handle(serve.HttpRequest("GET", "/raw", [], b"", "x"))
+        assert (answer.status, answer.body, temperature) == (200, b"ok", "cold")
+    finally:
+        api.stop()
+
+
+def test_cors_with_several_origins_and_many_kept_alive_connections(workdir):
+    """An HTTP API names the calling origin when it is one of several allowed (and nothing
+    for another); and more kept-alive connections than the server's first threads are all
+    answered at once (its pool grows)."""
+    import threading
+
+    root = make_app(workdir, "http")
+    settings = yaml.safe_load((root / "tight.yml").read_text())
+    settings["cors"] = {"allow_origin": ["http://a.test", "http://b.test"]}
+    (root / "tight.yml").write_text(yaml.safe_dump(settings))
+    with serving(root) as api:
+        asked = {"Access-Control-Request-Method": "POST"}
+        for origin, allowed in (("http://b.test", ["http://b.test"]), ("http://c.test", [])):
+            status, headers, _ = api.request(
+                "OPTIONS", "/echo", headers={"Origin": origin, **asked}
+            )
+            assert status == 204
+            assert headers_named(headers, "Access-Control-Allow-Origin") == allowed
+        status, headers, _ = api.request("GET", "/echo", headers={"Origin": "http://a.test"})
+        assert status == 200
+        assert headers_named(headers, "Access-Control-Allow-Origin") == ["http://a.test"]
+
+        connections = [
+            http.client.HTTPConnection("127.0.0.1", api.port, timeout=30) for _ in range(9)
+        ]
+        try:
+            for connection in connections:  # each holds a server thread from now on
+                connection.request("GET", "/raw")
+                assert connection.getresponse().read() == b"ok"
+            answers: list[bytes] = []
+
+            def again(connection: http.client.HTTPConnection) -> None:
+                connection.request("GET", "/raw")
+                answers.append(connection.getresponse().read())
+
+            threads = [threading.Thread(target=again, args=(c,)) for c in connections]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            assert answers == [b"ok"] * len(connections)
+        finally:
+            for connection in connections:
+                connection.close()
+
+
+HELPED = """
+import tight.providers.aws.controllers.lambda_proxy_event as lambda_proxy
+from app.shared import helpers
+
+
+@lambda_proxy.get
+def get_handler(*args, **kwargs):
+    return {"statusCode": 200, "body": {"value": helpers.VALUE}}
+"""
+
+
+def test_edits_to_helper_modules_and_new_functions_are_live_at_once(workdir):
+    """A module the handler imports from a folder made while serving, edited in place
+    and then replaced by a rename (as editors save), and a function added while serving:
+    each is live on the very next request."""
+    root = make_app(workdir, "rest")
+    with serving(root) as api:
+        assert api.json("GET", "/echo")[0] == 200
+        (root / "app/shared").mkdir()
+        (root / "app/shared/__init__.py").write_text("")
+        (root / "app/shared/helpers.py").write_text('VALUE = "one"\n')
+        (root / "app/functions/echo/handler.py").write_text(HELPED)
+        assert api.json("GET", "/echo") == (200, {"value": "one"})
+        (root / "app/shared/helpers.py").write_text('VALUE = "two"\n')
+        assert api.json("GET", "/echo") == (200, {"value": "two"})
+        (root / "app/shared/helpers.tmp").write_text('VALUE = "three"\n')
+        (root / "app/shared/helpers.tmp").rename(root / "app/shared/helpers.py")
+        assert api.json("GET", "/echo") == (200, {"value": "three"})
+        assert api.json("GET", "/extra")[0] == 403
+        done = run("doit", "generate_function", "name=extra", "methods=get", cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert api.request("GET", "/extra")[0] == 200
+
+
+def test_changes_sees_each_kind_of_save_once(tmp_path):
+    """The one-read check ``doit serve`` makes before each request: quiet until a watched
+    folder changes (a write, a touch, a rename onto a file, a new file), then quiet again."""
+    import os
+
+    from tight_tasks.watch import Changes
+
+    folder = tmp_path / "app"
+    folder.mkdir()
+    module = folder / "helpers.py"
+    module.write_text("A = 1\n")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("inotify is Linux's; elsewhere every request compares the files' times")
+    changes = Changes()
+    try:
+        assert changes.fd is not None
+        changes.watch([str(module)])
+        assert not changes.quiet()  # nothing is known before the first look
+        assert changes.quiet()
+        for save in (
+            lambda: module.write_text("A = 2\n"),
+            lambda: os.utime(module, (1, 1)),
+            lambda: (folder / "new.tmp").write_text("A = 3\n"),
+            lambda: (folder / "new.tmp").rename(module),
+        ):
+            save()
+            assert not changes.quiet()
+            assert changes.quiet()
+        module.read_text()  # reading changes nothing
+        assert changes.quiet()
+    finally:
+        changes.close()

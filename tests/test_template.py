@@ -194,6 +194,9 @@ def test_rest_app_with_every_event_source_passes_cfn_lint_and_the_translator(app
     assert set(paths["/items"]) >= {"get", "post"} and set(paths["/items/{id}"]) >= {"get", "post"}
     assert set(paths["/reports/{year}"]) >= {"get"} and "/reports" not in paths
     assert "post" not in paths["/reports/{year}"]
+    # the binary media types doit serve uses, as the deployed API gets them
+    binary = api["Properties"]["Body"]["x-amazon-apigateway-binary-media-types"]
+    assert "image/*" in binary and "application/octet-stream" in binary
 
     mappings = of_type(resources, "AWS::Lambda::EventSourceMapping")
     assert {m["Properties"]["FunctionName"]["Ref"] for m in mappings.values()} == {

@@ -7,12 +7,15 @@ The emulator's port 5000 becomes a free port, so the run does not clash with any
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+from openapi_spec_validator import validate
 
 from tight.testing.servers import free_port, wait_for_port
 
@@ -126,6 +129,26 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
     # The tutorial runs on moto, which deletes what RetainExceptOnCreate keeps on AWS.
     assert "table(s) shop-dev-item are gone although their DeletionPolicy" in undeployed
     app = tmp_path / "shop"
+    typed = outputs[
+        f"curl -s -X POST http://127.0.0.1:{serve_port}/items -H 'Content-Type: application/json'"
+        """ -d '{"id": "Mug!", "name": ""}'"""
+    ][0]
+    assert [p["path"] for p in json.loads(typed)["problems"]] == ["/id", "/name"]
+    document = json.loads((app / "build/openapi.json").read_text())
+    validate(document)  # openapi-spec-validator: a valid OpenAPI 3.1 document
+    assert json.loads(outputs[f"curl -s http://127.0.0.1:{serve_port}/openapi.json"][0]) == document
+    post = document["paths"]["/items"]["post"]
+    assert post["summary"] == "Store an item."
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/NewItem"
+    }
+    assert document["components"]["schemas"]["NewItem"]["properties"]["id"]["pattern"]
+    refused = outputs[f"curl -s http://127.0.0.1:{serve_port}/items/mug"][2]
+    assert json.loads(refused) == {"message": "Unauthorized"}  # the HTTP API's own 401
+    allowed = outputs[
+        f"curl -s http://127.0.0.1:{serve_port}/items/mug -H 'Authorization: Bearer let-me-in'"
+    ][0]
+    assert json.loads(allowed)["name"] == "Mug"
     assert list((app / "tests/functions/integration/placebos").rglob("*.json"))
     expectation = app / "tests/functions/integration/expectations"
     assert "teapot" in (expectation / "test_an_item_is_created_then_read.yml").read_text()

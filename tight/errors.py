@@ -91,6 +91,22 @@ class UnprocessableEntity(HTTPError):
     status_code = 422
 
 
+class InvalidRequest(UnprocessableEntity):
+    """A request that does not fit the handler's annotations (``tight.typed``): the body
+    lists every problem, each with where it is and what was expected."""
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"the request does not match what the handler takes: {count} "
+            f"problem{'s' if count != 1 else ''}"
+        )
+
+    def body(self) -> dict[str, str]:
+        return {**super().body(), "problems": self.problems}  # type: ignore[dict-item]
+
+
 class TooManyRequests(HTTPError):
     status_code = 429
 

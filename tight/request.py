@@ -205,19 +205,71 @@ class Request:
         return ip if isinstance(ip, str) else None
 
     # -- who is asking ----------------------------------------------------------------
+    # API Gateway puts what its authorizer found under requestContext.authorizer, in a
+    # shape of its own per authorizer kind and API; these read each one. None of them is
+    # checked here: the API checked it before the function was called.
     @property
-    def principal_id(self) -> "str | None":
-        """The caller: Cognito or JWT claim ``sub``, or a Lambda authorizer's ``principalId``."""
+    def authorizer(self) -> "dict[str, Any]":
+        """``requestContext.authorizer`` as the API sent it (empty when there is none)."""
         context = self.event.get("requestContext")
         authorizer = context.get("authorizer") if type(context) is dict else None
-        if not authorizer or type(authorizer) is not dict:
-            return None
-        found = (
-            _mapping(authorizer.get("claims")).get("sub")
-            or _mapping(_mapping(authorizer.get("jwt")).get("claims")).get("sub")
-            or authorizer.get("principalId")
-            or _mapping(authorizer.get("lambda")).get("principalId")
-        )
+        return authorizer if type(authorizer) is dict else _EMPTY
+
+    @property
+    def claims(self) -> "dict[str, Any]":
+        """The caller's token claims: a REST API's Cognito authorizer (``claims``) or an HTTP
+        API's JWT authorizer (``jwt.claims``); empty when the route checks no token."""
+        authorizer = self.authorizer
+        claims = authorizer.get("claims")
+        if type(claims) is not dict:
+            claims = _mapping(authorizer.get("jwt")).get("claims")
+        return dict(claims) if type(claims) is dict else {}
+
+    @property
+    def authorizer_context(self) -> "dict[str, Any]":
+        """What a Lambda authorizer passed on (``allow(..., context={...})``): a REST API puts
+        it beside ``principalId``, an HTTP API under ``lambda``; empty for other kinds."""
+        authorizer = self.authorizer
+        if not authorizer:
+            return {}
+        if self.kind in (HTTP, URL):
+            found = authorizer.get("lambda")
+            return (
+                {k: v for k, v in found.items() if k != "principalId"}
+                if type(found) is dict
+                else {}
+            )
+        skipped = ("principalId", "integrationLatency", "claims")
+        return {k: v for k, v in authorizer.items() if k not in skipped}
+
+    @property
+    def iam_identity(self) -> "dict[str, Any]":
+        """The SigV4 signer of an ``iam`` route: ``accessKey``, ``accountId``, ``userArn``... (a
+        REST API's ``identity``, an HTTP API's ``authorizer.iam``); empty when unsigned."""
+        if self.kind in (HTTP, URL):
+            iam = self.authorizer.get("iam")
+            return dict(iam) if type(iam) is dict else {}
+        identity = _mapping(self.request_context.get("identity"))
+        if not identity.get("accessKey"):
+            return {}
+        return {k: v for k, v in identity.items() if v is not None}
+
+    @property
+    def principal_id(self) -> "str | None":
+        """The caller: the token's ``sub``, a Lambda authorizer's principal id, or the IAM
+        signer's ARN; None on an open route."""
+        authorizer = self.authorizer
+        found = None
+        if authorizer:
+            found = (
+                _mapping(authorizer.get("claims")).get("sub")
+                or _mapping(_mapping(authorizer.get("jwt")).get("claims")).get("sub")
+                or authorizer.get("principalId")
+                or _mapping(authorizer.get("lambda")).get("principalId")
+                or _mapping(authorizer.get("iam")).get("userArn")
+            )
+        if not found and self.kind == REST:
+            found = _mapping(self.request_context.get("identity")).get("userArn")
         return str(found) if found else None
 
     # -- headers, query, cookies -------------------------------------------------------
@@ -374,3 +426,31 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.kind} {self.method} {self.path}>"
+
+
+def decoded_event(event: Any, request: "Request") -> Any:
+    """The event the handler gets: ``body`` JSON-decoded when it is JSON (or has no
+    Content-Type and parses), and always there, None when the request has none: REST sends
+    null, HTTP APIs and function URLs leave it out, ALB sends ""."""
+    body = event.get("body")
+    if body and isinstance(body, (str, bytes)):
+        content_type = request.content_type
+        if content_type is None:
+            try:
+                decoded = request.json()
+            except Exception:  # noqa: BLE001 - not JSON: the handler gets the text
+                decoded = body
+        elif content_type == "application/json" or is_json_type(content_type):
+            decoded = request.json()
+        else:
+            decoded = body
+        if decoded is not body:
+            handler_event = dict(event)
+            handler_event["body"] = decoded
+            return handler_event
+    elif body is None:
+        if "body" not in event:
+            return {**event, "body": None}
+    elif body == "" or body == b"":
+        return {**event, "body": None}
+    return event

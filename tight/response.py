@@ -98,6 +98,9 @@ def json_default(value: Any) -> Any:
     enum = sys.modules.get("enum")
     if enum is not None and isinstance(value, enum.Enum):
         return value.value
+    if hasattr(type(value), "__dataclass_fields__"):  # a typed handler's answer
+        dataclasses = sys.modules["dataclasses"]
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, (set, frozenset)):
         try:
             return sorted(value)

@@ -16,6 +16,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
 | ``events_cli``, ``logs`` | event, logs |
 | ``serve``, ``invoke`` | serve, invoke (functions run in ``worker`` processes) |
+| ``openapi`` | openapi (handlers read by ``describe`` in a process of their own) |
 
 This module only gathers them, with doit's configuration.
 """
@@ -40,6 +41,7 @@ from tight_tasks.events_cli import task_event
 from tight_tasks.invoke import task_invoke
 from tight_tasks.lock import task_lock
 from tight_tasks.logs import task_logs
+from tight_tasks.openapi import task_openapi
 from tight_tasks.permissions import task_permissions
 from tight_tasks.scaffold import (
     task_generate_app,
@@ -86,6 +88,7 @@ __all__ = [
     "task_invoke",
     "task_lock",
     "task_logs",
+    "task_openapi",
     "task_outputs",
     "task_permissions",
     "task_schema",

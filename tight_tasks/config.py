@@ -343,6 +343,17 @@ STRING_OR_STRINGS = ListOf(STRING, "a string or a list of strings", single=True)
 SCALAR = Type((str, int, float), "a string or a number")
 
 
+def _media_types(value: Any) -> None:
+    from tight_tasks.routes import MEDIA_TYPE
+
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and MEDIA_TYPE.match(t) for t in value
+    ):
+        raise ConfigError(
+            "binary_media_types must be a list of media types such as image/png or image/*"
+        )
+
+
 def _vendor_dir(value: Any) -> None:
     if not isinstance(value, str) or value.strip("/") != "app/vendored":
         raise ConfigError(
@@ -351,13 +362,33 @@ def _vendor_dir(value: Any) -> None:
         )
 
 
+class Auth(Spec):
+    """Who may call a route, read by ``tight_tasks.auth`` (imported only when tight.yml is
+    parsed), which names the key at fault: ``auth.jwt.issuer``."""
+
+    words = "none, iam, {jwt: {issuer, audience}}, {cognito: {user_pool}} or {function: ...}"
+    empty_is_default = False  # `auth:` alone opens nothing and closes nothing: refused
+
+    def check(self, value: Any, key: str) -> None:
+        from tight_tasks.auth import AuthError, parse_auth
+
+        try:
+            parse_auth(value, key)
+        except AuthError as error:
+            raise SettingError(error.key, str(error)) from None
+
+
+# Who may call a route (tight_tasks.auth): the app's default, or one function's own.
+AUTH = Auth()
+
 FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
+        "auth": AUTH,
         "permissions": Permissions(),
         **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
-    "a mapping of routes, permissions and at most one trigger (" + ", ".join(TRIGGERS) + ")",
+    "a mapping of routes, auth, permissions and at most one trigger (" + ", ".join(TRIGGERS) + ")",
 )
 
 SCHEMA: dict[str, Spec] = {
@@ -416,6 +447,14 @@ SCHEMA: dict[str, Spec] = {
         }
     ),
     "api": OneOf("rest", "http"),
+    # The OpenAPI document (doit openapi) as the REST API's definition (doit template).
+    "api_definition": BOOLEAN,
+    "auth": AUTH,
+    "binary_media_types": Checked(
+        lambda value: _media_types(value),
+        "a list of media types such as image/png or image/*",
+        (list,),
+    ),
     "deploy": Table({"bucket": STRING}),
     # Where failed messages land (tight_tasks.failures): the defaults of every trigger,
     # each overridden per trigger (functions.<name>.sqs.max_receive_count, ...).
@@ -466,8 +505,9 @@ def _checked_copy(path: Path) -> Path:
 def _checked_digest(raw: bytes) -> str:
     digest = hashlib.sha256(raw)
     here = Path(tight_tasks.triggers.__file__)
-    rules = [str(here.with_name(name)) for name in ("aws_rules.py", "iam.py")]  # the checks'
-    for module in (__file__, tight.config.__file__, tight_tasks.triggers.__file__, *rules):
+    rules = [str(here.with_name(name)) for name in ("aws_rules.py", "auth.py", "iam.py")]
+    modules = (__file__, tight.config.__file__, str(here), *rules)  # the checks' rules
+    for module in modules:
         stat = os.stat(module)
         digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

@@ -358,10 +358,12 @@ def answers(endpoint: str) -> bool:
 
 
 def create_tables(root: Path, settings: dict[str, Any], endpoint: str) -> list[str]:
-    """Create every model's table that is missing on the local server."""
-    from tight_tasks.schema import load_models, model_files
+    """Create every model's table that is missing on the local server (and the
+    idempotency table when the app's code imports ``tight.idempotency``)."""
+    from tight_tasks.functions import app_uses_idempotency
+    from tight_tasks.schema import model_files, table_models
 
-    if not model_files(root):
+    if not model_files(root) and not app_uses_idempotency(root):
         return []
     from tight import config
     from tight.providers.aws.clients import boto3_client, dynamo_db
@@ -376,7 +378,7 @@ def create_tables(root: Path, settings: dict[str, Any], endpoint: str) -> list[s
         boto3_client.reset()
         dynamo_db.reset()
         try:
-            return [m.table_name() for m in load_models(root) if m.create_table()]
+            return [m.table_name() for m in table_models(root) if m.create_table()]
         finally:
             boto3_client.reset()
             dynamo_db.reset()
@@ -631,7 +633,7 @@ def _dynamo_start(root: Path, settings: dict[str, Any]) -> None:
 
 
 def task_dynamo_start() -> dict[str, Any]:
-    """Start the local DynamoDB on 127.0.0.1 and create the models' missing tables."""
+    """Start the local DynamoDB on 127.0.0.1; create the models' (and @idempotent's) tables."""
     return {
         "actions": [(as_action(in_app(_dynamo_start)),)],
         "task_dep": ["dynamo_install"],

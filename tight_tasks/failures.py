@@ -42,10 +42,40 @@ def failure_setting(
 ) -> Any:
     """A trigger's own value of ``key``, else the app's (``failures.<app_key or key>``),
     else ``default``."""
+    return setting_of(builder.settings, options, key, default, app_key)
+
+
+def setting_of(
+    settings: dict[str, Any], options: dict[str, Any], key: str, default: Any, app_key: str = ""
+) -> Any:
     value = options.get(key)
     if value is None:
-        value = (builder.settings.get("failures") or {}).get(app_key or key)
+        value = (settings.get("failures") or {}).get(app_key or key)
     return default if value is None else value
+
+
+def retry_settings(
+    settings: dict[str, Any], trigger: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """How often a failed event of ``trigger`` is retried (``retries``) and, for a stream,
+    whether a failing batch is split (``bisect``): what the template deploys as
+    ``MaximumRetryAttempts`` and ``BisectBatchOnFunctionError``, and what ``doit serve``
+    does locally. Empty for a trigger without them (SQS, HTTP)."""
+    if trigger in STREAM_TRIGGERS:
+        return {
+            "retries": setting_of(
+                settings, options, "retries", DEFAULT_STREAM_RETRIES, "stream_retries"
+            ),
+            "bisect": setting_of(settings, options, "bisect", DEFAULT_BISECT),
+        }
+    if trigger in ASYNC_TRIGGERS:
+        return {"retries": setting_of(settings, options, "retries", DEFAULT_ASYNC_RETRIES)}
+    return {}
+
+
+def failure_queue_name(app: str, stage: str, function: str) -> str:
+    """The function's own failure queue, as the template names it."""
+    return f"{app}-{stage}-{function}-failures"
 
 
 def failure_queue_resource(
@@ -117,25 +147,20 @@ def on_failure(
     # Lambda sends to the destination with the function's role (SAM adds this statement
     # only to roles it creates, and every function here has its own).
     statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": arn})
+    retry = retry_settings(builder.settings, trigger, options)
     if trigger in STREAM_TRIGGERS:
         for event in events.values():
             event["Properties"].update(
                 {
-                    "MaximumRetryAttempts": failure_setting(
-                        builder, options, "retries", DEFAULT_STREAM_RETRIES, "stream_retries"
-                    ),
-                    "BisectBatchOnFunctionError": failure_setting(
-                        builder, options, "bisect", DEFAULT_BISECT
-                    ),
+                    "MaximumRetryAttempts": retry["retries"],
+                    "BisectBatchOnFunctionError": retry["bisect"],
                     "DestinationConfig": {"OnFailure": {"Destination": arn}},
                 }
             )
         return {}
     return {
         "EventInvokeConfig": {
-            "MaximumRetryAttempts": failure_setting(
-                builder, options, "retries", DEFAULT_ASYNC_RETRIES
-            ),
+            "MaximumRetryAttempts": retry["retries"],
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn}},
         }
     }

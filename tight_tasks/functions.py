@@ -27,8 +27,11 @@ CONTROLLERS = {
     "kinesis": "kinesis",
     "dynamodb_stream": "dynamodb_stream",
     "eventbridge": "eventbridge",
+    "authorizer": "authorizer",  # a Lambda authorizer, which routes name in their auth
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "options", "head")
+# The runtime module of ``@idempotent``: code importing it needs the idempotency table.
+IDEMPOTENCY_MODULE = "tight.idempotency"
 DEFAULT_TIMEOUT = 30  # seconds: API Gateway answers 504 after 29 s anyway
 DEFAULT_MEMORY = 256  # MB: Python cold starts get slow below this
 
@@ -49,6 +52,7 @@ class Code:
     writes: set[tuple[str, str]] = field(default_factory=set)  # the models it writes
     # (file, module, name): a name it reads from a model module that has no such name
     unresolved: list[tuple[str, str, str]] = field(default_factory=list)
+    idempotent: bool = False  # it imports tight.idempotency: it reads and writes its table
 
 
 # -- reading the code -------------------------------------------------------------------------
@@ -78,6 +82,49 @@ def parse_file(root: Path, path: Path) -> Any:
         ) from None
 
 
+def imports_idempotency(tree: Any) -> bool:
+    """Whether a module's ``ast`` imports ``tight.idempotency`` (vendored or not), in any
+    form: ``from tight.idempotency import idempotent``, ``from tight import idempotency``,
+    ``import tight.idempotency as idem``."""
+    import ast
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name.removeprefix("app.vendored.") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            module = node.module.removeprefix("app.vendored.")
+            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        if any(n == IDEMPOTENCY_MODULE or n.startswith(IDEMPOTENCY_MODULE + ".") for n in names):
+            return True
+    return False
+
+
+def app_uses_idempotency(root: Path) -> bool:
+    """Whether any of the app's own code (not app/vendored) imports ``tight.idempotency``:
+    then ``doit schema`` and ``doit dynamo_start`` make its table. A file that does not
+    parse is skipped here (the template names it)."""
+    import ast
+    import os
+
+    paths: list[Path] = []
+    for folder, folders, files in os.walk(root / "app"):  # app/vendored: never walked
+        folders[:] = sorted(f for f in folders if (folder, f) != (str(root / "app"), "vendored"))
+        paths += [Path(folder) / f for f in files if f.endswith(".py")]
+    for path in sorted(paths):
+        data = path.read_bytes()
+        if b"idempotency" not in data:
+            continue
+        try:
+            tree = ast.parse(data, filename=str(path))
+        except SyntaxError:
+            continue
+        if imports_idempotency(tree):
+            return True
+    return False
+
+
 def read_code(root: Path, name: str) -> Code:
     """Walk the function's files, and the app modules they import, with ``ast``."""
     import ast
@@ -96,6 +143,7 @@ def read_code(root: Path, name: str) -> Code:
             continue
         seen.add(path)
         tree = parse_file(root, path)
+        code.idempotent = code.idempotent or imports_idempotency(tree)
         controllers: dict[str, str] = {}  # local name -> controller module
         decorators: dict[str, tuple[str, str]] = {}  # local name -> (controller, attribute)
         for node in ast.walk(tree):
@@ -219,7 +267,7 @@ def function_trigger(name: str, entry: dict[str, Any], code: Code) -> str | None
             f"functions.{name} in tight.yml has a {trigger} trigger but "
             f"app/functions/{name}/handler.py registers {code.kind} handlers; make them agree"
         )
-    if code.kind not in (None, "http") and not trigger:
+    if code.kind not in (None, "http", "authorizer") and not trigger:
         raise TightTaskError(
             f"app/functions/{name} handles {code.kind} events but tight.yml has no trigger for "
             f"it; add functions.{name}.{code.kind} (see the README's event sources)"

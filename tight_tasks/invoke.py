@@ -29,8 +29,9 @@ def _body(text: str) -> Any:
         return text
 
 
-def generated_event(kind: str, method: str, path: str, body: str) -> Any:
-    """An event of ``kind`` from the event factory the ``event`` fixture uses."""
+def generated_event(kind: str, method: str, path: str, body: str, rule: str = "") -> Any:
+    """An event of ``kind`` from the event factory the ``event`` fixture uses; a schedule's
+    comes from ``rule`` (the rule ``doit serve`` fires the function's schedule from)."""
     from tight.testing import events
 
     value = _body(body)
@@ -49,7 +50,7 @@ def generated_event(kind: str, method: str, path: str, body: str) -> Any:
     if kind == "eventbridge":
         return events.eventbridge(detail=value if isinstance(value, dict) else {})
     if kind == "schedule":
-        return events.schedule()
+        return events.schedule(rule) if rule else events.schedule()
     raise TightTaskError(
         f"kind {kind} is unknown; use one of {', '.join(HTTP_KINDS + RECORD_KINDS)}"
     )
@@ -138,7 +139,12 @@ def _invoke(name: str, event: str, kind: str, method: str, path: str, body: str,
         given = event_kind_of(payload)
     else:
         given = kind or (kinds[0] if kinds else "rest")
-        payload = generated_event(given, method, path, body)
+        from tight_tasks.config import app_name
+
+        stage_name = stage or str(settings.get("stage") or "dev")
+        # A scheduled function fires now, as its rule would: `doit invoke name=nightly`.
+        rule = f"{app_name(root, settings)}-{stage_name}-{name}-schedule"
+        payload = generated_event(given, method, path, body, rule)
     if kinds is not None and given is not None and given not in kinds:
         raise TightTaskError(
             f"function {name} serves {', '.join(kinds)} events, not {given}; "

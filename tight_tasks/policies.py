@@ -31,11 +31,13 @@ WRITE_ACTIONS = [
 ]
 
 __all__ = [
+    "IDEMPOTENCY_ACTIONS",
     "READ_ACTIONS",
     "WRITE_ACTIONS",
     "app_models",
     "function_role",
     "function_tables",
+    "idempotency_statement",
     "is_secret",
     "model_named",
     "model_tables",
@@ -163,6 +165,23 @@ def table_statements(models: dict[str, list[Any]], name: str, code: Code) -> lis
     """Read on the tables the function only reads; read and write on those it writes."""
     reads, writes = function_tables(models, name, code)
     return [table_statement(tables, bool(tables is writes)) for tables in (reads, writes) if tables]
+
+
+# What ``@idempotent`` does to its table: claim, read, complete and release a key's record.
+IDEMPOTENCY_ACTIONS = [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+]
+
+
+def idempotency_statement() -> dict[str, Any]:
+    """A function whose code imports ``tight.idempotency`` may use its table, that alone."""
+    from tight.idempotency import IdempotencyRecord
+
+    arn = {"Fn::GetAtt": [table_id(IdempotencyRecord), "Arn"]}
+    return {"Effect": "Allow", "Action": IDEMPOTENCY_ACTIONS, "Resource": [arn]}
 
 
 def permission_statements(entry: dict[str, Any]) -> list[dict[str, Any]]:

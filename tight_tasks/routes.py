@@ -5,12 +5,16 @@ function, on which kind of API, and whether the API answers CORS preflights itse
 same rows, so what is served locally is what is deployed. Routes come from tight.yml
 ``functions.<name>.routes`` (a list of paths such as ``/items/{id}`` or ``/files/{proxy+}``),
 by default ``/<name>`` and ``/<name>/{id}``; each path gets one row per method the handler
-module registers (read with ``ast`` by ``tight_tasks.functions.read_code``).
+module registers (read with ``ast`` by ``tight_tasks.functions.read_code``). Each row
+carries who may call it (``tight_tasks.auth``): tight.yml ``functions.<name>.auth``, else
+the app's ``auth``; a CORS preflight row is always open, as browsers send it without
+credentials.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +32,23 @@ from tight_tasks.functions import (
 
 if TYPE_CHECKING:
     from tight.config import Cors
+    from tight_tasks.auth import Auth
 
 APIS = ("rest", "http")
+MEDIA_TYPE = re.compile(r"^(\*|[\w.+-]+)/(\*|[\w.+-]+)$")
+# What a REST API treats as binary unless tight.yml says otherwise (binary_media_types):
+# the types no handler would read as text. An HTTP API needs no list: it base64-encodes
+# every body whose type is not text.
+BINARY_MEDIA_TYPES = (
+    "application/octet-stream",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+    "image/*",
+    "audio/*",
+    "video/*",
+    "font/*",
+)
 
 
 @dataclass(frozen=True)
@@ -42,11 +61,34 @@ class Route:
     event: str  # the name of its event in the function's SAM Events, unique per function
     api: str  # "rest" (API Gateway REST API) or "http" (API Gateway HTTP API)
     cors: bool  # the API answers this path's CORS preflights itself (see api_cors)
+    auth: Auth | None = None  # who may call it (tight_tasks.auth); None: open
+    # The API's name for its authorizer (``JwtAuthorizer``, ``AWS_IAM``...), one per auth
+    # across the table: the template's and the OpenAPI document's names are the same.
+    authorizer: str | None = None
 
 
 def api_kind(settings: dict[str, Any]) -> str:
     """tight.yml ``api``: "rest" (the default) or "http"."""
     return str(settings.get("api") or "rest")
+
+
+def binary_media_types(settings: dict[str, Any]) -> list[str]:
+    """tight.yml ``binary_media_types``: the content types a REST API passes to functions
+    base64-encoded, and turns back into bytes in answers when the caller's first Accept
+    type is one of them (``*`` matches any type or subtype)."""
+    return list(settings.get("binary_media_types") or BINARY_MEDIA_TYPES)
+
+
+def is_binary(content_type: str | None, types: list[str]) -> bool:
+    """True when ``content_type`` (parameters aside) is one of ``types``."""
+    if not content_type:
+        return False
+    kind, _, sub = content_type.split(";")[0].strip().lower().partition("/")
+    for pattern in types:
+        want_kind, _, want_sub = pattern.lower().partition("/")
+        if want_kind in ("*", kind) and want_sub in ("*", sub):
+            return True
+    return False
 
 
 def cors_setting(settings: dict[str, Any]) -> Cors | None:
@@ -102,7 +144,11 @@ def with_head(methods: list[str], api: str) -> list[str]:
 
 
 def function_routes(
-    name: str, entry: dict[str, Any], methods: list[str], settings: dict[str, Any]
+    name: str,
+    entry: dict[str, Any],
+    methods: list[str],
+    settings: dict[str, Any],
+    auth: Auth | None = None,
 ) -> list[Route]:
     """The rows of one HTTP function: each of its paths times each method it registers."""
     paths = entry.get("routes", [f"/{name}", f"/{name}/{{id}}"])
@@ -120,8 +166,9 @@ def function_routes(
     elif gateway_cors:
         methods = [m for m in methods if m != "OPTIONS"]  # the API answers preflights
     pairs = list(dict.fromkeys((method, path) for path in paths for method in methods))
+    auth = auth if auth is not None and not auth.is_open else None
     return [
-        Route(method, path, name, event, api, gateway_cors)
+        Route(method, path, name, event, api, gateway_cors, None if method == "OPTIONS" else auth)
         for (method, path), event in zip(pairs, event_names(name, pairs), strict=True)
     ]
 
@@ -135,14 +182,33 @@ def routes(
     ``codes`` are the functions' code already read (``read_code``), to read each once.
     Two functions may not answer the same method on the same path.
     """
+    from tight.config import ConfigError
+    from tight_tasks.auth import route_auth
+
     table: list[Route] = []
     owners: dict[tuple[str, str], str] = {}
-    for name in app_functions(root, settings):
-        code = codes[name] if codes is not None and name in codes else read_code(root, name)
+    names = app_functions(root, settings)
+    if codes is None or any(name not in codes for name in names):
+        codes = {
+            name: codes[name] if codes and name in codes else read_code(root, name)
+            for name in names
+        }
+    authorizers = {name for name in names if codes[name].kind == "authorizer"}
+    for name in names:
+        code = codes[name]
         entry = function_entry(settings, name)
         if function_trigger(name, entry, code) or code.kind != "http":
+            if "auth" in entry:
+                raise TightTaskError(
+                    f"functions.{name}.auth in tight.yml: {name} serves no HTTP routes, so no "
+                    "caller reaches it through the API; remove its auth"
+                )
             continue
-        for route in function_routes(name, entry, code.methods, settings):
+        try:
+            auth = route_auth(settings, name, api_kind(settings), authorizers)
+        except ConfigError as error:
+            raise TightTaskError(str(error)) from None
+        for route in function_routes(name, entry, code.methods, settings, auth):
             other = owners.setdefault((route.method, route.path), name)
             if other != name:
                 raise TightTaskError(
@@ -151,4 +217,19 @@ def routes(
                     "tight.yml"
                 )
             table.append(route)
-    return table
+    return named_authorizers(table)
+
+
+def named_authorizers(table: list[Route]) -> list[Route]:
+    """The rows with their authorizer's name (``tight_tasks.auth.authorizer_names``)."""
+    from dataclasses import replace
+
+    from tight_tasks.auth import authorizer_names
+
+    names = authorizer_names([row.auth for row in table if row.auth is not None])
+    return [
+        row
+        if row.auth is None
+        else replace(row, authorizer="AWS_IAM" if row.auth.kind == "iam" else names[row.auth])
+        for row in table
+    ]

@@ -256,6 +256,10 @@ def generate_function(
                 "trigger= and methods= cannot be combined: a function serves HTTP requests "
                 "(methods=) or one event source (trigger=); drop one of them"
             )
+        if trigger == AUTHORIZER:
+            if model and model.strip():
+                raise TightTaskError("model= goes with trigger=dynamodb_stream")
+            return _generate_authorizer(app_root, name)
         return _generate_record_function(app_root, name, trigger, model)
     if model and model.strip():
         raise TightTaskError("model= goes with trigger=dynamodb_stream")
@@ -285,6 +289,35 @@ def generate_function(
                 f"tests/functions/integration/expectations/test_{name}_{method}.yml",
                 name=name,
                 method=method,
+            )
+
+    return _staged(app_root, build)
+
+
+# Not an event source: API Gateway calls it before the routes whose auth names it.
+AUTHORIZER = "authorizer"
+
+
+def _generate_authorizer(app_root: Path, name: str) -> list[Path]:
+    """A Lambda authorizer and its tests; tight.yml is left alone (routes name it in their
+    ``auth``, which only the user can choose)."""
+    if (app_root / "app" / "functions" / name).exists():
+        raise TightTaskError(
+            f"app/functions/{name} exists already; edit app/functions/{name}/handler.py or "
+            "choose another name"
+        )
+    context = {"name": name, "env": f"{name.upper()}_TOKEN"}
+
+    def build(staging: Staging) -> None:
+        staging.write(f"app/functions/{name}/__init__.py", "")
+        staging.render(
+            "function/authorizer_handler.py.j2", f"app/functions/{name}/handler.py", **context
+        )
+        for kind in ("unit", "integration"):
+            staging.render(
+                f"function/authorizer_test_{kind}.py.j2",
+                f"tests/functions/{kind}/test_{name}.py",
+                **context,
             )
 
     return _staged(app_root, build)
@@ -358,7 +391,7 @@ def _generate_record_function(
 ) -> list[Path]:
     if trigger not in TRIGGERS:
         raise TightTaskError(
-            f"unknown trigger {trigger}; choose one of {', '.join(TRIGGERS)} "
+            f"unknown trigger {trigger}; choose one of {', '.join(TRIGGERS)}, {AUTHORIZER} "
             "(or give methods= for an HTTP function)"
         )
     if model and model.strip() and trigger != "dynamodb_stream":
@@ -530,7 +563,12 @@ def _generate_app(name: str, dir: str) -> Any:
 def _generate_function(name: str, methods: str, trigger: str, model: str) -> Any:
     for path in generate_function(name, methods, trigger=trigger, model=model):
         print(f"created {path.as_posix()}")
-    if trigger:
+    if trigger and trigger.strip().lower() == AUTHORIZER:
+        print(
+            f"next: put auth: {{function: {name}}} in {CONFIG_FILE} (every route) or in "
+            f"functions.<name> (one function's routes)"
+        )
+    elif trigger:
         print(f"added functions.{name} ({trigger}) to {CONFIG_FILE}")
 
 
@@ -569,7 +607,8 @@ def task_generate_function() -> dict[str, Any]:
                 "trigger",
                 "instead of HTTP, the event source that calls it: "
                 + ", ".join(TRIGGERS)
-                + " (added to functions: in tight.yml)",
+                + " (added to functions: in tight.yml); or authorizer: a Lambda authorizer "
+                "that routes name in their auth",
             ),
             param("model", "with trigger=dynamodb_stream: the model whose table it reads"),
         ],

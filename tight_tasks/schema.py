@@ -3,7 +3,9 @@
 One template per model under ``schemas/dynamo/<module>.yml`` and a combined
 ``schemas/dynamo/template.yml``, each an ``AWS::DynamoDB::Table`` with the model's keys,
 attribute definitions, indexes, billing mode, TTL and stream. Table names follow the
-runtime's ``<app>-${Stage}-<model>``, with ``Stage`` a template parameter.
+runtime's ``<app>-${Stage}-<model>``, with ``Stage`` a template parameter. An app whose
+code imports ``tight.idempotency`` also gets ``<app>-${Stage}-idempotency``
+(``schemas/dynamo/tight_idempotency.yml``), with its TTL.
 """
 
 import hashlib
@@ -45,6 +47,28 @@ def load_models(root: Path) -> list[Any]:
             if isinstance(value, type) and issubclass(value, Model) and defined_here:
                 found.append(value)
     return found
+
+
+def table_models(root: Path) -> list[Any]:
+    """Every model with a table: the app's, then Tight's idempotency record when the app's
+    code imports ``tight.idempotency`` (``@idempotent`` keeps its keys there)."""
+    from tight_tasks.functions import app_uses_idempotency
+
+    models = load_models(root)
+    if app_uses_idempotency(root):
+        from tight.idempotency import IdempotencyRecord
+
+        models.append(IdempotencyRecord)
+    return models
+
+
+def document_name(model: Any) -> str:
+    """The stem of a model's own template: its module's under app/models; a model of
+    Tight's (``tight.idempotency``) as ``tight_idempotency``, beside any app module's."""
+    module = str(model.__module__)
+    if module.startswith("app.models."):
+        return module.rsplit(".", 1)[-1]
+    return module.replace(".", "_")
 
 
 def _logical_id(model: Any) -> str:
@@ -90,7 +114,7 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
     app = app_name(root, settings)
     stage = str(settings.get("stage") or "dev")
     config.configure(app_name=app, stage=stage)
-    models = load_models(root)
+    models = table_models(root)
     if not models:
         raise TightTaskError(
             f"no models in {MODELS_DIR}; add one with `doit generate_model name=<name>`"
@@ -100,7 +124,7 @@ def write_schemas(root: Path, settings: dict[str, Any]) -> list[Path]:
     written = []
     by_module: dict[str, list[Any]] = {}
     for model in models:
-        by_module.setdefault(model.__module__.rsplit(".", 1)[-1], []).append(model)
+        by_module.setdefault(document_name(model), []).append(model)
     documents = {f"{name}.yml": template(group, app, stage) for name, group in by_module.items()}
     documents["template.yml"] = template(models, app, stage)
     for name, document in documents.items():
@@ -126,9 +150,12 @@ def _schema() -> None:
 
 def schema_code_digest(runtime: Path) -> str:
     """A digest of the code that turns models into templates: every file of the runtime's
-    ``models`` package (by name, sorted) and this module. Read, not imported: every doit
-    command creates the schema task, and importing the models would cost each one."""
-    files = [*sorted((runtime / "models").glob("*.py")), Path(__file__)]
+    ``models`` package (by name, sorted), its idempotency record, this module and the one
+    that finds ``@idempotent``. Read, not imported: every doit command creates the schema
+    task, and importing the models would cost each one."""
+    files = sorted((runtime / "models").glob("*.py"))
+    files += [p for p in (runtime / "idempotency.py",) if p.is_file()]
+    files += [Path(__file__), Path(__file__).with_name("functions.py")]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -136,16 +163,19 @@ def schema_code_digest(runtime: Path) -> str:
 
 
 def task_schema() -> dict[str, Any]:
-    """Write CloudFormation for each model's DynamoDB table under schemas/dynamo/."""
+    """Write CloudFormation for each model's table (and @idempotent's) under schemas/dynamo/."""
     root = Path.cwd()
     models = [str(p.relative_to(root)) for p in model_files(root)]
     task: dict[str, Any] = {"actions": [(as_action(_schema),)], "verbosity": 2}
     if models and (root / "tight.yml").is_file():
         from doit.tools import config_changed
 
+        from tight_tasks.artifact import app_sources
         from tight_tasks.resources import runtime_dir
 
-        task["file_dep"] = [*models, "tight.yml"]
+        # Any app module may import tight.idempotency, which adds its table.
+        code = [p.relative_to(root).as_posix() for p in app_sources(root) if p.suffix == ".py"]
+        task["file_dep"] = sorted({*models, *code, "tight.yml"})
         task["targets"] = [f"{SCHEMA_DIR}/template.yml"]
         # A new Tight may write other templates from the same models.
         task["uptodate"] = [config_changed(schema_code_digest(runtime_dir()))]

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.taskkit import param
+from tight_tasks.watch import Changes
 
 if TYPE_CHECKING:
     from tight.config import Cors
@@ -102,6 +103,8 @@ def lambda_environment(
             "TIGHT_STAGE": stage,
             "TIGHT_APP": app_name(root, settings),
             "PYTHONDONTWRITEBYTECODE": "1",
+            # Answers checked against handlers' return annotations (tight.typed), locally only.
+            "TIGHT_CHECK_ANSWERS": "1",
         }
     )
     for file in (DIST_FILE, ENV_FILE):  # env.yml over env.dist.yml
@@ -174,15 +177,25 @@ class HttpRequest:
     def raw_query(self) -> str:
         return self.target.split("?", 1)[1] if "?" in self.target else ""
 
+    def __post_init__(self) -> None:
+        self.by_name = {k.lower(): v for k, v in self.headers}  # the last of each name
+
     def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return values[-1] if values else None
+        return self.by_name.get(name.lower())
 
 
-def encoded_body(request: HttpRequest) -> tuple[str | None, bool]:
-    """The body as the API passes it: text, or base64 for a binary content type."""
+def encoded_body(request: HttpRequest, binary: list[str] | None = None) -> tuple[str | None, bool]:
+    """The body as the API passes it: text, or base64 for a binary content type: one of
+    ``binary`` for a REST API (its binary media types), any type but text for an HTTP
+    API (``binary`` None)."""
     if not request.body:
         return None, False
+    if binary is not None:
+        from tight_tasks.routes import is_binary
+
+        if is_binary(request.header("content-type"), binary):
+            return base64.b64encode(request.body).decode(), True
+        return request.body.decode("utf-8", errors="replace"), False
     kind = (request.header("content-type") or "").split(";")[0].strip().lower()
     if kind and TEXT_TYPES.match(kind):
         return request.body.decode("utf-8", errors="replace"), False
@@ -195,7 +208,12 @@ def encoded_body(request: HttpRequest) -> tuple[str | None, bool]:
 
 
 def rest_event(
-    request: HttpRequest, match: Match, stage: str, request_id: str, host: str
+    request: HttpRequest,
+    match: Match,
+    stage: str,
+    request_id: str,
+    host: str,
+    binary: list[str] | None = None,
 ) -> dict[str, Any]:
     """What a REST API (payload 1.0) sends for this request."""
     headers: dict[str, str] = {}
@@ -208,7 +226,9 @@ def rest_event(
     for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
         query[name] = value
         multi_query.setdefault(name, []).append(value)
-    body, is_base64 = encoded_body(request)
+    from tight_tasks.routes import BINARY_MEDIA_TYPES
+
+    body, is_base64 = encoded_body(request, list(BINARY_MEDIA_TYPES) if binary is None else binary)
     now = time.time()
     context = {
         "accountId": ACCOUNT,
@@ -334,13 +354,13 @@ def _status(result: dict[str, Any]) -> int:
     return status
 
 
-def _body(result: dict[str, Any]) -> bytes:
+def _body(result: dict[str, Any], decode: bool = True) -> bytes:
     body = result.get("body")
     if body is None:
         return b""
     if not isinstance(body, str):
         raise Malformed(f"body is a {type(body).__name__}, not a string")
-    if result.get("isBase64Encoded"):
+    if result.get("isBase64Encoded") and decode:
         try:
             return base64.b64decode(body, validate=True)
         except ValueError:
@@ -360,11 +380,18 @@ def _text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
-def rest_answer(result: Any) -> Answer:
-    """A REST API's response to a proxy answer; ``Malformed`` when it would be a 502."""
+def rest_answer(result: Any, accept: str | None = None, binary: list[str] | None = None) -> Answer:
+    """A REST API's response to a proxy answer; ``Malformed`` when it would be a 502. A
+    base64 body becomes bytes only when the caller's first Accept type is one of the
+    binary media types (``binary``); otherwise the caller gets the base64 text, as from
+    the deployed API."""
+    from tight_tasks.routes import BINARY_MEDIA_TYPES, is_binary
+
     if not isinstance(result, dict):
         raise Malformed(f"the answer is a {type(result).__name__}, not an object")
-    status, body = _status(result), _body(result)
+    first = (accept or "").split(",")[0]
+    decode = is_binary(first, list(BINARY_MEDIA_TYPES) if binary is None else binary)
+    status, body = _status(result), _body(result, decode)
     multi = result.get("multiValueHeaders") or {}
     if not isinstance(multi, dict) or not all(isinstance(v, list) for v in multi.values()):
         raise Malformed("multiValueHeaders must map names to lists of values")
@@ -431,6 +458,17 @@ class LocalApi:
         self.settings: dict[str, Any] = {}
         self.table = RouteTable([])
         self.dynamo: str | None = None
+        self.gate: Any = None  # tight_tasks.serve_auth's, made for the first guarded route
+        self._shared: list[str] | None = None
+        self._listed: int | None = -1
+        self._handlers: list[str] = []
+        self.stamped: frozenset[str] = frozenset()
+        self.changes = Changes()
+        self.moved = 0  # changes seen on disk (see look)
+        self.routes_seen = -1
+        self.api = "rest"
+        self.cors: Cors | None = None
+        self.binary: list[str] = []
         self.refresh()
 
     def say(self, text: str) -> None:
@@ -441,29 +479,49 @@ class LocalApi:
     # -- settings and routes, read again when their files change --------------------------
     def _stamp(self) -> Any:
         """The times of the settings and of each function folder's handler.py (None while
-        it has none). Taken before every request, so it is plain ``os`` calls: no glob."""
+        it has none). Taken before every request, so it is plain ``os`` calls on paths
+        made once: no glob, no pathlib; the folder is listed again only when it changed."""
         import os
 
         from tight_tasks.worker import SHARED_INPUTS, _mtime
 
-        functions = str(self.root / "app" / "functions")
-        try:
-            with os.scandir(functions) as entries:
-                folders = sorted(entry.name for entry in entries if entry.is_dir())
-        except OSError:
-            folders = []
-        paths = [str(self.root / n) for n in SHARED_INPUTS]
-        paths += [os.path.join(functions, name, "handler.py") for name in folders]
-        return [(p, _mtime(p)) for p in paths]
+        if self._shared is None:
+            self._shared = [os.path.join(self.root, name) for name in SHARED_INPUTS]
+        functions = os.path.join(self.root, "app", "functions")
+        listed = _mtime(functions)
+        if listed != self._listed:
+            try:
+                with os.scandir(functions) as entries:
+                    folders = sorted(entry.name for entry in entries if entry.is_dir())
+            except OSError:
+                folders = []
+            self._listed = listed
+            self._handlers = [os.path.join(functions, name, "handler.py") for name in folders]
+            self.stamped = frozenset([functions, *self._shared, *self._handlers])
+        return [listed] + [_mtime(p) for p in self._shared] + [_mtime(p) for p in self._handlers]
+
+    def look(self) -> int:
+        """The count of changes seen on disk so far: moved on when the watched folders
+        changed since the last look (always, where they cannot be watched)."""
+        with self.state_lock:
+            if not self.changes.quiet():
+                self.moved += 1
+            return self.moved
 
     def refresh(self) -> bool:
         """Read tight.yml and the routes again when they changed; True when they did. A
         broken tight.yml or handler keeps the last good routes and says why."""
         from tight.config import ConfigError
         from tight_tasks.config import load
-        from tight_tasks.routes import routes
+        from tight_tasks.routes import api_cors, api_kind, binary_media_types, routes
 
+        moved = self.look()
+        if moved == self.routes_seen:
+            return False  # nothing changed on disk since the routes were last compared
         stamp = self._stamp()
+        with self.state_lock:
+            self.changes.watch(self.stamped)
+        self.routes_seen = moved
         if stamp == self.routes_stamp:
             return False
         first = self.routes_stamp is None
@@ -477,13 +535,9 @@ class LocalApi:
             self.say(f"error: {error} (serving the routes as they were)")
             return False
         self.settings, self.table = settings, RouteTable(table)
+        self.api, self.cors = api_kind(settings), api_cors(settings)
+        self.binary = binary_media_types(settings)
         return True
-
-    @property
-    def api(self) -> str:
-        from tight_tasks.routes import api_kind
-
-        return api_kind(self.settings)
 
     def worker(self, function: str) -> Worker:
         from tight_tasks.config import runtime_config
@@ -492,7 +546,11 @@ class LocalApi:
 
         with self.state_lock:
             worker = self.workers.get(function)
-            if worker is None or worker.stale():
+            moved = self.moved
+            # Its files are compared only when something changed on disk since they last
+            # were: a quiet inotify says so in one read.
+            checked = worker is not None and worker.seen == moved
+            if worker is None or (not checked and worker.stale()):
                 if worker is not None:
                     worker.stop()
                 config = runtime_config(self.settings)
@@ -508,6 +566,8 @@ class LocalApi:
                 )
                 self.workers[function] = worker
                 self.locks.setdefault(function, threading.Lock())
+                self.changes.watch(worker.watched)
+            worker.seen = moved
             return worker
 
     def log_printer(self, function: str) -> Any:
@@ -521,15 +581,13 @@ class LocalApi:
             for worker in self.workers.values():
                 worker.stop()
             self.workers.clear()
+            self.changes.close()
 
     # -- a request ---------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> tuple[Answer, str, str]:
         """The answer, the function that ran (or "-") and "cold" / "warm" / ""."""
-        from tight_tasks.routes import api_cors
-
         self.refresh()
-        api = self.api
-        cors = api_cors(self.settings)
+        api, cors = self.api, self.cors
         is_preflight = request.method == "OPTIONS" and request.header(
             "access-control-request-method"
         )
@@ -540,6 +598,10 @@ class LocalApi:
         ):
             return preflight(cors, api, request), "-", ""
         match = self.table.match(request.method, request.path)
+        if match is None and request.method == "GET" and request.path == "/openapi.json":
+            from tight_tasks.openapi import served_document
+
+            return json_answer(*served_document(self.root, self.settings)), "-", ""
         if match is None:
             return (
                 json_answer(403 if api == "rest" else 404, MESSAGES[403 if api == "rest" else 404]),
@@ -548,7 +610,12 @@ class LocalApi:
             )
         answer, temperature = self.run(match, request)
         if cors is not None and api == "http":
-            answer.headers += self.cors_headers(cors, request)
+            # An HTTP API with a CORS configuration ignores the CORS headers the function
+            # sends and answers with its own.
+            kept = [
+                (k, v) for k, v in answer.headers if not k.lower().startswith("access-control-")
+            ]
+            answer.headers = kept + self.cors_headers(cors, request)
         return answer, match.route.function, temperature
 
     def cors_headers(self, cors: Cors, request: HttpRequest) -> list[tuple[str, str]]:
@@ -570,11 +637,21 @@ class LocalApi:
         if match.route.api == "http":
             event = http_event(request, match, request_id, host)
         else:
-            event = rest_event(request, match, self.stage, request_id, host)
+            event = rest_event(request, match, self.stage, request_id, host, self.binary)
+        if match.route.auth is not None:  # the API's authorizer first (tight_tasks.serve_auth)
+            from tight_tasks.serve_auth import gate
+
+            refused = gate(self).check(match.route, request, event)
+            if refused is not None:
+                return refused, ""
         function = match.route.function
         worker = self.worker(function)
         with self.locks[function]:
             reply = worker.invoke(event, limit=INTEGRATION_LIMIT)
+            if worker.noted:  # it loaded more of the app: watch their folders too
+                worker.noted = False
+                with self.state_lock:
+                    self.changes.watch(worker.watched)
         temperature = "cold" if reply.get("cold") else "warm"
         if "timeout" in reply:
             status = 504 if reply.get("gateway") else 502
@@ -586,7 +663,7 @@ class LocalApi:
         try:
             if match.route.api == "http":
                 return http_answer(reply["result"]), temperature
-            return rest_answer(reply["result"]), temperature
+            return rest_answer(reply["result"], request.header("accept"), self.binary), temperature
         except Malformed as error:
             self.say(f"  {function} answered a malformed response: {error}")
             return json_answer(502, MESSAGES[502]), temperature
@@ -617,10 +694,38 @@ def readable_log(function: str, line: str) -> str:
 
 
 # -- the server ----------------------------------------------------------------------------
+HOP_BY_HOP = ("content-length", "connection", "transfer-encoding")
+
+
+def response_bytes(answer: Answer, with_body: bool) -> bytes:
+    """The whole HTTP/1.1 response in one buffer, so it goes out in one write (one TCP
+    segment for a small answer) rather than a write for the headers and one for the body.
+    Header values cannot break the framing: CR and LF become spaces."""
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(answer.status).phrase
+    except ValueError:
+        reason = ""
+    lines = [f"HTTP/1.1 {answer.status} {reason}"]
+    for name, value in answer.headers:
+        if name.lower() not in HOP_BY_HOP:
+            lines.append(f"{_one_line(name)}: {_one_line(value)}")
+    lines.append(f"Content-Length: {len(answer.body)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+    return head + answer.body if with_body else head
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ") if "\r" in text or "\n" in text else text
+
+
 def make_server(api: LocalApi, port: int) -> Any:
     """A threading HTTP server on 127.0.0.1:``port`` answering through ``api``."""
     import errno
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
+
+    from tight_tasks.pooled_server import PooledServer
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -643,14 +748,7 @@ def make_server(api: LocalApi, port: int) -> Any:
 
                 api.say(traceback.format_exc())
                 answer, function, temperature = json_answer(502, MESSAGES[502]), "-", ""
-            self.send_response_only(answer.status)
-            for name, value in answer.headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(answer.body)
+            self.wfile.write(response_bytes(answer, self.command != "HEAD"))
             took = (time.monotonic() - started) * 1000
             line = f"{self.command} {request.path} -> {function} {answer.status} {took:.0f} ms"
             api.say(f"{line} {temperature}".rstrip())
@@ -660,12 +758,8 @@ def make_server(api: LocalApi, port: int) -> Any:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        allow_reuse_address = False
-
     try:
-        return Server(("127.0.0.1", port), Handler)
+        return PooledServer(("127.0.0.1", port), Handler)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise TightTaskError(
@@ -693,7 +787,8 @@ def serve(root: Path, port: int, stage: str) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     api.say(f"serving {root.name} ({api.api} API, stage {stage}) at {url}")
     for route in api.table.routes:
-        api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}")
+        guarded = f"  ({route.authorizer})" if route.authorizer else ""
+        api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}{guarded}")
     if not api.table.routes:
         api.say("  no HTTP functions yet: doit generate_function name=items")
     if api.dynamo:
@@ -704,6 +799,9 @@ def serve(root: Path, port: int, stage: str) -> None:
             f"{lambda_environment(root, api.settings, stage, 'x', None)['AWS_REGION']}); "
             "run `doit dynamo_start` first to use a local one"
         )
+    from tight_tasks.local_sources import start_for_serve
+
+    sources = start_for_serve(api, root, stage)  # topics, buckets, buses, streams, schedules
     api.say("Ctrl-C stops the server and its workers")
 
     def stop(signum: int, frame: Any) -> None:
@@ -717,6 +815,8 @@ def serve(root: Path, port: int, stage: str) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
+        if sources is not None:
+            sources.stop()  # undone events go back on their queues
         api.stop()
 
 
@@ -729,7 +829,10 @@ def _serve(port: str, stage: str) -> None:
 
 
 def task_serve() -> dict[str, Any]:
-    """Serve the app's HTTP functions on 127.0.0.1, as deployed: port=3000 [stage=dev]."""
+    """Run the app locally, as deployed: HTTP on port=3000 and its event sources [stage=dev].
+
+    The event sources (topics, buckets, buses, streams, schedules) run on the server
+    `doit dynamo_start` runs; without it, HTTP alone."""
     from tight_tasks.taskkit import stage_param
 
     return {

@@ -25,6 +25,7 @@ from tight_tasks.taskkit import failing, settings_or_error, stage_param
 
 if TYPE_CHECKING:
     from tight.config import Cors
+    from tight_tasks.auth import Auth
     from tight_tasks.functions import Code
     from tight_tasks.routes import Route
 
@@ -39,6 +40,8 @@ NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 # runtime's CORS defaults and models (a table's keys, indexes and stream come from them).
 TEMPLATE_MODULES = (
     "template.py",
+    "openapi.py",
+    "describe.py",
     "functions.py",
     "routes.py",
     "event_sources.py",
@@ -48,12 +51,13 @@ TEMPLATE_MODULES = (
     "schema.py",
     "triggers.py",
     "aws_rules.py",
+    "auth.py",
     "iam.py",
     "target.py",
     "config.py",
 )
 REST_OPENAPI_VERSION = "2.0"  # any version stops the extra stage; 2.0 keeps the body as it was
-RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py")
+RUNTIME_MODULES = ("config.py", "models.py", "models/**/*.py", "idempotency.py")
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -133,10 +137,11 @@ def sam_cors(cors: Cors | None, api: str) -> dict[str, Any] | None:
     return rest
 
 
-def api_event(route: Route) -> dict[str, Any]:
-    """The SAM event of one route-table row."""
+def api_event(route: Route, authorizer: str | None = None) -> dict[str, Any]:
+    """The SAM event of one route-table row; ``authorizer`` names the API's authorizer that
+    guards it (``AWS_IAM`` for iam; None for an open route)."""
     if route.api == "http":
-        return {
+        event: dict[str, Any] = {
             "Type": "HttpApi",
             "Properties": {
                 "ApiId": {"Ref": "HttpApi"},
@@ -145,10 +150,80 @@ def api_event(route: Route) -> dict[str, Any]:
                 "PayloadFormatVersion": "2.0",
             },
         }
-    return {
-        "Type": "Api",
-        "Properties": {"RestApiId": {"Ref": "Api"}, "Path": route.path, "Method": route.method},
-    }
+    else:
+        event = {
+            "Type": "Api",
+            "Properties": {"RestApiId": {"Ref": "Api"}, "Path": route.path, "Method": route.method},
+        }
+    if authorizer:
+        event["Properties"]["Auth"] = {"Authorizer": authorizer}
+    return event
+
+
+AWS_IAM_SCHEME = {
+    "x-amazon-apigateway-authtype": "awsSigv4",
+    "type": "apiKey",
+    "name": "Authorization",
+    "in": "header",
+}
+
+
+def without_security(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with no ``security`` and no ``securitySchemes``: as a REST API's
+    definition, SAM writes those from each event's ``Auth`` (``sam_authorizers``), and its
+    merge would drop the document's schemes that its own have the name of (``AWS_IAM``),
+    leaving routes that name a scheme no longer there."""
+    import copy
+
+    document = copy.deepcopy(document)
+    (document.get("components") or {}).pop("securitySchemes", None)
+    for operations in (document.get("paths") or {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    return document
+
+
+def function_arn(name: str) -> dict[str, Any]:
+    from tight_tasks.functions import camel
+
+    return {"Fn::GetAtt": [camel(name) + "Function", "Arn"]}
+
+
+def sam_authorizers(names: dict[Auth, str], api: str) -> dict[str, Any]:
+    """The API's ``Auth.Authorizers`` in SAM's words: JWT (HTTP API; Cognito there too,
+    as AWS advises, with the pool as issuer), Cognito (REST) and Lambda authorizers
+    (REQUEST on REST, simple responses on HTTP API), each with its identity and cache."""
+    authorizers: dict[str, Any] = {}
+    for auth, name in names.items():
+        if auth.kind == "function":
+            identity = {"Headers": list(auth.headers), "ReauthorizeEvery": auth.ttl}
+            if api == "http":
+                authorizers[name] = {
+                    "FunctionArn": function_arn(auth.function),
+                    "AuthorizerPayloadFormatVersion": "2.0",
+                    "EnableSimpleResponses": True,
+                    "Identity": identity,
+                }
+            else:
+                authorizers[name] = {
+                    "FunctionPayloadType": "REQUEST",
+                    "FunctionArn": function_arn(auth.function),
+                    "Identity": identity,
+                }
+        elif api == "http":  # jwt, or cognito as a JWT authorizer
+            authorizers[name] = {
+                "JwtConfiguration": {"issuer": auth.issuer, "audience": list(auth.audience)},
+                "IdentitySource": "$request.header.Authorization",
+            }
+        else:  # cognito on a REST API
+            region = auth.user_pool.split("_", 1)[0]
+            arn = auth.user_pool_arn or {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:cognito-idp:{region}:${{AWS::AccountId}}:"
+                f"userpool/{auth.user_pool}"
+            }
+            authorizers[name] = {"UserPoolArn": arn, "Identity": {"Header": "Authorization"}}
+    return authorizers
 
 
 # -- the template -------------------------------------------------------------------------------
@@ -188,6 +263,8 @@ class Builder:
         }
         self.has_api = False
         self.models = app_models(root)
+        self.authorizers: dict[Auth, str] = {}  # the route table's, named (tight_tasks.auth)
+        self.iam = False  # a route is iam: an HTTP API turns its IAM authorizer on
         # Per function, the statements its own code needs (tables, tight.yml's permissions),
         # beside those Lambda uses for it (logs, polling, failures): `doit permissions`
         # hints at the ones no recorded call used.
@@ -226,6 +303,12 @@ class Builder:
             failure_properties = on_failure(self, name, trigger, options, events, statements)
         elif code.kind == "http":
             self.api_resource()
+            events = {row.event: api_event(row, row.authorizer) for row in rows}
+        statements[:0] = table_statements(self.models, name, code)
+        if code.idempotent:
+            from tight_tasks.policies import idempotency_statement
+
+            statements.insert(0, idempotency_statement())
             events = {row.event: api_event(row) for row in rows}
         own = table_statements(self.models, name, code) + permission_statements(entry)
         statements[:0] = own
@@ -256,9 +339,22 @@ class Builder:
             return
         self.has_api = True
         if self.api == "http":
+            if self.settings.get("api_definition"):
+                raise TightTaskError(
+                    "api_definition in tight.yml attaches the OpenAPI document to a REST API; "
+                    "set api: rest, or remove api_definition (doit openapi still writes it)"
+                )
             properties: dict[str, Any] = {}
             if self.cors:
                 properties["CorsConfiguration"] = self.cors
+            auth: dict[str, Any] = {}
+            if self.authorizers:
+                auth["Authorizers"] = sam_authorizers(self.authorizers, "http")
+            if self.iam:
+                auth["EnableIamAuthorizer"] = True
+            if auth:
+                properties["Auth"] = auth
+            self.authorizer_permissions()
             self.add("HttpApi", {"Type": "AWS::Serverless::HttpApi", "Properties": properties})
             url = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
         else:
@@ -272,9 +368,53 @@ class Builder:
             }
             if self.cors:
                 properties["Cors"] = self.cors
+            if self.authorizers:
+                properties["Auth"] = {"Authorizers": sam_authorizers(self.authorizers, "rest")}
+            from tight_tasks.routes import binary_media_types
+
+            # SAM wants each "/" written "~1" in BinaryMediaTypes.
+            properties["BinaryMediaTypes"] = [
+                t.replace("/", "~1") for t in binary_media_types(self.settings)
+            ]
+            if self.settings.get("api_definition"):
+                # The app's OpenAPI document as the API's definition: its models, summaries
+                # and parameters show in API Gateway; SAM merges each route's integration
+                # into it (MergeDefinitions: without it SAM would leave a given body alone).
+                from tight_tasks.openapi import API_GATEWAY_OPENAPI, as_openapi_30, build_document
+
+                definition = without_security(
+                    as_openapi_30(build_document(self.root, self.settings))
+                )
+                if self.iam:
+                    # With MergeDefinitions, SAM writes the AWS_IAM scheme into a skeleton it
+                    # then drops, and moves the body's securityDefinitions (where it writes
+                    # the authorizers) into components: given there, AWS_IAM is kept.
+                    definition["securityDefinitions"] = {"AWS_IAM": AWS_IAM_SCHEME}
+                properties["DefinitionBody"] = definition
+                properties["OpenApiVersion"] = API_GATEWAY_OPENAPI
+                properties["MergeDefinitions"] = True
             self.add("Api", {"Type": "AWS::Serverless::Api", "Properties": properties})
             url = "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
         self.outputs["ApiUrl"] = {"Description": "the API's base URL", "Value": {"Fn::Sub": url}}
+
+    def authorizer_permissions(self) -> None:
+        """The HTTP API's leave to invoke each Lambda authorizer: SAM writes it for a REST
+        API's authorizers, not for an HTTP API's."""
+        sub = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
+        for auth, name in self.authorizers.items():
+            if auth.kind == "function":
+                self.add(
+                    f"HttpApi{name}Permission",
+                    {
+                        "Type": "AWS::Lambda::Permission",
+                        "Properties": {
+                            "Action": "lambda:InvokeFunction",
+                            "FunctionName": function_arn(auth.function),
+                            "Principal": "apigateway.amazonaws.com",
+                            "SourceArn": {"Fn::Sub": f"{sub}/authorizers/*"},
+                        },
+                    },
+                )
 
     @property
     def timeout(self) -> int:
@@ -288,11 +428,22 @@ class Builder:
         from tight_tasks.policies import is_secret
         from tight_tasks.routes import routes
 
-        self.tables()
         codes = {
             name: read_code(self.root, name) for name in app_functions(self.root, self.settings)
         }
+        if any(code.idempotent for code in codes.values()):
+            from tight.idempotency import IdempotencyRecord
+            from tight_tasks.schema import document_name
+
+            self.models.setdefault(document_name(IdempotencyRecord), [IdempotencyRecord])
+        self.tables()
         table = routes(self.root, self.settings, codes)
+        self.authorizers = {
+            row.auth: row.authorizer
+            for row in table
+            if row.auth is not None and row.authorizer and row.auth.kind != "iam"
+        }
+        self.iam = any(row.auth is not None and row.auth.kind == "iam" for row in table)
         for name, code in codes.items():
             self.function(name, code, [route for route in table if route.function == name])
         check_queue_names(self)

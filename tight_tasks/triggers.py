@@ -174,6 +174,12 @@ def check_trigger(function: str, trigger: str, spec: Any) -> None:
         check, wanted = keys[key]
         if not check(value):
             raise ConfigError(f"{where}: {key} must be {wanted}, not {value!r}")
+    if trigger == "eventbridge":
+        from tight_tasks.event_patterns import pattern_problem
+
+        problem = pattern_problem(spec["pattern"])
+        if problem is not None:
+            raise ConfigError(f"{where}: {problem}")
     if trigger == "sqs":
         batch = sqs_batch_problem(spec)
         if batch is not None:

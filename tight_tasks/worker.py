@@ -50,12 +50,13 @@ class Worker:
         self.root, self.function, self.env, self.config = root, function, env, config
         self.timeout, self.memory, self.log = timeout, memory, log
         self.process: Any = None
-        self.answers: Any = None
+        self.pending = b""
+        self.seen = -1  # the count of changes on disk its files were last compared at
+        self.noted = False  # it reported files it had not loaded before
         self.watched: dict[str, int | None] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        import queue
         import subprocess
         import threading
 
@@ -72,19 +73,37 @@ class Worker:
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches the server, which stops its workers
         )
-        self.answers = queue.Queue()
-        threading.Thread(
-            target=self._read_answers, args=(self.process, self.answers), daemon=True
-        ).start()
+        self.pending = b""
         threading.Thread(target=self._read_logs, args=(self.process,), daemon=True).start()
 
-    def _read_answers(self, process: Any, answers: Any) -> None:
-        for line in process.stdout:
-            try:
-                answers.put(json.loads(line))
-            except ValueError:
-                self.log(line.decode(errors="replace").rstrip("\n"))
-        answers.put(None)  # the process ended
+    def _answer(self, wait: float) -> dict[str, Any] | None:
+        """The worker's next answer line, read by the invoking thread itself (no reader
+        thread to hand it over: one wake-up less per request); ``None`` when the process
+        ended; ``TimeoutError`` after ``wait`` seconds."""
+        import select
+        import time
+
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + wait
+        while True:
+            line, newline, rest = self.pending.partition(b"\n")
+            if newline:
+                self.pending = rest
+                try:
+                    answer = json.loads(line)
+                except ValueError:
+                    answer = None
+                if isinstance(answer, dict):
+                    return answer
+                self.log(line.decode(errors="replace"))
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self.pending += chunk
 
     def _read_logs(self, process: Any) -> None:
         for line in process.stderr:
@@ -116,6 +135,7 @@ class Worker:
         for path in files:
             if path not in self.watched:
                 self.watched[path] = _mtime(path)
+                self.noted = True
 
     # -- invocation --------------------------------------------------------------------
     def invoke(self, event: Any, limit: float | None = None) -> dict[str, Any]:
@@ -124,8 +144,6 @@ class Worker:
         with ``"gateway": True`` when ``limit`` (an API's own wait) came first. A stale
         worker is the caller's to replace (``doit serve`` checks before each request, with
         the environment the settings give now)."""
-        import queue
-
         if self.process is not None and self.process.poll() is not None:
             self.stop()
         if self.process is None:
@@ -138,8 +156,8 @@ class Worker:
             pass  # it died while starting: the answer below says so
         gateway = limit is not None and limit < self.timeout
         try:
-            answer = self.answers.get(timeout=limit if gateway else self.timeout + 0.5)
-        except queue.Empty:
+            answer = self._answer(limit if gateway and limit is not None else self.timeout + 0.5)
+        except TimeoutError:
             self.stop()
             return {"timeout": self.timeout, "gateway": gateway, "cold": False}
         if answer is None:
@@ -209,6 +227,15 @@ def _app_files(root: str) -> list[str]:
     return files
 
 
+def _failed(answer: dict[str, Any], error: BaseException) -> None:
+    import traceback
+
+    answer["error"] = f"{type(error).__name__}: {error}"
+    answer["traceback"] = "".join(traceback.format_exception(error))
+    sys.stderr.write(answer["traceback"])
+    sys.stderr.flush()
+
+
 def main(argv: list[str]) -> int:
     root, function, config = argv[1], argv[2], json.loads(argv[3])
     # Run as a script, Python put this folder (the toolkit's) first on sys.path; the app's
@@ -233,20 +260,20 @@ def main(argv: list[str]) -> int:
         try:
             if handler is None:
                 handler = getattr(_load(root, config), function)
-            result = handler(request["event"], context)
-            answer["result"] = json.loads(json.dumps(result, default=str))
+            answer["result"] = handler(request["event"], context)
         except Exception as error:  # noqa: BLE001 - the server answers it as Lambda does
-            import traceback
-
-            answer["error"] = f"{type(error).__name__}: {error}"
-            answer["traceback"] = traceback.format_exc()
-            sys.stderr.write(answer["traceback"])
-            sys.stderr.flush()
+            _failed(answer, error)
         cold = False
         if len(sys.modules) != modules_seen:  # the files only when the imports changed
             modules_seen = len(sys.modules)
             answer["files"] = _app_files(root)
-        answers.write(json.dumps(answer) + "\n")
+        try:
+            text = json.dumps(answer, default=str)  # as Lambda's own encoder does
+        except (TypeError, ValueError, RecursionError) as error:
+            answer.pop("result", None)
+            _failed(answer, error)
+            text = json.dumps(answer)
+        answers.write(text + "\n")
     return 0
 
 

@@ -286,9 +286,11 @@ class Model:
         add: dict[str, Any] | None,
         remove: "Iterable[str]",
         version: int | None,
+        keep: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, str], dict[str, Any]]:
         """UpdateExpression, names and values for SET, ADD and REMOVE. Setting None is an
-        error (use remove); setting an empty set removes the attribute; nothing is NULL."""
+        error (use remove); setting an empty set removes the attribute; nothing is NULL.
+        ``keep``: values set only where the stored item has none (``if_not_exists``)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         clauses: dict[str, list[str]] = {"SET": [], "ADD": [], "REMOVE": []}
@@ -344,6 +346,11 @@ class Model:
             drop(field, claim(field, "REMOVE"))
         if not any(clauses.values()):
             raise ValidationError("update needs something to set, add or remove")
+        for index, (field, value) in enumerate((keep or {}).items()):
+            attribute = claim(field, "SET")
+            names[f"#keep{index}"] = attribute.name
+            values[f":keep{index}"] = attribute.to_dynamo(value)
+            clauses["SET"].append(f"#keep{index} = if_not_exists(#keep{index}, :keep{index})")
         if version is not None and cls.version_field:
             names["#version"] = cls.attributes[cls.version_field].name
             values[":version"] = Decimal(version)
@@ -354,13 +361,21 @@ class Model:
         return expression, names, values
 
     def update(self, set: dict[str, Any] | None = None, add: dict[str, Any] | None = None,
-               remove: "Iterable[str]" = (), condition: Any = None) -> "Model":  # fmt: skip
-        """Change attributes in place (SET, ADD, REMOVE) and return the item as stored.
+               remove: "Iterable[str]" = (), condition: Any = None,
+               create: bool = False) -> "Model":  # fmt: skip
+        """Change attributes of the stored item in place (SET, ADD, REMOVE) and return it as
+        stored.
 
+        Only an item that exists is changed: a missing one (deleted meanwhile) raises
+        ``ItemNotFound`` and stays missing. ``create=True`` writes it if it is missing
+        (an upsert); the item must then have every required attribute, from ``set`` or
+        ``add`` or this instance (those are written only where the stored item has none).
         ``set={"tags": set()}`` removes ``tags`` (DynamoDB has no empty sets); setting None
         is a ValidationError: name the attribute in ``remove`` instead."""
+        keep = self._required_for_create(set, add, remove) if create else None
+        condition, existence = self._existence_guard(condition, create)
         condition, version = self._version_guard(condition)
-        expression, names, values = self._changes(set, add, remove, version)
+        expression, names, values = self._changes(set, add, remove, version, keep)
         options: dict[str, Any] = {
             "Key": self.own_key(),
             "UpdateExpression": expression,
@@ -371,10 +386,67 @@ class Model:
             options["ExpressionAttributeValues"] = values
         if condition is not None:
             options["ConditionExpression"] = condition
-        result = _dynamo(f"updating {self._described()}", self._table().update_item, **options)
+        from tight.models.errors import ConditionFailed
+
+        try:
+            result = _dynamo(f"updating {self._described()}", self._table().update_item, **options)
+        except ConditionFailed:
+            if existence and (condition is existence or not self._stored()):
+                raise ItemNotFound(
+                    f"no {self._described()}: update changes an item that exists (it was "
+                    "never written, or was deleted); save() it, or pass create=True to "
+                    "write it when missing"
+                ) from None
+            raise
         fresh = self.from_item(result.get("Attributes", {}))
         self.__dict__.update(fresh.__dict__)
         return self
+
+    def _existence_guard(self, condition: Any, create: bool) -> tuple[Any, Any]:
+        """The condition with "the item exists" added (unless ``create``), and that guard."""
+        if create:
+            return condition, None
+        from boto3.dynamodb.conditions import Attr
+
+        exists = Attr(self.attributes[self.hash_key].name).exists()
+        return (exists if condition is None else condition & exists), exists
+
+    def _stored(self) -> bool:
+        """Whether the item is in the table now (a strongly consistent read of its key)."""
+        found = _dynamo(
+            f"reading {self._described()}",
+            self._table().get_item,
+            Key=self.own_key(),
+            ConsistentRead=True,
+            ProjectionExpression="#key",
+            ExpressionAttributeNames={"#key": self.attributes[self.hash_key].name},
+        )
+        return "Item" in found
+
+    def _required_for_create(
+        self, set: dict[str, Any] | None, add: dict[str, Any] | None, remove: "Iterable[str]"
+    ) -> dict[str, Any]:
+        """For an upsert: the required attributes the update does not give, from this
+        instance, written only where missing; a ValidationError names any it lacks."""
+        given = {*(set or {}), *(add or {}), *remove}
+        keys = (self.hash_key, self.range_key)
+        keep: dict[str, Any] = {}
+        missing: list[str] = []
+        for field, attribute in self.attributes.items():
+            if not attribute.required or field in given or field in keys:
+                continue
+            value = getattr(self, field)
+            if value is None:
+                missing.append(field)
+            else:
+                keep[field] = value
+        if missing:
+            raise ValidationError(
+                f"update(create=True) may create {self._described()}, which then needs "
+                f"{', '.join(missing)} (required); give {'them' if len(missing) > 1 else 'it'} "
+                "in set= or on the instance"
+            )
+        return keep
 
     @classmethod
     def _attribute(cls, field: str) -> Attribute:

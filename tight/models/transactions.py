@@ -70,10 +70,14 @@ class Transaction:
 
     def update(self, item: "Model", set: dict[str, Any] | None = None,
                add: dict[str, Any] | None = None, remove: "Iterable[str]" = (),
-               condition: Any = None) -> None:  # fmt: skip
-        """As ``Model.update``; the instance is not refreshed (a transaction returns nothing)."""
+               condition: Any = None, create: bool = False) -> None:  # fmt: skip
+        """As ``Model.update``: a missing item fails the transaction (``ConditionFailed``
+        with this action's ``index``) unless ``create=True``. The instance is not refreshed
+        (a transaction returns nothing)."""
+        keep = item._required_for_create(set, add, remove) if create else None
+        condition, _ = item._existence_guard(condition, create)
         condition, version = item._version_guard(condition)
-        expression, names, values = item._changes(set, add, remove, version)
+        expression, names, values = item._changes(set, add, remove, version, keep)
         options: dict[str, Any] = {
             "TableName": item.table_name(),
             "Key": item.own_key(),

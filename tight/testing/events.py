@@ -5,9 +5,10 @@ HTTP API), an ALB or a function URL would send for that request; a dict or list 
 JSON-encoded with a JSON Content-Type, and ``principal_id`` is placed where that kind's
 authorizer puts the caller.
 
-``sqs``, ``sns``, ``s3``, ``kinesis``, ``dynamodb_stream``, ``eventbridge`` and ``schedule``
-build the events those services send, shaped as AWS documents them (the project's tests
-compare them with the documented examples). ``events`` bundles them all for the plugin's
+``authorizer_request`` builds what a Lambda authorizer gets for a request. ``sqs``, ``sns``,
+``s3``, ``kinesis``, ``dynamodb_stream``, ``eventbridge`` and ``schedule`` build the events
+those services send, shaped as AWS documents them (the project's tests compare them with
+the documented examples). ``events`` bundles them all for the plugin's
 ``event`` fixture: ``event("GET", "/")``, ``event.sqs(bodies=[...])``, ...
 """
 
@@ -234,6 +235,48 @@ def _rest_event(
         "body": body,
         "isBase64Encoded": base64_body,
     }
+
+
+def as_authorizer_event(
+    event: dict[str, Any], identity: Iterable[str] = ("Authorization",)
+) -> dict[str, Any]:
+    """The REQUEST event API Gateway sends a Lambda authorizer for the request ``event``
+    (REST or HTTP API): the request without its body, with ``type``, the route's ARN and,
+    from an HTTP API (payload 2.0), the values of the ``identity`` headers."""
+    context = event.get("requestContext") or {}
+    api, stage = context.get("apiId", "abc123"), context.get("stage", "dev")
+    base = f"arn:aws:execute-api:{REGION}:{context.get('accountId', ACCOUNT)}:{api}/{stage}"
+    request = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
+    if event.get("version") == "2.0":
+        method = (context.get("http") or {}).get("method", "GET")
+        headers = event.get("headers") or {}
+        found = [headers.get(name.lower()) for name in identity]
+        request.update(
+            type="REQUEST",
+            routeArn=f"{base}/{method}{event.get('rawPath', '/')}",
+            identitySource=[value for value in found if value is not None],
+        )
+        return request
+    path = event.get("path") or "/"
+    request.update(type="REQUEST", methodArn=f"{base}/{event.get('httpMethod', 'GET')}{path}")
+    return request
+
+
+def authorizer_request(
+    method: str = "GET",
+    path: str = "/",
+    headers: dict[str, str] | None = None,
+    kind: str = "rest",
+    identity: Iterable[str] = ("Authorization",),
+    **options: Any,
+) -> dict[str, Any]:
+    """The event a Lambda authorizer gets for this request from a REST API (``kind="rest"``)
+    or an HTTP API (``kind="http"``); ``options`` as ``make_event`` takes them."""
+    if kind not in ("rest", "http"):
+        raise ValueError(f"Lambda authorizers serve kind 'rest' or 'http', not {kind!r}")
+    return as_authorizer_event(
+        make_event(method, path, None, headers, kind=kind, **options), identity
+    )
 
 
 class LambdaContext:
@@ -603,6 +646,7 @@ class Events:
         return make_event(*args, **kwargs)
 
     http = staticmethod(make_event)
+    authorizer = staticmethod(authorizer_request)
     sqs = staticmethod(sqs)
     sns = staticmethod(sns)
     s3 = staticmethod(s3)

@@ -57,6 +57,7 @@ _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _RECORDING = pytest.StashKey["TestRecording"]()
 _START_ERROR = pytest.StashKey[str]()
 _SEEN_PROBLEMS = pytest.StashKey[int]()
+_ANSWER_PROBLEMS = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -130,7 +131,12 @@ def recording_name(item: pytest.Item) -> str:
 
 
 def _problems(item: pytest.Item) -> list[str]:
-    found: list[str] = []
+    found = item.stash.setdefault(_ANSWER_PROBLEMS, [])
+    typed = sys.modules.get("tight.typed")
+    if typed is not None and typed.answer_problems:  # answers unlike their annotations
+        found.extend(typed.answer_problems)
+        typed.answer_problems.clear()
+    found = list(found)
     recording = item.stash.get(_RECORDING, None)
     if recording is not None:
         found.extend(recording.aws.problems)
@@ -373,7 +379,7 @@ def _session_env(session: TightSession) -> dict[str, str | None]:
     """The environment every test (and every process a test starts) runs in, beside env.yml:
     a region, the app's name for its models, and in playback ``TIGHT_PLAYBACK=1`` and
     placeholder credentials (a recording is made with the real ones)."""
-    values: dict[str, str | None] = {}
+    values: dict[str, str | None] = {"TIGHT_CHECK_ANSWERS": "1"}  # see tight.typed
     if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
         values["AWS_DEFAULT_REGION"] = recording_region()
     name = session.settings.get("app_name")
@@ -846,6 +852,10 @@ def _forget_app_modules() -> None:
     for name in list(lambda_proxy_event._controllers):
         if name.startswith("app."):
             del lambda_proxy_event._controllers[name]
+    authorizers = sys.modules.get("tight.providers.aws.controllers.authorizer")
+    for name in list(getattr(authorizers, "_controllers", ())):
+        if name.startswith("app."):
+            del authorizers._controllers[name]  # type: ignore[union-attr]
 
 
 def load_app_index(root: Path) -> types.ModuleType:

@@ -11,11 +11,12 @@ event): ``WrongEventSource`` is raised, so Lambda counts the invocation as faile
 batch is retried or sent to its DLQ instead of being deleted unprocessed.
 """
 
+import os
 import sys
 
 from tight import config, serving
 from tight import response as responses
-from tight.request import ALB, REST, Request, event_kind, is_json_type
+from tight.request import ALB, REST, Request, decoded_event, event_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,11 +86,13 @@ def _duplicate_handler(message: str) -> Exception:
 class Controller:
     """The handlers one controller module registered, by HTTP method."""
 
-    __slots__ = ("handlers", "module")
+    __slots__ = ("handlers", "module", "typed")
 
     def __init__(self, module: str) -> None:
         self.module = module
         self.handlers: dict[str, Handler] = {}
+        # Handlers with annotations -> their tight.typed.Binder (None until the first call).
+        self.typed: dict[Handler, Any] = {}
 
     def register(self, method: str, handler: Handler) -> None:
         existing = self.handlers.get(method)
@@ -99,7 +102,11 @@ class Controller:
                 f"{self.module} registers two {method} handlers, {existing.__qualname__} and "
                 f"{handler.__qualname__}; keep one @{method.lower()} per function module"
             )
+        if existing is not None:
+            self.typed.pop(existing, None)
         self.handlers[method] = handler
+        if is_typed(handler):
+            self.typed[handler] = None
 
     def allowed(self) -> "list[str]":
         allowed = set(self.handlers)
@@ -157,32 +164,11 @@ class Controller:
 
                     raise MethodNotAllowed(method or "(none)", self.allowed())
 
-            handler_event = event
-            body = event.get("body")
-            if body and isinstance(body, (str, bytes)):
-                content_type = request.content_type
-                if content_type is None:
-                    try:
-                        decoded = request.json()
-                    except Exception:  # noqa: BLE001 - not JSON: the handler gets the text
-                        decoded = body
-                elif content_type == "application/json" or is_json_type(content_type):
-                    decoded = request.json()
-                else:
-                    decoded = body
-                if decoded is not body:
-                    handler_event = dict(event)
-                    handler_event["body"] = decoded
-            # The handler always finds event["body"], None when the request has none: REST
-            # sends null, HTTP APIs and function URLs leave it out, ALB sends "".
-            elif body is None:
-                if "body" not in event:
-                    handler_event = {**event, "body": None}
-            elif body == "" or body == b"":
-                handler_event = {**event, "body": None}
-
+            typed = self.typed
+            if typed and handler in typed:
+                return self._typed(handler, event, request, context, defaults, multi_value, head)
             result = handler(
-                event=handler_event,
+                event=decoded_event(event, request),
                 context=context,
                 principal_id=request.principal_id,
                 request=request,
@@ -201,6 +187,29 @@ class Controller:
             if answer["statusCode"] >= 500:
                 _log_exception(f"{error.status_code} from handler", error=error.message)
             return answer
+
+    def _typed(
+        self,
+        handler: Handler,
+        event: Any,
+        request: Request,
+        context: Any,
+        defaults: "dict[str, str]",
+        multi_value: bool,
+        head: bool,
+    ) -> "dict[str, Any]":
+        """Call a handler with annotations through its compiled checks (``tight.typed``,
+        compiled on its first call, when every name its annotations use exists)."""
+        binder = self.typed[handler]
+        if binder is None:
+            from tight.typed import Binder
+
+            binder = self.typed[handler] = Binder(handler)
+        result = handler(**binder.arguments(event, request, context))
+        answer = responses.build(result, request.kind, defaults, multi_value, head)
+        if binder.check_answers and not head:
+            binder.check_answer(answer)
+        return answer
 
     def _server_error(
         self, context: Any, kind: "str | None", defaults: "dict[str, str]", multi_value: bool
@@ -239,6 +248,29 @@ class Controller:
         )
         headers["Access-Control-Max-Age"] = str(cors.max_age)
         return responses.shape(204, headers, "", False, request.kind, multi_value=multi_value)
+
+
+# The keyword arguments every handler gets; any other annotated parameter is read from the
+# request (tight.typed).
+_PLAIN = ("event", "context", "principal_id", "request")
+
+
+def is_typed(handler: Handler) -> bool:
+    """True when the handler annotates a parameter of its own (``body``, ``query``, a path
+    parameter), or has a return annotation while answers are checked (tests, ``doit
+    serve``). Read from the function's code, so that an untyped module loads nothing more."""
+    annotations = getattr(handler, "__annotations__", None)
+    code = getattr(handler, "__code__", None)
+    if not annotations or code is None:
+        return False
+    named = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    for name in annotations:
+        if name == "return":
+            if os.environ.get("TIGHT_CHECK_ANSWERS"):
+                return True
+        elif name in named and name not in _PLAIN:
+            return True
+    return False
 
 
 _controllers: "dict[str, Controller]" = {}

@@ -34,6 +34,7 @@ else:
 FUNCTIONS_DIR = ("app", "functions")
 HANDLER_FILE = "handler.py"
 LAMBDA_PROXY = "tight.providers.aws.controllers.lambda_proxy_event"
+AUTHORIZER = "tight.providers.aws.controllers.authorizer"
 
 # AppError lives in tight.errors, loaded only when something fails; the name stays
 # importable from here.
@@ -83,6 +84,13 @@ class LambdaFunction:
             records = batch.controller_of(module) if batch is not None else None
             if batch is not None and http is not None and records is not None:
                 raise batch.KindConflict(batch.http_conflict(module.__name__, records.source.name))
+            authorizers = sys.modules.get(AUTHORIZER)
+            authorizer = authorizers.controller_for(module.__name__) if authorizers else None
+            if authorizer is not None and (http is not None or records is not None):
+                raise _app_error(
+                    f"app/functions/{self.name}/handler.py registers a Lambda authorizer and "
+                    "other handlers; an authorizer is a function of its own: split them"
+                )
         except Exception:  # noqa: BLE001 - logged; answered by _load_failed
             from tight.core import logger
 
@@ -94,6 +102,8 @@ class LambdaFunction:
             return None
         if http is not None:
             self._serve = http.dispatch
+        elif authorizer is not None:
+            self._serve = authorizer.dispatch
         elif records is not None:
             self._serve = records.dispatch
         elif callable(getattr(module, "handler", None)):
