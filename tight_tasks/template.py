@@ -304,13 +304,12 @@ class Builder:
         elif code.kind == "http":
             self.api_resource()
             events = {row.event: api_event(row, row.authorizer) for row in rows}
-        statements[:0] = table_statements(self.models, name, code)
+        own = table_statements(self.models, name, code)
         if code.idempotent:
             from tight_tasks.policies import idempotency_statement
 
-            statements.insert(0, idempotency_statement())
-            events = {row.event: api_event(row) for row in rows}
-        own = table_statements(self.models, name, code) + permission_statements(entry)
+            own.insert(0, idempotency_statement())
+        own += permission_statements(entry)
         statements[:0] = own
         self.code_statements[name] = own
         physical = f"{self.app}-{self.stage}-{name}"
