@@ -31,6 +31,7 @@ BENCHES = (
     "bench/dynamo/run.py",
     "bench/idempotency/run.py",
     "bench/serve/run.py",
+    "bench/serve/queues.py",
 )
 
 

@@ -63,8 +63,10 @@ def assert_orders_has_its_dead_letter_queue(env: dict[str, str]) -> None:
 
 
 def test_every_command_of_the_tutorial_runs(tmp_path):
-    port, serve_port = free_port(), free_port()
+    port, serve_port, local_port = free_port(), free_port(), free_port()
     text = TUTORIAL.read_text().replace("127.0.0.1:5000", f"127.0.0.1:{port}")
+    text = text.replace("127.0.0.1:8000", f"127.0.0.1:{local_port}")
+    text = text.replace("port: 8000", f"port: {local_port}")
     text = text.replace("moto_server -p 5000", f"moto_server -p {port}")
     text = text.replace("127.0.0.1:3000", f"127.0.0.1:{serve_port}")
     text = text.replace("serve port=3000", f"serve port={serve_port}")
@@ -94,15 +96,13 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
                     env[key] = value
             elif line.endswith("&"):
                 command = shlex.split(line[:-1])
+                console = (tmp_path / f"console-{len(background)}.txt").open("w")
                 background.append(
                     subprocess.Popen(
-                        command,
-                        cwd=cwd,
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
+                        command, cwd=cwd, env=env, stdout=console, stderr=subprocess.STDOUT
                     )
                 )
+                console.close()
                 wait_for_port(serve_port if f"port={serve_port}" in line else port)
             else:
                 result = subprocess.run(
@@ -117,6 +117,14 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
             process.terminate()
             process.wait(timeout=30)
 
+    # The queue, locally: two orders processed, the poisoned one in the dead-letter queue.
+    shown = (tmp_path / "console-1.txt").read_text()
+    assert "sqs         orders  3 records  1 of 3 failed" in shown
+    assert shown.count("order received") == 2
+    assert "failed once (max_receive_count 1): SQS moves it to shop-dev-orders-dlq" in shown
+    listed = outputs["doit dlq"][0].splitlines()
+    at = listed.index("shop-dev-orders-dlq: 1 message (dead-letter queue of shop-dev-orders)")
+    assert listed[at + 1].endswith("  not an order")
     served = outputs[f"curl -s http://127.0.0.1:{serve_port}/items/mug"]
     assert '"name": "Mug"' in served[0] and "in_stock" not in served[0]  # before the edit
     assert '"in_stock": true' in served[1]  # the edit, live on the next request

@@ -17,6 +17,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``events_cli``, ``logs`` | event, logs |
 | ``serve``, ``invoke`` | serve, invoke (functions run in ``worker`` processes) |
 | ``openapi`` | openapi (handlers read by ``describe`` in a process of their own) |
+| ``dlq`` | dlq (the failure queues, locally or deployed) |
 
 This module only gathers them, with doit's configuration.
 """
@@ -28,6 +29,7 @@ from tight_tasks.apptests import task_test
 from tight_tasks.artifact import task_artifact
 from tight_tasks.config import user_cache
 from tight_tasks.deploy import task_deploy, task_outputs, task_undeploy
+from tight_tasks.dlq import task_dlq
 from tight_tasks.dynamo import (
     task_dynamo_install,
     task_dynamo_reset,
@@ -75,6 +77,7 @@ __all__ = [
     "DOIT_CONFIG",
     "task_artifact",
     "task_deploy",
+    "task_dlq",
     "task_dynamo_install",
     "task_dynamo_reset",
     "task_dynamo_start",

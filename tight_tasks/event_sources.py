@@ -97,6 +97,13 @@ def check_deployed_name(
         )
 
 
+def queue_visibility(timeout: int, options: dict[str, Any]) -> int:
+    """The visibility timeout of an SQS trigger's queue: six times the functions' timeout,
+    as Lambda recommends for retries, plus the time a batch may wait to fill (a message is
+    in flight from its first poll); SQS's longest at most."""
+    return min(43200, 6 * timeout + int(options.get("batch_window", 0)))
+
+
 def trigger_options(trigger: str, raw: Any) -> dict[str, Any]:
     """A trigger's tight.yml value as a mapping: ``sqs: orders`` is short for
     ``sqs: {queue: orders}`` (each source's main key), a schedule is its expression (or
@@ -137,11 +144,7 @@ def source_events(
             check_deployed_name(builder, name, "sqs", f"{queue}{'.fifo' if fifo else ''}", fifo)
             queue_properties: dict[str, Any] = {
                 "QueueName": {"Fn::Sub": f"{builder.prefix}-{queue}{'.fifo' if fifo else ''}"},
-                # Six times the timeout, as Lambda recommends for retries, plus the time a
-                # batch may wait to fill (a message is in flight from its first poll).
-                "VisibilityTimeout": min(
-                    43200, 6 * builder.timeout + int(options.get("batch_window", 0))
-                ),
+                "VisibilityTimeout": queue_visibility(builder.timeout, options),
             }
             if fifo:
                 queue_properties["FifoQueue"] = True

@@ -73,6 +73,12 @@ def retry_settings(
     return {}
 
 
+def max_receive_count(settings: dict[str, Any], options: dict[str, Any]) -> int:
+    """Receives before an SQS trigger's message moves to its dead-letter queue: what the
+    template deploys as ``maxReceiveCount`` and what the queue gets under ``doit serve``."""
+    return int(setting_of(settings, options, "max_receive_count", DEFAULT_MAX_RECEIVE_COUNT))
+
+
 def failure_queue_name(app: str, stage: str, function: str) -> str:
     """The function's own failure queue, as the template names it."""
     return f"{app}-{stage}-{function}-failures"
@@ -104,7 +110,7 @@ def redrive_policy(
 ) -> dict[str, Any]:
     """The ``RedrivePolicy`` of a queue the stack creates, after adding its dead-letter
     queue ``<queue>-dlq`` (FIFO when the queue is)."""
-    count = failure_setting(builder, options, "max_receive_count", DEFAULT_MAX_RECEIVE_COUNT)
+    count = max_receive_count(builder.settings, options)
     arn = failure_queue_resource(
         builder,
         camel(queue) + "DeadLetterQueue",

@@ -1,13 +1,14 @@
-"""The app's asynchronous and stream event sources, driving its functions on the local
+"""The app's queue, asynchronous and stream event sources, driving its functions on the local
 server (moto's, which ``doit dynamo_start`` runs) while ``doit serve`` runs.
 
 ``local_plan`` reads each function's tight.yml trigger as the template does
 (``tight_tasks.event_sources.trigger_options`` for its source, ``tight_tasks.failures`` for
 its retries and failure queue), with the deployed names (``<app>-<stage>-<name>``).
 ``LocalSources`` wires each source to its function on the server (a queue subscribed to the
-topic, a queue notification on the bucket, a catch-all rule on the bus; shard readers for
-the streams), a clock for the schedules, and runs them until ``stop``. Wiring reuses what
-exists and deletes nothing; a source the server lacks is created with its deployed name.
+topic, a queue notification on the bucket, a catch-all rule on the bus; a poller for each
+SQS trigger's queue, ``tight_tasks.queue_delivery``; shard readers for the streams), a
+clock for the schedules, and runs them until ``stop``. Wiring reuses what exists and
+deletes nothing; a source the server lacks is created with its deployed name.
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ class Source:
 
     function: str  # the folder under app/functions
     deployed: str  # <app>-<stage>-<function>
-    trigger: str  # sns, s3, eventbridge, schedule, kinesis or dynamodb_stream
+    trigger: str  # sqs, sns, s3, eventbridge, schedule, kinesis or dynamodb_stream
     source: str  # the topic ARN or name, bucket, bus, stream, table or expression
     retries: int
-    failure_queue: str  # its name
+    failure_queue: str  # its name (an SQS trigger's: its queue's dead-letter queue)
     options: dict[str, Any] = field(default_factory=dict)
     bisect: bool = False
 
@@ -64,8 +65,34 @@ def _named(app: str, stage: str, value: str) -> str:
     return value if value.startswith("arn:") else f"{app}-{stage}-{value}"
 
 
+def _queue_source(
+    app: str, stage: str, function: str, settings: dict[str, Any], raw: Any
+) -> Source:
+    """An SQS trigger as the template deploys it: the queue ``<app>-<stage>-<queue>``
+    (``.fifo`` when FIFO) with its visibility timeout, and its dead-letter queue with the
+    receives before a message moves there (none for a queue given by ARN)."""
+    from tight_tasks.event_sources import queue_visibility, trigger_options
+    from tight_tasks.failures import max_receive_count
+    from tight_tasks.functions import DEFAULT_TIMEOUT, function_setting
+    from tight_tasks.queue_delivery import dead_letter_name
+
+    options = trigger_options("sqs", raw)
+    queue = str(options["queue"])
+    fifo = bool(options.get("fifo", False))
+    options["visibility_timeout"] = queue_visibility(
+        function_setting(settings, "timeout", DEFAULT_TIMEOUT), options
+    )
+    if queue.startswith("arn:"):
+        return Source(function, f"{app}-{stage}-{function}", "sqs", queue, 0, "", options)
+    name = f"{app}-{stage}-{queue}{'.fifo' if fifo else ''}"
+    options["max_receive_count"] = max_receive_count(settings, options)
+    return Source(
+        function, f"{app}-{stage}-{function}", "sqs", name, 0, dead_letter_name(name), options
+    )
+
+
 def local_plan(root: Path, settings: dict[str, Any], stage: str) -> list[Source]:
-    """Every asynchronous and stream trigger of the app's functions."""
+    """Every queue, asynchronous and stream trigger of the app's functions."""
     from tight_tasks.config import app_name
     from tight_tasks.event_sources import trigger_options
     from tight_tasks.failures import failure_queue_name, retry_settings
@@ -77,6 +104,9 @@ def local_plan(root: Path, settings: dict[str, Any], stage: str) -> list[Source]
     for name in app_functions(root, settings):
         entry = function_entry(settings, name)
         trigger = function_trigger(name, entry, read_code(root, name))
+        if trigger == "sqs":
+            plan.append(_queue_source(app, stage, name, settings, entry[trigger]))
+            continue
         if trigger not in ASYNC_TRIGGERS + STREAM_TRIGGERS:
             continue
         options = trigger_options(trigger, entry[trigger])
@@ -190,6 +220,9 @@ class LocalSources:
         if source.trigger in STREAM_TRIGGERS:
             self.pollers.append(self._stream_poller(source))
             return
+        if source.trigger == "sqs":
+            self.pollers.append(self._queue_poller(source))
+            return
         url, arn = ensure_local_queue(self.sqs, local_queue_name(source.deployed))
         target = self.target(source)
         if source.trigger == "sns":
@@ -228,6 +261,35 @@ class LocalSources:
             s3.head_bucket(Bucket=bucket)
         except s3.exceptions.ClientError:
             s3.create_bucket(Bucket=bucket)
+
+    def _queue_poller(self, source: Source) -> Any:
+        from tight_tasks.queue_delivery import (
+            QueuePoller,
+            QueueTarget,
+            ensure_queues,
+            visibility_timeout,
+        )
+
+        name = source.source.rsplit(":", 1)[-1]  # a queue given by ARN is polled by name
+        count = source.options.get("max_receive_count")
+        url, arn, dead_letter = ensure_queues(
+            self.sqs, name, int(source.options["visibility_timeout"]), count
+        )
+        if count is None:  # the queue's own redrive policy, if it has one
+            from tight_tasks.queue_delivery import receive_limit
+
+            count = receive_limit(self.sqs, url)
+        target = QueueTarget(
+            source.function,
+            url,
+            arn,
+            int(source.options.get("batch_size", 10)),
+            int(source.options.get("batch_window", 0)),
+            int(count),
+            dead_letter,
+            visibility_timeout(self.sqs, url),
+        )
+        return QueuePoller(target, self.sqs, self.invoke, self.report)
 
     def _stream_poller(self, source: Source) -> Any:
         from tight_tasks.stream_delivery import (
@@ -356,7 +418,14 @@ def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
         aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
     )
     endpoint = api.dynamo
-    config = Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2})
+    # Every poller may sit in a long poll at once, each on a connection of its own: past
+    # urllib3's 10 it would warn on the console and reconnect.
+    config = Config(
+        connect_timeout=2,
+        read_timeout=30,
+        retries={"max_attempts": 2},
+        max_pool_connections=64,
+    )
 
     made: dict[str, Any] = {}
 
