@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -221,10 +222,18 @@ def test_functions_permissions_allow_a_call_in_the_check_and_the_template(shop):
     settings = root / "tight.yml"
     original = settings.read_text()
     settings.write_text(original + UPLOADS_PERMISSIONS)
+    old = root / "tests/placebos/test_from_before/calls.json"  # no function, no stage
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"test": "t", "calls": [{"operation": "s3.GetObject"}]}))
     try:
         checked = run("doit", "permissions", cwd=root, env=env)
         found = errors(checked.stderr)
         assert len(found) == 2 and not any("uploads" in line for line in found), checked.stderr
+        assert (
+            "hint: tests/placebos/test_from_before: recorded before Tight noted which function "
+            "makes each call; re-record it with `pytest --tight-record`"
+        ) in checked.stdout
+        assert "test_each_function: recorded before" not in checked.stdout
         assert run("doit", "template", cwd=root, env=env).returncode == 0
         document = yaml.safe_load((root / "build/template.yml").read_text())
         role = document["Resources"]["UploadsFunctionRole"]["Properties"]["Policies"][0]
@@ -236,6 +245,7 @@ def test_functions_permissions_allow_a_call_in_the_check_and_the_template(shop):
         assert run("cfn-lint", "build/template.yml", cwd=root, env=env).returncode == 0
     finally:
         settings.write_text(original)
+        shutil.rmtree(old.parent.parent)
 
 
 @pytest.mark.parametrize(

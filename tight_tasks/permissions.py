@@ -237,7 +237,8 @@ def _restage(text: str, app: str, recorded: str, stage: str) -> str:
 
 def read_recordings(root: Path, app: str, stage: str) -> tuple[dict[str, Recorded], list[str]]:
     """The calls each function's code made, from every recording; and the recordings
-    whose calls name no function (made before Tight noted it, or by the tests alone)."""
+    made before Tight noted which function makes each call (a call a test makes itself
+    names none, and is not the function's to be allowed)."""
     by_function: dict[str, Recorded] = {}
     unattributed = []
     for folder in recording_folders(root):
@@ -253,7 +254,7 @@ def read_recordings(root: Path, app: str, stage: str) -> tuple[dict[str, Recorde
         recorded_stage = str(manifest.get("stage") or stage)
         named = False
         for entry in calls:
-            function = entry.get("function")
+            function = entry.get("function") if isinstance(entry, dict) else None
             if not function:
                 continue
             named = True
@@ -265,8 +266,8 @@ def read_recordings(root: Path, app: str, stage: str) -> tuple[dict[str, Recorde
             call = str(entry.get("call") or operation)
             for need in needs_of(operation, call, params, region):
                 by_function.setdefault(function, Recorded()).needs.append((need, where))
-        if calls and not named:
-            unattributed.append(where)
+        if calls and not named and "stage" not in manifest:
+            unattributed.append(where)  # recorded before calls named their function
     return by_function, unattributed
 
 
@@ -405,9 +406,8 @@ def check(root: Path, settings: dict[str, Any], stage: str = "") -> Report:
         )
     for where in unattributed:
         report.hints.append(
-            f"{where}: its calls name no function (recorded before Tight noted which "
-            "function makes each call, or made by the test itself); re-record it with "
-            "`pytest --tight-record` to have them checked"
+            f"{where}: recorded before Tight noted which function makes each call; "
+            "re-record it with `pytest --tight-record` to have its calls checked"
         )
     return report
 
