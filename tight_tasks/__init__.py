@@ -12,6 +12,7 @@ command-line variables) or ``--name value``. Each creator lives beside the work 
 | ``lock``, ``vendor``, ``artifact`` | lock, vendor, artifact |
 | ``schema`` | schema |
 | ``template``, ``deploy`` | template, deploy, undeploy, outputs |
+| ``permissions`` | permissions (also run by test) |
 | ``dynamo`` | dynamo_install, dynamo_start, dynamo_stop, dynamo_status, dynamo_reset |
 | ``events_cli``, ``logs`` | event, logs |
 | ``serve``, ``invoke`` | serve, invoke (functions run in ``worker`` processes) |
@@ -43,6 +44,7 @@ from tight_tasks.invoke import task_invoke
 from tight_tasks.lock import task_lock
 from tight_tasks.logs import task_logs
 from tight_tasks.openapi import task_openapi
+from tight_tasks.permissions import task_permissions
 from tight_tasks.scaffold import (
     task_generate_app,
     task_generate_function,
@@ -91,6 +93,7 @@ __all__ = [
     "task_logs",
     "task_openapi",
     "task_outputs",
+    "task_permissions",
     "task_schema",
     "task_serve",
     "task_template",

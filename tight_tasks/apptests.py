@@ -3,6 +3,8 @@
 It depends on ``doit vendor``, so the app's locked dependencies are importable on a fresh
 clone or after a new requirement (vendor does nothing when they already are), and it
 stops with one line when env.yml is missing but env.dist.yml has keys without a default.
+Once the tests pass, the AWS calls they recorded are checked against the functions' roles
+(``tight_tasks.permissions``, as ``doit permissions`` does).
 """
 
 import sys
@@ -54,6 +56,9 @@ def _run_tests(pytest_args: str) -> Any:
     completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode not in (0, 5):
         raise TightTaskError(f"tests failed (pytest exit {completed.returncode})")
+    from tight_tasks.permissions import check_after_tests
+
+    check_after_tests(root, load(root))  # the recordings are fresh now
     return None
 
 
@@ -65,7 +70,8 @@ def _declares_dependencies() -> bool:
 
 
 def task_test() -> dict[str, Any]:
-    """Run the app's tests (offline: AWS and HTTP calls play back from recordings)."""
+    """Run the app's tests (offline: AWS and HTTP calls play back from recordings), then
+    check the calls they recorded against the functions' roles (as `doit permissions`)."""
     return {
         "actions": [(as_action(_run_tests),)],
         "task_dep": ["vendor"] if _declares_dependencies() else [],

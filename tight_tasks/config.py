@@ -206,6 +206,21 @@ class Trigger(Spec):
             raise SettingError(key, str(error)) from None
 
 
+class Permissions(Spec):
+    """``functions.<name>.permissions``: IAM statements added to the function's role, each
+    checked by ``tight_tasks.iam`` (the key and line of the first problem)."""
+
+    words = "a list of IAM statements (Effect, Action, Resource)"
+    empty_is_default = False
+
+    def check(self, value: Any, key: str) -> None:
+        from tight_tasks.iam import permissions_problem
+
+        problem = permissions_problem(value, key)
+        if problem is not None:
+            raise SettingError(problem[0], problem[1])
+
+
 class Checked(Spec):
     """A value of ``types`` that ``function`` accepts (it raises ``ConfigError`` with its
     own message)."""
@@ -370,9 +385,10 @@ FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
         "auth": AUTH,
+        "permissions": Permissions(),
         **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
-    "a mapping of routes and at most one trigger (" + ", ".join(TRIGGERS) + ")",
+    "a mapping of routes, auth, permissions and at most one trigger (" + ", ".join(TRIGGERS) + ")",
 )
 
 SCHEMA: dict[str, Spec] = {
@@ -415,6 +431,7 @@ SCHEMA: dict[str, Spec] = {
             "backend": OneOf(*DYNAMO_BACKENDS),
             "port": Number(1, 65535, "a TCP port number"),
             "command": STRING,
+            "persist": BOOLEAN,
         }
     ),
     "testing": Table({"scrub": Table({"keys": STRINGS, "patterns": STRINGS})}),
@@ -488,8 +505,8 @@ def _checked_copy(path: Path) -> Path:
 def _checked_digest(raw: bytes) -> str:
     digest = hashlib.sha256(raw)
     here = Path(tight_tasks.triggers.__file__)
-    rules, auth = here.with_name("aws_rules.py"), here.with_name("auth.py")  # the checks' rules
-    modules = (__file__, tight.config.__file__, str(here), str(rules), str(auth))
+    rules = [str(here.with_name(name)) for name in ("aws_rules.py", "auth.py", "iam.py")]
+    modules = (__file__, tight.config.__file__, str(here), *rules)  # the checks' rules
     for module in modules:
         stat = os.stat(module)
         digest.update(f"\0{module}:{stat.st_size}:{stat.st_mtime_ns}".encode())

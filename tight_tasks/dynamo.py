@@ -2,22 +2,25 @@
 
 Backends, chosen under ``dynamo:`` in tight.yml:
 
-- ``moto`` (default): moto's server, in memory; needs neither Java nor Docker. Installed
+- ``moto`` (default): moto's server; needs neither Java nor Docker. Installed
   once into ``.tight/dynamo/moto`` (``moto[server]``), not into your environment: with uv
   when there is one (seconds from a warm cache), else with pip. Supports transactions,
-  TTL and streams; data is gone when it stops.
+  TTL and streams. Its tables, indexes, TTL settings and items are kept across a stop and
+  the next start in ``.tight/dynamo/moto-data.json`` (``tight_tasks.dynamo_data``), unless
+  ``persist: false``.
 - ``dynalite``: persistent, in ``.tight/dynamo/data``; installed once with npm into
   ``.tight/dynamo/dynalite``. It lacks transactions, TTL and streams.
 - ``command``: any server you give as ``command`` (``{port}`` is replaced), such as a
   DynamoDB Local you installed yourself. Tight never downloads Amazon's DynamoDB Local.
 
-``start`` returns once the server answers, creates every model's missing table and never
-deletes data; ``stop`` stops only the process ``start`` started: ``.tight/dynamo/server.json``
-records its PID, start time and command line, and a PID that now names another process
-(reused after a reboot, or a record edited by hand) is reported as stale and never
-signalled. ``status`` reports a stale record or a server killed from outside; ``reset``
-deletes the tables (and so the data) and creates them again. Installs are built beside
-their folder and swapped in whole (``files.building_folder``), with a stamp of what was
+``start`` returns once the server answers (moto's kept data put back), creates every
+model's missing table and never deletes data; ``stop`` stops only the process ``start``
+started: ``.tight/dynamo/server.json`` records its PID, start time and command line, and a
+PID that now names another process (reused after a reboot, or a record edited by hand) is
+reported as stale and never signalled. ``status`` reports a stale record or a server
+killed from outside; ``reset`` deletes the tables (and so the data) and creates them
+again, and forgets moto's kept data. Installs are built beside their folder and swapped in
+whole (``files.building_folder``), with a stamp of what was
 installed so that an install already there is not done again.
 """
 
@@ -54,6 +57,7 @@ class Backend:
     name: str
     port: int
     command_template: str | None = None
+    persist: bool = True  # moto only: the other backends keep (or not) their own data
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> "Backend":
@@ -73,7 +77,13 @@ class Backend:
             raise TightTaskError(
                 "dynamo.backend command needs dynamo.command, the server to run, with {port}"
             )
-        return cls(name, port, str(command) if command else None)
+        persist = section.get("persist", True)
+        return cls(name, port, str(command) if command else None, persist is not False)
+
+    @property
+    def keeps_data(self) -> bool:
+        """True when Tight saves this server's data on stop and loads it on start."""
+        return self.name == "moto" and self.persist
 
     @property
     def endpoint(self) -> str:
@@ -436,6 +446,10 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
         raise TightTaskError(
             f"the {backend.name} backend is not installed; run `doit dynamo_install`"
         )
+    from tight_tasks import dynamo_data
+
+    # Read before the server starts: data that cannot be read stops the start, not the load.
+    kept = dynamo_data.read(state_dir(root), STATE_DIR) if backend.keeps_data else None
     command, env = server_command(root, backend)
     folder = state_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
@@ -476,7 +490,24 @@ def start(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     print(
         f"{backend.name} DynamoDB on {backend.endpoint} (pid {process.pid}), ready in {ready:.2f} s"
     )
-    created = create_tables(root, settings, backend.endpoint)
+    put_back = None
+    try:
+        loading = dynamo_data.load(backend.endpoint, kept) if kept is not None else None
+        try:
+            created = create_tables(root, settings, backend.endpoint)
+        finally:  # never leave a thread writing: the server's data is whole or not kept
+            put_back = loading() if loading is not None else None
+    except dynamo_data.ServerError as error:
+        raise TightTaskError(
+            f"could not put back the data kept in {STATE_DIR}/{dynamo_data.DATA_FILE}: "
+            f"{error}; it stays as it was (this server's data is not saved over it); "
+            "`doit dynamo_reset` starts empty"
+        ) from None
+    if backend.keeps_data:  # only now: a stop saves the data only once it is all back
+        state["keeps_data"] = True
+        write_atomic(folder / STATE_FILE, json.dumps(state, indent=2) + "\n")
+    if put_back is not None:
+        print(f"put back {put_back[0]} table(s) and {put_back[1]} item(s) kept by the last stop")
     if created:
         print(f"created tables: {', '.join(created)}")
     return state
@@ -512,6 +543,7 @@ def _terminate(pid: int, state: dict[str, Any] | None, timeout: float = 10.0) ->
 
 
 def stop(root: Path) -> str:
+    """Stop the server ``start`` started; moto's data is saved first (``dynamo_data``)."""
     state = read_state(root)
     record = state_dir(root) / STATE_FILE
     if state is None:
@@ -520,9 +552,14 @@ def stop(root: Path) -> str:
     if found != "ours":
         record.unlink(missing_ok=True)
         return f"not running: {_stale(state, found)}; removed the stale record"
+    kept = ""
+    if state.get("keeps_data"):
+        from tight_tasks import dynamo_data
+
+        kept = "; " + dynamo_data.save(state_dir(root), str(state["endpoint"]))
     _terminate(state["pid"], state)
     record.unlink(missing_ok=True)
-    return f"stopped {state['backend']} (pid {state['pid']})"
+    return f"stopped {state['backend']} (pid {state['pid']}){kept}"
 
 
 def status(root: Path) -> str:
@@ -537,11 +574,19 @@ def status(root: Path) -> str:
     return f"running: {state['backend']} on {state['endpoint']} (pid {state['pid']})"
 
 
-def reset(root: Path, settings: dict[str, Any]) -> list[str]:
-    """Delete every table on the local server, then create the models' tables again."""
+def reset(root: Path, settings: dict[str, Any]) -> list[str] | None:
+    """Forget moto's kept data; then, when a server runs, delete every table on it and
+    create the models' tables again (the deleted tables' names, or None when none runs)."""
+    from tight_tasks import dynamo_data
+
     state = read_state(root)
-    if state is None or owner(state) != "ours":
-        raise TightTaskError("no local DynamoDB is running; `doit dynamo_start` first")
+    running = state is not None and owner(state) == "ours"
+    forgot = dynamo_data.forget(state_dir(root))
+    if not running:
+        if forgot:
+            return None
+        raise TightTaskError("no local DynamoDB is running and none kept data; nothing to reset")
+    assert state is not None
     import boto3
 
     client = boto3.client(
@@ -616,9 +661,12 @@ def task_dynamo_status() -> dict[str, Any]:
 
 def _dynamo_reset(root: Path, settings: dict[str, Any]) -> None:
     deleted = reset(root, settings)
+    if deleted is None:
+        print(f"removed the data kept in {STATE_DIR}; the next dynamo_start starts empty")
+        return
     print(f"deleted {len(deleted)} table(s) and their data; the models' tables are back, empty")
 
 
 def task_dynamo_reset() -> dict[str, Any]:
-    """Delete every table on the local DynamoDB (all its data), then recreate the models'."""
+    """Delete the local DynamoDB's tables and kept data, then recreate the models' tables."""
     return {"actions": [(as_action(in_app(_dynamo_reset)),)], "uptodate": [False]}

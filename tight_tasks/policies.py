@@ -1,8 +1,9 @@
 """The app's tables and who may touch them: one DynamoDB table per model (as ``doit schema``
 writes it, kept when the stack is updated or deleted), one IAM role per function allowing its
 log group, the tables its code uses (read actions on each, write actions only on those it
-writes: ``tight_tasks.model_uses`` has the rules) and its event source, and which
-env.dist.yml variables are secrets, whose template parameters are NoEcho.
+writes: ``tight_tasks.model_uses`` has the rules), its event source and the statements
+tight.yml adds for it (``functions.<name>.permissions``), and which env.dist.yml variables
+are secrets, whose template parameters are NoEcho.
 """
 
 import sys
@@ -40,6 +41,7 @@ __all__ = [
     "is_secret",
     "model_named",
     "model_tables",
+    "permission_statements",
     "table_id",
     "table_statement",
     "table_statements",
@@ -180,6 +182,15 @@ def idempotency_statement() -> dict[str, Any]:
 
     arn = {"Fn::GetAtt": [table_id(IdempotencyRecord), "Arn"]}
     return {"Effect": "Allow", "Action": IDEMPOTENCY_ACTIONS, "Resource": [arn]}
+
+
+def permission_statements(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements tight.yml adds to a function's role (``functions.<name>.permissions``,
+    checked when tight.yml is read), for services Tight does not model: a resource naming
+    ``${Stage}`` or ``${AWS::Region}`` is filled in by CloudFormation."""
+    from tight_tasks.iam import rendered_statement
+
+    return [rendered_statement(statement) for statement in entry.get("permissions") or []]
 
 
 def function_role(prefix: str, name: str, statements: list[dict[str, Any]]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ TEMPLATE_MODULES = (
     "triggers.py",
     "aws_rules.py",
     "auth.py",
+    "iam.py",
     "target.py",
     "config.py",
 )
@@ -264,6 +265,10 @@ class Builder:
         self.models = app_models(root)
         self.authorizers: dict[Auth, str] = {}  # the route table's, named (tight_tasks.auth)
         self.iam = False  # a route is iam: an HTTP API turns its IAM authorizer on
+        # Per function, the statements its own code needs (tables, tight.yml's permissions),
+        # beside those Lambda uses for it (logs, polling, failures): `doit permissions`
+        # hints at the ones no recorded call used.
+        self.code_statements: dict[str, list[dict[str, Any]]] = {}
 
     def add(self, logical: str, resource: dict[str, Any]) -> str:
         if logical in self.resources and self.resources[logical] != resource:
@@ -284,7 +289,7 @@ class Builder:
         from tight_tasks.event_sources import source_events, trigger_options
         from tight_tasks.failures import on_failure
         from tight_tasks.functions import camel, function_entry, function_trigger
-        from tight_tasks.policies import function_role, table_statements
+        from tight_tasks.policies import function_role, permission_statements, table_statements
 
         entry = function_entry(self.settings, name)
         trigger = function_trigger(name, entry, code)
@@ -299,11 +304,14 @@ class Builder:
         elif code.kind == "http":
             self.api_resource()
             events = {row.event: api_event(row, row.authorizer) for row in rows}
-        statements[:0] = table_statements(self.models, name, code)
+        own = table_statements(self.models, name, code)
         if code.idempotent:
             from tight_tasks.policies import idempotency_statement
 
-            statements.insert(0, idempotency_statement())
+            own.insert(0, idempotency_statement())
+        own += permission_statements(entry)
+        statements[:0] = own
+        self.code_statements[name] = own
         physical = f"{self.app}-{self.stage}-{name}"
         if len(physical) > 64:
             raise TightTaskError(
@@ -500,9 +508,17 @@ def deep_merge(base: Any, overlay: Any) -> Any:
 
 
 def build_template(root: Path, settings: dict[str, Any], stage: str) -> dict[str, Any]:
+    return built_template(root, settings, stage)[0]
+
+
+def built_template(
+    root: Path, settings: dict[str, Any], stage: str
+) -> tuple[dict[str, Any], Builder]:
+    """The template, with the overlay merged, and the builder that made it."""
     from tight_tasks.config import parse_yaml
 
-    document = Builder(root, settings, stage).document()
+    builder = Builder(root, settings, stage)
+    document = builder.document()
     overlay_path = root / OVERLAY_FILE
     if overlay_path.is_file():
         overlay = parse_yaml(overlay_path)[0] or {}
@@ -510,7 +526,7 @@ def build_template(root: Path, settings: dict[str, Any], stage: str) -> dict[str
             raise TightTaskError(f"{OVERLAY_FILE} must be a mapping, merged onto the template")
         document = deep_merge(document, overlay)
     check_stage_clash(document, stage)
-    return document
+    return document, builder
 
 
 def check_stage_clash(document: dict[str, Any], stage: str) -> None:

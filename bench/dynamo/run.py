@@ -4,9 +4,11 @@ For each backend (moto installed into the app, dynalite, and the command backend
 this environment's moto server), the median time `doit dynamo_start` takes until the
 server answers, over several start/stop cycles. Then the first `doit dynamo_start` of a
 fresh app, which installs moto (with uv when there is one), package cache warm, against
-installing moto with pip as the toolkit used to, in the same run. Then put and get latency through
-``tight.models`` against plain boto3 (resource and client) on the same moto server, in
-the same run. Nothing asserts a timing.
+installing moto with pip as the toolkit used to, in the same run. Then the warm start of the
+moto backend keeping its data (a table of ITEMS items put back on each start, saved on each
+stop) against the same start with ``persist: false``, in the same run. Then put and get
+latency through ``tight.models`` against plain boto3 (resource and client) on the same moto
+server, in the same run. Nothing asserts a timing.
 
     python bench/dynamo/run.py [--quick]
 """
@@ -61,6 +63,51 @@ def start_times(root: Path, env: dict[str, str], cycles: int) -> tuple[float, fl
         ready.append(state["ready_seconds"])
         doit("dynamo_stop", cwd=root, env=env)
     return statistics.median(ready), statistics.median(wall)
+
+
+ITEMS = 500
+
+
+def persistence(root: Path, env: dict[str, str], cycles: int) -> dict[str, float]:
+    """Warm `doit dynamo_start` of the moto backend with ITEMS items kept, against the same
+    start with `persist: false` (median whole command, s), and the stop that saves them."""
+    import boto3
+
+    # A model, as an app has: each start loads it to create its table (the kept items are
+    # put back meanwhile).
+    (root / "app/models/note.py").write_text(
+        "from tight.models import Model, String\n\n\nclass Note(Model):\n"
+        "    hash_key = 'id'\n    id = String()\n"
+    )
+    doit("dynamo_start", cwd=root, env=env)
+    endpoint = json.loads((root / ".tight/dynamo/server.json").read_text())["endpoint"]
+    db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    db.create_table(
+        TableName="kept", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )  # fmt: skip
+    for i in range(ITEMS):
+        db.put_item(TableName="kept", Item={"id": {"S": str(i)}, "text": {"S": "x" * 100}})
+    doit("dynamo_stop", cwd=root, env=env)
+    settings = root / "tight.yml"
+    original = settings.read_text()
+    timed: dict[str, list[float]] = {"kept": [], "persist: false": [], "stop (saving)": []}
+    for _ in range(cycles):
+        for mode in ("kept", "persist: false"):
+            off = original.replace("dynamo:\n", "dynamo:\n  persist: false\n", 1)
+            settings.write_text(original if mode == "kept" else off)
+            started = time.perf_counter()
+            result = doit("dynamo_start", cwd=root, env=env)
+            timed[mode].append(time.perf_counter() - started)
+            assert (f"and {ITEMS} item(s)" in result.stdout) == (mode == "kept"), result.stdout
+            started = time.perf_counter()
+            doit("dynamo_stop", cwd=root, env=env)
+            if mode == "kept":
+                timed["stop (saving)"].append(time.perf_counter() - started)
+    settings.write_text(original)
+    return {mode: statistics.median(values) for mode, values in timed.items()}
 
 
 def first_start(folder: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -172,6 +219,14 @@ def main() -> int:
             starts[name] = {"ready": ready, "doit dynamo_start": wall}
             print(f"  {name:<16} ready in {ready:.3f}   whole command {wall:.3f}")
         results["start"] = starts
+        kept = persistence(folder / "app0", env, cycles)
+        results["persistence"] = kept
+        ratio = kept["kept"] / kept["persist: false"]
+        print(
+            f"moto warm dynamo_start keeping {ITEMS} items: {kept['kept']:.3f} s, with "
+            f"persist: false {kept['persist: false']:.3f} s: {ratio:.2f}x; the stop that saves "
+            f"them {kept['stop (saving)']:.3f} s"
+        )
         first = first_start(folder, env)
         results["first_start"] = first
         fresh, pip = first["first dynamo_start"], first["pip install (warm)"]
@@ -196,6 +251,7 @@ def main() -> int:
     print(f"model API overhead over plain boto3 (resource): put {put:+.1%}, get {get:+.1%}")
     targets = [
         ("ready <= 1 s for every backend", all(v["ready"] <= 1.0 for v in starts.values())),
+        ("kept data start <= 1.2x", ratio <= 1.2),
         ("first dynamo_start <= 10 s", first["first dynamo_start"] <= 10.0),
         ("model overhead <= 10%", put <= 0.10 and get <= 0.10),
     ]

@@ -3,10 +3,14 @@ event hooks; the files are placebo's.
 
 ``AwsRecorder(session, folder, mode)`` is one test's recording: in record mode every
 response is scrubbed and written as ``<service>.<Operation>_<n>.json`` (placebo's own file
-format) beside ``calls.json``, the order the calls were made in. In playback mode no request
-leaves the process: each call is answered from the recording, and a call that is missing or
-out of order fails with a message naming the call and how to record it, instead of
-placebo's habit of cycling through whatever responses it has.
+format) beside ``calls.json``, the order the calls were made in. Each call there also names
+what ``doit permissions`` checks against the function's role: the app function whose code
+made it (``app/functions/<name>/`` on the call's stack; none for a test's own setup), the
+client's region, and the request's parameters that name resources (``request_names``).
+
+In playback mode no request leaves the process: each call is answered from the recording,
+and a call that is missing or out of order fails with a message naming the call and how to
+record it, instead of placebo's habit of cycling through whatever responses it has.
 
 A recorder hears the calls of the clients of the ``session`` it is given; with
 ``session=None`` it hears them through ``AwsRouter``, which the test plugin installs for a
@@ -18,6 +22,7 @@ sends its calls to the recorder of the test running at the time of the call.
 import functools
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -28,6 +33,72 @@ from typing import Any
 from tight.testing.scrub import ScrubPolicy
 
 MANIFEST = "calls.json"
+# Request parameters that name the resource a call acts on (the role must allow it there).
+NAMING_PARAMS = frozenset(
+    ("Bucket", "Key", "QueueUrl", "SecretId", "KeyId", "Name", "Names", "Path", "CopySource")
+)
+NAMING_SUFFIXES = ("Name", "Arn", "ARN")
+TRANSACT_KINDS = ("Put", "Update", "Delete", "ConditionCheck", "Get")
+_FUNCTION_FILE = re.compile(r"[/\\]app[/\\]functions[/\\]([^/\\]+)[/\\]")
+
+
+def request_names(params: Any) -> dict[str, Any]:
+    """The parameters of a request that name resources: tables, indexes, queues, buckets
+    and keys, topics, streams, ARNs; for DynamoDB's batches and transactions, the tables
+    of their items (``RequestItems``: names; ``TransactItems``: ``[kind, table]`` pairs)."""
+    if not isinstance(params, dict):
+        return {}
+    names: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "RequestItems" and isinstance(value, dict):
+            names[key] = sorted(str(table) for table in value)
+        elif key == "TransactItems" and isinstance(value, list):
+            names[key] = [
+                [kind, item[kind].get("TableName")]
+                for item in value
+                if isinstance(item, dict)
+                for kind in TRANSACT_KINDS
+                if isinstance(item.get(kind), dict)
+            ]
+        elif key == "Entries" and isinstance(value, list):
+            buses = {e.get("EventBusName") for e in value if isinstance(e, dict)}
+            if buses - {None}:
+                names["EventBusNames"] = sorted(str(bus) for bus in buses if bus)
+        elif key in NAMING_PARAMS or key.endswith(NAMING_SUFFIXES):
+            if isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                names[key] = value
+            elif key == "CopySource" and isinstance(value, dict):
+                names[key] = f"{value.get('Bucket')}/{value.get('Key')}"
+    return names
+
+
+def recording_stage() -> str:
+    """The stage the app's resource names carry while recording, as a model names its table
+    (``<app>-<stage>-<model>``): ``doit permissions`` maps them to the stage it checks."""
+    try:
+        from tight import config
+
+        stage = config.settings().stage
+    except Exception:  # noqa: BLE001 - a bad setting fails the tests elsewhere, not here
+        stage = None
+    return stage or os.environ.get("TIGHT_STAGE") or "dev"
+
+
+def calling_function() -> str | None:
+    """The app function whose code is on the stack (the outermost ``app/functions/<name>/``
+    frame), or None: a call a test or a fixture makes itself."""
+    found = None
+    frame = sys._getframe(1)
+    while frame is not None:
+        match = _FUNCTION_FILE.search(frame.f_code.co_filename)
+        if match:
+            found = match.group(1)
+        frame = frame.f_back  # type: ignore[assignment]
+    return found
+
+
 RECORD_HINT = "re-record it with `pytest --tight-record` (or TIGHT_RECORD=1)"
 
 
@@ -52,6 +123,9 @@ def _json_default(value: Any) -> Any:
         body = value.read()
         value._raw_stream = io.BytesIO(body)  # let the code under test still read it
         value._amount_read = 0
+        checksum = getattr(value, "_checksum", None)
+        if checksum is not None:  # a checksummed body (S3) checks the second read afresh
+            value._checksum = type(checksum)()
         return {"__class__": "StreamingBody", "body": base64.b64encode(body).decode()}
     if isinstance(value, (bytes, bytearray)):
         return {"__class__": "bytes", "body": base64.b64encode(value).decode()}
@@ -148,15 +222,17 @@ class AwsRecorder:
         passed_through = isinstance(context, dict) and context.get("tight_passthrough")
         if self.mode == "record" and not passed_through:
             shown = self.describe(model.service_model.service_id, model.name)
+            request = context.get("tight_request") if isinstance(context, dict) else None
             self._save_response(
                 model.service_model.endpoint_prefix,
                 model.name,
                 parsed,
                 http_response.status_code,
                 shown,
+                request,
             )
 
-    def learn_params(self, params: Any) -> None:
+    def learn_params(self, params: Any, context: Any = None) -> None:
         """Learn the secrets the code sends (a SecretString it stores, an SSM SecureString
         Value, a KMS Plaintext) so that they are masked wherever they appear later: in an
         HTTP recording, an expectation file, another AWS response. In both modes, so that
@@ -164,6 +240,17 @@ class AwsRecorder:
         playback, and still matches its recording."""
         if isinstance(params, dict):
             self.policy.data(params)  # masks a copy, learning each secret it masks
+        if self.mode == "record" and isinstance(context, dict):
+            request: dict[str, Any] = {}
+            function = calling_function()
+            if function:
+                request["function"] = function
+            if context.get("client_region"):
+                request["region"] = context["client_region"]
+            names = request_names(params)
+            if names:
+                request["params"] = self.policy.data(names)
+            context["tight_request"] = request
 
     # -- record ------------------------------------------------------------------------
     def _save_response(
@@ -173,6 +260,7 @@ class AwsRecorder:
         response_data: Any,
         http_response: int = 200,
         shown: str = "",
+        request: dict[str, Any] | None = None,
     ) -> None:
         base = f"{service}.{operation}"
         data = {"status_code": http_response, "data": response_data}
@@ -186,14 +274,16 @@ class AwsRecorder:
             path = self.folder / file_name
             path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
             self.written.append(path)
-            self._recorded.append({"operation": base, "call": shown or base, "file": file_name})
+            entry = {"operation": base, "call": shown or base, "file": file_name}
+            self._recorded.append({**entry, **(request or {})})
 
     def finish(self) -> None:
         """Write the call order (record mode, when there were calls) and stop listening."""
         if self.session is not None:
             detach(self.session.events)
         if self.mode == "record" and self.calls:
-            manifest = self.policy.data({"test": self.test_name, "calls": self._recorded})
+            manifest = {"test": self.test_name, "stage": recording_stage(), "calls": self._recorded}
+            manifest = self.policy.data(manifest)
             (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
             self.written.append(self.folder / MANIFEST)
 
@@ -251,10 +341,10 @@ def attach(events: Any, recorder: Callable[[], "AwsRecorder | None"]) -> None:
         if current is not None:
             current.after_call(http_response, parsed, model, context)
 
-    def learn(params: Any = None, **kwargs: Any) -> None:
+    def learn(params: Any = None, context: Any = None, **kwargs: Any) -> None:
         current = recorder()
         if current is not None:
-            current.learn_params(params)
+            current.learn_params(params, context)
 
     # First, and as specific as any: a response is recorded as it came off the wire,
     # before boto3's own handlers (a DynamoDB resource's deserializer) change it in place,
