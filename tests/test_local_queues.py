@@ -246,6 +246,32 @@ def test_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):
     # In that order: test_doit_dlq_lists_the_failure_queues_and_leaves_their_messages.
 
 
+def test_an_edit_to_a_queue_function_is_live_on_its_next_delivery(local):
+    """No HTTP request comes in between: the delivery itself looks at the files first, as
+    each request does, so the worker restarts with the new code; a module of the app that
+    the function imports is watched from its first delivery on, as for a request."""
+    (local.root / "app" / "lib").mkdir(exist_ok=True)
+    (local.root / "app" / "lib" / "__init__.py").touch()
+    (local.root / "app" / "lib" / "marks.py").write_text("MARK = 'first'\n")
+    handler = local.root / "app/functions/orders/handler.py"
+    handler.write_text(
+        "from app.lib.marks import MARK\n"
+        + handler.read_text().replace('"receives":', '"mark": MARK, "receives":')
+    )
+    url = local.url("shop-dev-orders")
+
+    def mark_of(body: str) -> Any:
+        local.sqs.send_message(QueueUrl=url, MessageBody=body)
+        calls = wait_for(
+            lambda: [c for c in local.calls("orders") if c["body"] == body], f"{body} delivered"
+        )
+        return calls[0].get("mark")
+
+    assert mark_of("after-handler-edit") == "first"  # the handler's edit is live
+    (local.root / "app" / "lib" / "marks.py").write_text("MARK = 'second'\n")
+    assert mark_of("after-module-edit") == "second"  # and so is its module's
+
+
 def test_stopping_serve_with_messages_in_flight_loses_none(local):
     url = local.url("shop-dev-slow")
     for body in ("s1", "s2", "s3"):

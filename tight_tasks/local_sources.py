@@ -444,9 +444,17 @@ def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
         return None
 
     def invoke(function: str, event: Any) -> dict[str, Any]:
+        # The files are looked at first, as before each HTTP request: without it a function
+        # that only an event source calls would keep its old code until a request came.
+        api.refresh()
         worker = api.worker(function)
         with api.locks[function]:
-            return dict(worker.invoke(event))
+            reply = dict(worker.invoke(event))
+            if worker.noted:  # it loaded more of the app: watch their folders too
+                worker.noted = False
+                with api.state_lock:
+                    api.changes.watch(worker.watched)
+            return reply
 
     sources = LocalSources(
         plan, clients, invoke, api.say, checkpoints=root / ".tight" / "streams.json"
