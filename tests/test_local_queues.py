@@ -43,6 +43,10 @@ def on_message(*args, **kwargs):
         calls.write(json.dumps(seen) + "\\n")
     if message.body.startswith("poison"):
         raise ValueError(f"poisoned: {message.body}")
+    if message.body.startswith("sleep"):
+        import time
+
+        time.sleep(60)
 """
 
 NOTIFY = """
@@ -62,6 +66,8 @@ functions:
     sqs: {queue: ledger, fifo: true, max_receive_count: 2}
   slow:
     sqs: {queue: slow, batch_size: 50, batch_window: 20}
+  sleepy:
+    sqs: {queue: sleepy}
   notify:
     sns: news
 """
@@ -139,7 +145,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     try:
         assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
         root = folder / "shop"
-        for name in ("orders", "ledger", "slow", "notify"):
+        for name in ("orders", "ledger", "slow", "sleepy", "notify"):
             folder = root / "app" / "functions" / name
             folder.mkdir(parents=True)
             (folder / "__init__.py").write_text("")
@@ -168,6 +174,20 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def worker_processes(root: Path) -> list[int]:
+    """The worker processes of the app at ``root`` still running."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(p.endswith(b"worker.py") for p in cmdline) and str(root).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
 
 
 def deliveries(lines: list[str], function: str) -> list[tuple[str, str]]:
@@ -279,11 +299,19 @@ def test_stopping_serve_with_messages_in_flight_loses_none(local):
     # The poller holds them while its 20 s window fills.
     wait_for(lambda: local.count("shop-dev-slow", "ApproximateNumberOfMessagesNotVisible") == 3,
              "the batch in flight")  # fmt: skip
+    # And one whose function runs when serve stops (it would sleep past its 30 s timeout).
+    local.sqs.send_message(QueueUrl=local.url("shop-dev-sleepy"), MessageBody="sleep-1")
+    wait_for(lambda: local.calls("sleepy"), "the sleeping invocation")
+    started = time.monotonic()
     local.stop_serve()
+    # Stopped without waiting for the invocation (its worker is stopped with the others).
+    assert time.monotonic() - started < 15
     assert local.calls("slow") == []
-    # Visible again at once, not after the queue's 200 s visibility timeout.
-    assert local.count("shop-dev-slow") == 3
-    assert local.count("shop-dev-slow", "ApproximateNumberOfMessagesNotVisible") == 0
+    # Visible again at once, not after the queues' visibility timeouts (minutes).
+    for name, held in (("shop-dev-slow", 3), ("shop-dev-sleepy", 1)):
+        assert local.count(name) == held
+        assert local.count(name, "ApproximateNumberOfMessagesNotVisible") == 0
+    assert not worker_processes(local.root), "a worker outlived serve"
 
 
 # -- doit dlq, once serve has stopped ------------------------------------------------------------
@@ -343,7 +371,7 @@ def test_doit_dlq_errors_name_the_fix(local):
     assert unknown.returncode != 0
     assert (
         "error: no failure queue 'nope' in this app; its failure queues are: ledger-dlq.fifo, "
-        "notify-failures, orders-dlq, slow-dlq" in unknown.stderr
+        "notify-failures, orders-dlq, sleepy-dlq, slow-dlq" in unknown.stderr
     )
     assert run("doit", "dynamo_stop", cwd=local.root).returncode == 0
     stopped = run("doit", "dlq", cwd=local.root)
