@@ -198,7 +198,7 @@ def deliveries(lines: list[str], function: str) -> list[tuple[str, str]]:
     return [found.groups() for line in lines if (found := pattern.match(line))]
 
 
-def test_serve_creates_the_queues_the_template_would(local):
+def step_serve_creates_the_queues_the_template_would(local):
     slow = local.attributes("shop-dev-slow")
     dead = local.attributes("shop-dev-slow-dlq")
     assert json.loads(slow["RedrivePolicy"]) == {
@@ -216,7 +216,7 @@ def test_serve_creates_the_queues_the_template_would(local):
     assert "sqs             shop-dev-ledger.fifo  -> ledger" in shown
 
 
-def test_a_poisoned_message_is_received_max_receive_count_times_then_sits_in_the_dlq(local):
+def step_a_poisoned_message_is_received_max_receive_count_times_then_sits_in_the_dlq(local):
     url = local.url("shop-dev-orders")
     local.sqs.send_message_batch(
         QueueUrl=url,
@@ -241,7 +241,7 @@ def test_a_poisoned_message_is_received_max_receive_count_times_then_sits_in_the
     assert "failed 2 times (max_receive_count 2)" in moving
 
 
-def test_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):
+def step_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):
     url = local.url("shop-dev-ledger.fifo")
     entries = [("g2", "x"), ("g2", "y"), ("g1", "1"), ("g1", "poison-2"), ("g1", "3")]
     local.sqs.send_message_batch(
@@ -263,10 +263,10 @@ def test_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):
         ("5 records", "2 of 5 failed"),
         ("2 records", "raised"),
     ]
-    # In that order: test_doit_dlq_lists_the_failure_queues_and_leaves_their_messages.
+    # In that order: step_doit_dlq_lists_the_failure_queues_and_leaves_their_messages.
 
 
-def test_an_edit_to_a_queue_function_is_live_on_its_next_delivery(local):
+def step_an_edit_to_a_queue_function_is_live_on_its_next_delivery(local):
     """No HTTP request comes in between: the delivery itself looks at the files first, as
     each request does, so the worker restarts with the new code; a module of the app that
     the function imports is watched from its first delivery on, as for a request."""
@@ -292,7 +292,7 @@ def test_an_edit_to_a_queue_function_is_live_on_its_next_delivery(local):
     assert mark_of("after-module-edit") == "second"  # and so is its module's
 
 
-def test_stopping_serve_with_messages_in_flight_loses_none(local):
+def step_stopping_serve_with_messages_in_flight_loses_none(local):
     url = local.url("shop-dev-slow")
     for body in ("s1", "s2", "s3"):
         local.sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -315,7 +315,7 @@ def test_stopping_serve_with_messages_in_flight_loses_none(local):
 
 
 # -- doit dlq, once serve has stopped ------------------------------------------------------------
-def test_doit_dlq_lists_the_failure_queues_and_leaves_their_messages(local):
+def step_doit_dlq_lists_the_failure_queues_and_leaves_their_messages(local):
     listed = run("doit", "dlq", cwd=local.root)
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
@@ -343,7 +343,7 @@ def test_doit_dlq_lists_the_failure_queues_and_leaves_their_messages(local):
     assert deployed.stdout.splitlines()[-2:] == lines[at : at + 2]
 
 
-def test_doit_dlq_redrive_moves_dead_letters_back_to_their_queue(local):
+def step_doit_dlq_redrive_moves_dead_letters_back_to_their_queue(local):
     moved = run("doit", "dlq", "name=orders", "redrive=true", cwd=local.root)
     assert moved.returncode == 0, moved.stderr
     assert "  moved 1 message back to shop-dev-orders" in moved.stdout.splitlines()
@@ -362,7 +362,7 @@ def test_doit_dlq_redrive_moves_dead_letters_back_to_their_queue(local):
     ]
 
 
-def test_doit_dlq_errors_name_the_fix(local):
+def step_doit_dlq_errors_name_the_fix(local):
     failures = run("doit", "dlq", "name=notify", "redrive=true", cwd=local.root)
     assert failures.returncode != 0
     (line,) = [line for line in failures.stderr.splitlines() if line.startswith("error:")]
@@ -377,6 +377,23 @@ def test_doit_dlq_errors_name_the_fix(local):
     stopped = run("doit", "dlq", cwd=local.root)
     assert stopped.returncode != 0
     assert "error: no local server is running" in stopped.stderr
+
+
+def test_serve_then_stop_then_doit_dlq(local):
+    """One scenario, its steps in order on one app and one local server (each step needs
+    what the ones before it left: messages in the dead-letter queues, serve stopped), so it
+    is one test wherever the suite's workers would run its steps."""
+    for step in (
+        step_serve_creates_the_queues_the_template_would,
+        step_a_poisoned_message_is_received_max_receive_count_times_then_sits_in_the_dlq,
+        step_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order,
+        step_an_edit_to_a_queue_function_is_live_on_its_next_delivery,
+        step_stopping_serve_with_messages_in_flight_loses_none,
+        step_doit_dlq_lists_the_failure_queues_and_leaves_their_messages,
+        step_doit_dlq_redrive_moves_dead_letters_back_to_their_queue,
+        step_doit_dlq_errors_name_the_fix,
+    ):
+        step(local)
 
 
 # -- the poller's batching and its reading of answers, on a moto server in this process -----------

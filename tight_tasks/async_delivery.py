@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tight_tasks.polling import Poller
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 # Lambda retries an asynchronous event about a minute after the first failure, then about
@@ -274,10 +276,12 @@ class AsyncInvoker:
 
 
 # -- feeds: a source's queue on the local server ---------------------------------------------
-class QueueFeed:
+class QueueFeed(Poller):
     """Polls the local queue a source sends to, turning each message into the event Lambda
     would receive (``to_event``; None drops the message, as an event no rule matches) and
     submitting it for ``targets`` (a list: one bus rule may reach several functions)."""
+
+    name = "tight-feed"
 
     def __init__(
         self,
@@ -289,8 +293,7 @@ class QueueFeed:
     ) -> None:
         self.sqs, self.queue_url, self.to_events = sqs, queue_url, to_events
         self.invoker, self.wait_seconds = invoker, wait_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def poll_once(self) -> int:
         """Receive what waits (up to ten messages) and submit its events; how many came."""
@@ -332,26 +335,6 @@ class QueueFeed:
 
         for target, event in deliveries:
             self.invoker.submit(target, event, settle)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="tight-feed", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.poll_once()
-            except Exception:  # noqa: BLE001 - the local server went away: try again soon
-                self._stopping.wait(1.0)
-
-    def halt(self) -> None:
-        """Ask the thread to stop after what it is doing (``stop`` waits for it)."""
-        self._stopping.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
 
 
 # -- what each source's message holds ---------------------------------------------------------

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tight_tasks.async_delivery import REGION, delivery_line, failed, invoke_safely, stopped
+from tight_tasks.polling import Poller
 
 Invoke = Callable[[str, Any], dict[str, Any]]
 Report = Callable[[str], None]
@@ -218,8 +218,10 @@ def reported_failures(answer: Any, ids: list[str]) -> set[str] | None:
 
 
 # -- the poller ------------------------------------------------------------------------------
-class QueuePoller:
+class QueuePoller(Poller):
     """A thread polling one function's queue and delivering each batch to it."""
+
+    name = "tight-sqs"
 
     def __init__(
         self,
@@ -231,8 +233,7 @@ class QueuePoller:
     ) -> None:
         self.target, self.sqs, self.invoke, self.report = target, sqs, invoke, report
         self.wait_seconds = wait_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._held: list[dict[str, Any]] = []  # received, not yet delivered
         self._received = 0.0  # when the batch held was received (monotonic)
         # A FIFO batch's kept messages: when their visibility timeout ends, their receipts.
@@ -363,25 +364,7 @@ class QueuePoller:
             )
 
     # -- running -----------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="tight-sqs", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.poll_once()
-            except Exception:  # noqa: BLE001 - the local server went away: try again soon
-                self._stopping.wait(1.0)
-
-    def halt(self) -> None:
-        """Ask the thread to stop after the invocation it runs (``stop`` waits for it)."""
-        self._stopping.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
+    def stopped(self) -> None:
         try:
             self.release()
         except Exception:  # noqa: BLE001 - the server is gone: SQS's timeout brings them back

@@ -31,6 +31,7 @@ from tight_tasks.async_delivery import (
     invoke_safely,
     stopped,
 )
+from tight_tasks.polling import Poller
 
 Invoke = Callable[[str, Any], dict[str, Any]]
 Report = Callable[[str], None]
@@ -408,35 +409,16 @@ def table_stream_arn(dynamodb: Any, table: str) -> str:
     return str(arn)
 
 
-class StreamPoller:
+class StreamPoller(Poller):
     """A thread reading every shard of one stream for one consumer, round-robin, each shard
     in order; a shard with nothing new is read again after ``idle`` seconds."""
 
+    name = "tight-stream"
+
     def __init__(self, deliveries: list[ShardDelivery], idle: float = IDLE_POLL) -> None:
-        self.deliveries, self.idle = deliveries, idle
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.deliveries = deliveries
+        self.idle = idle
+        super().__init__()
 
     def poll_once(self) -> int:
         return sum(delivery.poll_once() for delivery in self.deliveries)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="tight-stream", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if not self.poll_once():
-                    self._stopping.wait(self.idle)
-            except Exception:  # noqa: BLE001 - the local server went away: try again soon
-                self._stopping.wait(1.0)
-
-    def halt(self) -> None:
-        """Ask the thread to stop after what it is doing (``stop`` waits for it)."""
-        self._stopping.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
