@@ -43,6 +43,10 @@ def on_message(*args, **kwargs):
         calls.write(json.dumps(seen) + "\\n")
     if message.body.startswith("poison"):
         raise ValueError(f"poisoned: {message.body}")
+    if message.body.startswith("sleep"):
+        import time
+
+        time.sleep(60)
 """
 
 NOTIFY = """
@@ -62,6 +66,8 @@ functions:
     sqs: {queue: ledger, fifo: true, max_receive_count: 2}
   slow:
     sqs: {queue: slow, batch_size: 50, batch_window: 20}
+  sleepy:
+    sqs: {queue: sleepy}
   notify:
     sns: news
 """
@@ -139,7 +145,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     try:
         assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
         root = folder / "shop"
-        for name in ("orders", "ledger", "slow", "notify"):
+        for name in ("orders", "ledger", "slow", "sleepy", "notify"):
             folder = root / "app" / "functions" / name
             folder.mkdir(parents=True)
             (folder / "__init__.py").write_text("")
@@ -168,6 +174,20 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def worker_processes(root: Path) -> list[int]:
+    """The worker processes of the app at ``root`` still running."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(p.endswith(b"worker.py") for p in cmdline) and str(root).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
 
 
 def deliveries(lines: list[str], function: str) -> list[tuple[str, str]]:
@@ -246,6 +266,32 @@ def step_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order(local):
     # In that order: step_doit_dlq_lists_the_failure_queues_and_leaves_their_messages.
 
 
+def step_an_edit_to_a_queue_function_is_live_on_its_next_delivery(local):
+    """No HTTP request comes in between: the delivery itself looks at the files first, as
+    each request does, so the worker restarts with the new code; a module of the app that
+    the function imports is watched from its first delivery on, as for a request."""
+    (local.root / "app" / "lib").mkdir(exist_ok=True)
+    (local.root / "app" / "lib" / "__init__.py").touch()
+    (local.root / "app" / "lib" / "marks.py").write_text("MARK = 'first'\n")
+    handler = local.root / "app/functions/orders/handler.py"
+    handler.write_text(
+        "from app.lib.marks import MARK\n"
+        + handler.read_text().replace('"receives":', '"mark": MARK, "receives":')
+    )
+    url = local.url("shop-dev-orders")
+
+    def mark_of(body: str) -> Any:
+        local.sqs.send_message(QueueUrl=url, MessageBody=body)
+        calls = wait_for(
+            lambda: [c for c in local.calls("orders") if c["body"] == body], f"{body} delivered"
+        )
+        return calls[0].get("mark")
+
+    assert mark_of("after-handler-edit") == "first"  # the handler's edit is live
+    (local.root / "app" / "lib" / "marks.py").write_text("MARK = 'second'\n")
+    assert mark_of("after-module-edit") == "second"  # and so is its module's
+
+
 def step_stopping_serve_with_messages_in_flight_loses_none(local):
     url = local.url("shop-dev-slow")
     for body in ("s1", "s2", "s3"):
@@ -253,11 +299,19 @@ def step_stopping_serve_with_messages_in_flight_loses_none(local):
     # The poller holds them while its 20 s window fills.
     wait_for(lambda: local.count("shop-dev-slow", "ApproximateNumberOfMessagesNotVisible") == 3,
              "the batch in flight")  # fmt: skip
+    # And one whose function runs when serve stops (it would sleep past its 30 s timeout).
+    local.sqs.send_message(QueueUrl=local.url("shop-dev-sleepy"), MessageBody="sleep-1")
+    wait_for(lambda: local.calls("sleepy"), "the sleeping invocation")
+    started = time.monotonic()
     local.stop_serve()
+    # Stopped without waiting for the invocation (its worker is stopped with the others).
+    assert time.monotonic() - started < 15
     assert local.calls("slow") == []
-    # Visible again at once, not after the queue's 200 s visibility timeout.
-    assert local.count("shop-dev-slow") == 3
-    assert local.count("shop-dev-slow", "ApproximateNumberOfMessagesNotVisible") == 0
+    # Visible again at once, not after the queues' visibility timeouts (minutes).
+    for name, held in (("shop-dev-slow", 3), ("shop-dev-sleepy", 1)):
+        assert local.count(name) == held
+        assert local.count(name, "ApproximateNumberOfMessagesNotVisible") == 0
+    assert not worker_processes(local.root), "a worker outlived serve"
 
 
 # -- doit dlq, once serve has stopped ------------------------------------------------------------
@@ -317,7 +371,7 @@ def step_doit_dlq_errors_name_the_fix(local):
     assert unknown.returncode != 0
     assert (
         "error: no failure queue 'nope' in this app; its failure queues are: ledger-dlq.fifo, "
-        "notify-failures, orders-dlq, slow-dlq" in unknown.stderr
+        "notify-failures, orders-dlq, sleepy-dlq, slow-dlq" in unknown.stderr
     )
     assert run("doit", "dynamo_stop", cwd=local.root).returncode == 0
     stopped = run("doit", "dlq", cwd=local.root)
@@ -333,6 +387,7 @@ def test_serve_then_stop_then_doit_dlq(local):
         step_serve_creates_the_queues_the_template_would,
         step_a_poisoned_message_is_received_max_receive_count_times_then_sits_in_the_dlq,
         step_a_fifo_group_stops_at_its_failed_message_and_keeps_its_order,
+        step_an_edit_to_a_queue_function_is_live_on_its_next_delivery,
         step_stopping_serve_with_messages_in_flight_loses_none,
         step_doit_dlq_lists_the_failure_queues_and_leaves_their_messages,
         step_doit_dlq_redrive_moves_dead_letters_back_to_their_queue,

@@ -61,6 +61,16 @@ def failed(answer: dict[str, Any]) -> bool:
     return "error" in answer or "timeout" in answer
 
 
+class Stopped(Exception):
+    """An invocation cut short because ``doit serve`` is stopping: neither a success nor a
+    failure, so its event or records are not settled (they are delivered on the next start)."""
+
+
+def stopped(answer: dict[str, Any]) -> bool:
+    """An answer of an invocation that serve's stop cut short (or refused to start)."""
+    return bool(answer.get("stopping"))
+
+
 def invoke_safely(invoke: Invoke, function: str, event: Any) -> dict[str, Any]:
     """The worker's answer; a worker that could not run the function at all (it would not
     start) is a failed invocation too, as Lambda counts an init error."""
@@ -178,6 +188,12 @@ class AsyncInvoker:
             for function in list(self._heaps):
                 self._lane(function)
 
+    def halt(self) -> None:
+        """No event starts after this; one running goes on (``stop`` waits for it)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+
     def stop(self) -> None:
         with self._wake:
             self._stopping = True
@@ -219,6 +235,9 @@ class AsyncInvoker:
         target = due.target
         started = time.monotonic()
         answer = invoke_safely(self.invoke, target.function, due.event)
+        if stopped(answer):  # not an attempt: the event goes back for the next start
+            self._settle(due, False)
+            return
         due.invocations += 1
         count = len(due.event.get("Records", [])) if isinstance(due.event, dict) else 1
         count = count or 1

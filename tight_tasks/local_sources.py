@@ -385,6 +385,14 @@ class LocalSources:
             wait = (upcoming - datetime.now(timezone.utc)).total_seconds()
             self._stopping.wait(min(max(wait, 0.05), 60.0))
 
+    def halt(self) -> None:
+        """Start no more invocations (``doit serve`` then stops the workers, which ends one
+        running, and calls ``stop``)."""
+        self._stopping.set()
+        for runner in self.feeds + self.pollers:
+            runner.halt()
+        self.invoker.halt()
+
     def stop(self) -> None:
         """Stop polling; events not yet done go back on their queues for the next start."""
         self._stopping.set()
@@ -444,9 +452,31 @@ def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
         return None
 
     def invoke(function: str, event: Any) -> dict[str, Any]:
+        # Once serve stops no worker starts (it would outlive serve), and an invocation the
+        # stop cuts short is said to be, so that no source counts it as a failure.
+        cut_short = {"error": "doit serve stopped", "stopping": True}
+        if sources._stopping.is_set():
+            return cut_short
+        # The files are looked at first, as before each HTTP request: without it a function
+        # that only an event source calls would keep its old code until a request came.
+        api.refresh()
         worker = api.worker(function)
-        with api.locks[function]:
-            return dict(worker.invoke(event))
+        try:
+            with api.locks[function]:
+                if sources._stopping.is_set():
+                    return cut_short
+                reply = dict(worker.invoke(event))
+                if worker.noted:  # it loaded more of the app: watch their folders too
+                    worker.noted = False
+                    with api.state_lock:
+                        api.changes.watch(worker.watched)
+        except Exception:
+            if sources._stopping.is_set():  # its worker was stopped under it
+                return cut_short
+            raise
+        if sources._stopping.is_set() and ("error" in reply or "timeout" in reply):
+            return cut_short  # it failed because the stop ended it; one that finished counts
+        return reply
 
     sources = LocalSources(
         plan, clients, invoke, api.say, checkpoints=root / ".tight" / "streams.json"

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tight_tasks.async_delivery import REGION, delivery_line, failed, invoke_safely
+from tight_tasks.async_delivery import REGION, delivery_line, failed, invoke_safely, stopped
 from tight_tasks.polling import Poller
 
 Invoke = Callable[[str, Any], dict[str, Any]]
@@ -284,6 +284,10 @@ class QueuePoller(Poller):
         started = time.monotonic()
         answer = invoke_safely(self.invoke, target.function, event)
         took = time.monotonic() - started
+        if stopped(answer):  # cut short by serve's stop: the batch is back on the queue now
+            self._make_visible([m["ReceiptHandle"] for m in messages])
+            self._held = []
+            return
         if failed(answer):
             kept = set(ids)
             result = "timed out" if "timeout" in answer else "raised"

@@ -816,8 +816,10 @@ def serve(root: Path, port: int, stage: str) -> None:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
         if sources is not None:
-            sources.stop()  # undone events go back on their queues
+            sources.halt()  # no new invocation; one running now ends with its worker:
         api.stop()
+        if sources is not None:
+            sources.stop()  # undone events go back on their queues
 
 
 def _serve(port: str, stage: str) -> None:

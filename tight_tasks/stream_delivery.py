@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tight_tasks.async_delivery import ACCOUNT, REGION, delivery_line, failed, invoke_safely
+from tight_tasks.async_delivery import (
+    ACCOUNT,
+    REGION,
+    Stopped,
+    delivery_line,
+    failed,
+    invoke_safely,
+    stopped,
+)
 from tight_tasks.polling import Poller
 
 Invoke = Callable[[str, Any], dict[str, Any]]
@@ -244,6 +252,8 @@ class ShardDelivery:
             batch, invocations = pending.popleft()
             started = time.monotonic()
             answer = invoke_safely(self.invoke, self.target.function, {"Records": batch})
+            if stopped(answer):  # no retry, no failure queue, no checkpoint: next start
+                raise Stopped(self.target.function)
             invocations += 1
             took = time.monotonic() - started
             at = first_failure(answer, batch, self.shard)
