@@ -70,8 +70,10 @@ def _declares_dependencies() -> bool:
 
 
 def task_test() -> dict[str, Any]:
-    """Run the app's tests (offline: AWS and HTTP calls play back from recordings), then
-    check the calls they recorded against the functions' roles (as `doit permissions`)."""
+    """Run the app's tests offline from recordings, then check their AWS calls' permissions.
+
+    AWS and HTTP calls play back from the recordings; the calls recorded are then compared
+    with the roles `doit template` gives the functions, as `doit permissions` does."""
     return {
         "actions": [(as_action(_run_tests),)],
         "task_dep": ["vendor"] if _declares_dependencies() else [],
