@@ -408,10 +408,16 @@ def server_sqs() -> Iterator[Any]:
         )  # fmt: skip
 
 
-def poller_for(sqs: Any, name: str, answer: Callable[[dict[str, Any]], dict[str, Any]], **batching):
+def poller_for(
+    sqs: Any,
+    name: str,
+    answer: Callable[[dict[str, Any]], dict[str, Any]],
+    visibility: int = 1,
+    **batching: Any,
+):
     from tight_tasks.queue_delivery import QueuePoller, QueueTarget, ensure_queues
 
-    url, arn, dead = ensure_queues(sqs, name, 1, 3)
+    url, arn, dead = ensure_queues(sqs, name, visibility, 3)
     events: list[dict[str, Any]] = []
     lines: list[str] = []
 
@@ -430,8 +436,9 @@ def send(sqs: Any, url: str, bodies: list[str]) -> None:
 
 
 def test_a_batch_holds_batch_size_or_what_came_in_its_window(server_sqs):
+    # A visibility timeout longer than the window, as the template sets one.
     poller, url, events, _ = poller_for(server_sqs, "windowed", lambda e: {"result": None},
-                                        batch_size=4, batch_window=1)  # fmt: skip
+                                        visibility=30, batch_size=4, batch_window=1)  # fmt: skip
     send(server_sqs, url, ["1", "2", "3", "4", "5", "6"])
     assert poller.poll_once() == 4  # full before its window ended
     started = time.monotonic()
@@ -441,6 +448,24 @@ def test_a_batch_holds_batch_size_or_what_came_in_its_window(server_sqs):
     record = events[0]["Records"][0]
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"].endswith(":windowed")
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert (
+        server_sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+
+
+def test_a_message_received_again_within_the_window_is_one_record(server_sqs):
+    """A visibility timeout shorter than the batch window lets SQS hand a held message out
+    again before the window ends: the batch still holds it once, with its latest receipt
+    (the one a delete needs), and it is deleted."""
+    poller, url, events, _ = poller_for(server_sqs, "rewindowed", lambda e: {"result": None},
+                                        visibility=1, batch_size=5, batch_window=3)  # fmt: skip
+    send(server_sqs, url, ["only"])
+    assert poller.poll_once() == 1
+    (record,) = events[0]["Records"]
+    assert record["body"] == "only" and int(record["attributes"]["ApproximateReceiveCount"]) > 1
     assert (
         server_sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]

@@ -250,6 +250,18 @@ class QueuePoller(Poller):
         )
         return list(reply.get("Messages", []))
 
+    def _hold(self, messages: list[dict[str, Any]]) -> None:
+        """Add what a receive during the window returned. A held message received again
+        (its visibility timeout ended before the window did) is the same message: its new
+        receipt replaces the old one, never a second record in the batch."""
+        at = {m["MessageId"]: n for n, m in enumerate(self._held)}
+        for message in messages:
+            if message["MessageId"] in at:
+                self._held[at[message["MessageId"]]] = message
+            else:
+                at[message["MessageId"]] = len(self._held)
+                self._held.append(message)
+
     def gather(self) -> list[dict[str, Any]]:
         """A batch as Lambda's poller makes one: what one poll returns, or, with a batch
         window, what arrives until the batch is full or the window has passed."""
@@ -271,7 +283,7 @@ class QueuePoller(Poller):
                 break
             wait = min(self.wait_seconds, max(0, int(left)))
             more = self._receive(target.batch_size - len(self._held), wait)
-            self._held += more
+            self._hold(more)
             if not more and wait == 0:
                 self._stopping.wait(min(left, 0.05))
         return self._held
