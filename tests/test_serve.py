@@ -585,3 +585,64 @@ def test_changes_sees_each_kind_of_save_once(tmp_path):
         assert changes.quiet()
     finally:
         changes.close()
+
+
+def test_the_request_parser_answers_bad_input_as_http_says(workdir):
+    """doit serve reads the request line and headers itself (not through ``email``): over a
+    raw socket, each malformed request gets its status and the server goes on; a request
+    that expects 100-continue gets it before its body; HTTP/1.0 closes the connection."""
+    import io
+    import socket
+    import threading
+
+    from tight_tasks import serve
+
+    root = make_app(workdir, "rest")
+    api = serve.LocalApi(root, "dev", out=io.StringIO())
+    server = serve.make_server(api, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+
+    def exchange(raw: bytes, then: bytes = b"") -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(raw)
+            if then:
+                assert connection.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n")
+                connection.sendall(then)
+            connection.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+            return received
+
+    def status(raw: bytes) -> int:
+        return int(exchange(raw).split(b" ", 2)[1])
+
+    try:
+        assert status(b"NONSENSE\r\n\r\n") == 400
+        assert status(b"GET /raw HTTP/2.0\r\n\r\n") == 505
+        assert status(b"GET /raw HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n") == 400
+        assert status(b"GET /raw HTTP/1.1\r\nno colon\r\n\r\n") == 400
+        many = b"".join(b"X-%d: 1\r\n" % n for n in range(101))
+        assert status(b"GET /raw HTTP/1.1\r\n" + many + b"\r\n") == 431
+        assert status(b"GET /raw HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n") == 431
+        assert status(b"POST /echo HTTP/1.1\r\nContent-Length: ten\r\n\r\n") == 400
+        chunked = b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        assert status(chunked) == 501
+        body = b'{"a": 1}'
+        answer = exchange(
+            b"POST /echo HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body),
+            then=body,
+        )
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and json.loads(payload)["raw"] == body.hex()
+        # HTTP/1.0 without keep-alive: one answer, then the server closes (exchange's read
+        # ends), and two header lines of one name both reach the event.
+        answer = exchange(b"GET /echo HTTP/1.0\r\nX-Twice: 1\r\nX-Twice: 2\r\n\r\n")
+        event = json.loads(answer.partition(b"\r\n\r\n")[2])["event"]
+        assert event["multiValueHeaders"]["X-Twice"] == ["1", "2"]
+        assert status(b"GET /raw HTTP/1.1\r\nConnection: close\r\n\r\n") == 200  # still serving
+    finally:
+        server.server_close()
+        api.stop()

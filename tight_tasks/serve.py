@@ -725,7 +725,7 @@ def make_server(api: LocalApi, port: int) -> Any:
     import errno
     from http.server import BaseHTTPRequestHandler
 
-    from tight_tasks.pooled_server import PooledServer
+    from tight_tasks.pooled_server import PooledServer, parse_request
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -734,9 +734,19 @@ def make_server(api: LocalApi, port: int) -> Any:
         # of the headers, 40 ms on Linux (bench/serve measures it).
         disable_nagle_algorithm = True
 
+        def parse_request(self) -> bool:
+            return parse_request(self)
+
         def handle_one(self) -> None:
             started = time.monotonic()
-            length = int(self.headers.get("Content-Length") or 0)
+            length_text = self.headers.get("Content-Length") or "0"
+            if self.headers.get("Transfer-Encoding"):
+                self.send_error(501, "doit serve reads a body by its Content-Length, not chunked")
+                return
+            if not length_text.isdigit():
+                self.send_error(400, f"Content-Length is not a number ({length_text!r})")
+                return
+            length = int(length_text)
             body = self.rfile.read(length) if length else b""
             request = HttpRequest(
                 self.command, self.path, list(self.headers.items()), body, self.client_address[0]
