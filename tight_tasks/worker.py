@@ -150,7 +150,7 @@ class Worker:
             self.start()
         request = {"event": event, "timeout": self.timeout, "memory": self.memory}
         try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.write(json.dumps(request, separators=(",", ":")).encode() + b"\n")
             self.process.stdin.flush()
         except OSError:
             pass  # it died while starting: the answer below says so
@@ -169,6 +169,22 @@ class Worker:
 
 
 # -- the worker process ----------------------------------------------------------------
+_FIXED: dict[str, tuple[str, str, str]] = {}
+
+
+def _fixed(function_name: str) -> tuple[str, str, str]:
+    """The function's ARN, log group and log stream: the same for every invocation of a
+    worker, read from its environment once."""
+    if function_name not in _FIXED:
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        _FIXED[function_name] = (
+            f"arn:aws:lambda:{region}:123456789012:function:{function_name}",
+            os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+            os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        )
+    return _FIXED[function_name]
+
+
 class Context:
     """What Lambda passes as ``context``; its remaining time counts down from the timeout."""
 
@@ -178,12 +194,9 @@ class Context:
 
         self.function_name = function_name
         self.function_version = "$LATEST"
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{function_name}"
+        self.invoked_function_arn, self.log_group_name, self.log_stream_name = _fixed(function_name)
         self.memory_limit_in_mb = memory
         self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self.identity = None
         self.client_context = None
         self._deadline = time.monotonic() + timeout
@@ -268,7 +281,7 @@ def main(argv: list[str]) -> int:
             modules_seen = len(sys.modules)
             answer["files"] = _app_files(root)
         try:
-            text = json.dumps(answer, default=str)  # as Lambda's own encoder does
+            text = json.dumps(answer, default=str, separators=(",", ":"))  # as Lambda's does
         except (TypeError, ValueError, RecursionError) as error:
             answer.pop("result", None)
             _failed(answer, error)
