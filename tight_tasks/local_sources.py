@@ -460,17 +460,9 @@ def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
         # The files are looked at first, as before each HTTP request: without it a function
         # that only an event source calls would keep its old code until a request came.
         api.refresh()
-        worker = api.worker(function)
         try:
-            with api.locks[function]:
-                if sources._stopping.is_set():
-                    return cut_short
-                reply = dict(worker.invoke(event))
-                if worker.noted:  # it loaded more of the app: watch their folders too
-                    worker.noted = False
-                    with api.state_lock:
-                        api.changes.watch(worker.watched)
-        except Exception:
+            reply = dict(api.call(function, event, unless=sources._stopping))
+        except Exception:  # NotInvoked too: serve stopped while it waited its turn
             if sources._stopping.is_set():  # its worker was stopped under it
                 return cut_short
             raise

@@ -46,6 +46,10 @@ MESSAGES = {
 }
 
 
+class NotInvoked(Exception):
+    """An invocation ``LocalApi.call`` did not make (see its ``unless``)."""
+
+
 class Malformed(Exception):
     """A function's answer that API Gateway cannot turn into an HTTP response."""
 
@@ -570,6 +574,28 @@ class LocalApi:
             worker.seen = moved
             return worker
 
+    def call(
+        self,
+        function: str,
+        event: Any,
+        limit: float | None = None,
+        unless: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """``function``'s answer to ``event`` from its warm worker, one invocation at a time
+        (as one Lambda instance); the folders of any file it newly loaded are watched from
+        then on. ``NotInvoked``, without invoking, when ``unless`` is set once its turn
+        comes (serve stopping: a worker started then would outlive it)."""
+        worker = self.worker(function)
+        with self.locks[function]:
+            if unless is not None and unless.is_set():
+                raise NotInvoked(function)
+            reply = worker.invoke(event, limit=limit)
+            if worker.noted:  # it loaded more of the app: watch their folders too
+                worker.noted = False
+                with self.state_lock:
+                    self.changes.watch(worker.watched)
+        return reply
+
     def log_printer(self, function: str) -> Any:
         def log(line: str) -> None:
             self.say(readable_log(function, line))
@@ -645,13 +671,7 @@ class LocalApi:
             if refused is not None:
                 return refused, ""
         function = match.route.function
-        worker = self.worker(function)
-        with self.locks[function]:
-            reply = worker.invoke(event, limit=INTEGRATION_LIMIT)
-            if worker.noted:  # it loaded more of the app: watch their folders too
-                worker.noted = False
-                with self.state_lock:
-                    self.changes.watch(worker.watched)
+        reply = self.call(function, event, limit=INTEGRATION_LIMIT)
         temperature = "cold" if reply.get("cold") else "warm"
         if "timeout" in reply:
             status = 504 if reply.get("gateway") else 502

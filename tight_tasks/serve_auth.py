@@ -297,13 +297,7 @@ class Gate:
     def run_authorizer(self, function: str, request_event: dict[str, Any], api: str) -> Any:
         from tight_tasks.serve import INTEGRATION_LIMIT
 
-        worker = self.api.worker(function)
-        with self.api.locks[function]:
-            reply = worker.invoke(request_event, limit=INTEGRATION_LIMIT)
-            if worker.noted:  # it loaded more of the app: serve watches those files too
-                worker.noted = False
-                with self.api.state_lock:
-                    self.api.changes.watch(worker.watched)
+        reply = self.api.call(function, request_event, limit=INTEGRATION_LIMIT)
         if "timeout" in reply:
             raise failed(api, f"{function} ran past its {reply['timeout']} s timeout")
         if "error" in reply:
