@@ -14,6 +14,7 @@ of the toolkit, as Lambda's process has none of it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -169,20 +170,16 @@ class Worker:
 
 
 # -- the worker process ----------------------------------------------------------------
-_FIXED: dict[str, tuple[str, str, str]] = {}
-
-
+@functools.cache
 def _fixed(function_name: str) -> tuple[str, str, str]:
     """The function's ARN, log group and log stream: the same for every invocation of a
     worker, read from its environment once."""
-    if function_name not in _FIXED:
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        _FIXED[function_name] = (
-            f"arn:aws:lambda:{region}:123456789012:function:{function_name}",
-            os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
-            os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
-        )
-    return _FIXED[function_name]
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    return (
+        f"arn:aws:lambda:{region}:123456789012:function:{function_name}",
+        os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+        os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+    )
 
 
 class Context:
