@@ -1,4 +1,5 @@
-"""Real services on 127.0.0.1 for the project's tests: a moto server and a small HTTP API."""
+"""Real services on 127.0.0.1 for the project's tests: a moto server and a small HTTP API;
+and the worker processes a ``doit serve`` left running."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from tight.testing.servers import moto_server
 
-__all__ = ["moto_server", "oauth_server", "quote_server"]
+__all__ = ["moto_server", "oauth_server", "quote_server", "worker_pids"]
 
 
 class QuoteHandler(BaseHTTPRequestHandler):
@@ -136,3 +138,20 @@ def oauth_server(secrets: dict[str, str], expected_headers: dict[str, str]) -> I
     finally:
         server.shutdown()
         server.server_close()
+
+
+def worker_pids(root: Path) -> list[int]:
+    """The ``doit serve`` worker processes of the app at ``root`` still running."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                any(part.endswith(b"worker.py") for part in cmdline)
+                and str(root).encode() in cmdline
+            ):
+                found.append(int(entry.name))
+    return found

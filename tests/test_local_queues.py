@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+from servers import worker_pids
 
 from tight.testing.servers import free_port, wait_for_port
 
@@ -176,20 +177,6 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         os.environ.update(saved)
 
 
-def worker_processes(root: Path) -> list[int]:
-    """The worker processes of the app at ``root`` still running."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if any(p.endswith(b"worker.py") for p in cmdline) and str(root).encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 def deliveries(lines: list[str], function: str) -> list[tuple[str, str]]:
     """(records, result) of each console line ``sqs  <function>  3 records  ok  12 ms``."""
     import re
@@ -311,7 +298,7 @@ def step_stopping_serve_with_messages_in_flight_loses_none(local):
     for name, held in (("shop-dev-slow", 3), ("shop-dev-sleepy", 1)):
         assert local.count(name) == held
         assert local.count(name, "ApproximateNumberOfMessagesNotVisible") == 0
-    assert not worker_processes(local.root), "a worker outlived serve"
+    assert not worker_pids(local.root), "a worker outlived serve"
 
 
 # -- doit dlq, once serve has stopped ------------------------------------------------------------

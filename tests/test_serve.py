@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import worker_pids
 
 from tight.testing.servers import free_port, wait_for_port
 
@@ -124,22 +125,6 @@ def make_app(folder: Path, api: str) -> Path:
     (root / "env.dist.yml").write_text("GREETING: hello\n")
     (root / "env.yml").write_text("GREETING: hi\n")
     return root
-
-
-def worker_pids(root: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if (
-                any(part.endswith(b"worker.py") for part in cmdline)
-                and str(root).encode() in cmdline
-            ):
-                found.append(int(entry.name))
-    return found
 
 
 class Served:
