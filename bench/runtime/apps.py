@@ -16,6 +16,31 @@ from tight_tasks.vendor import copy_runtime
 
 FRAMEWORKS = ("raw", "tight", "powertools", "chalice")
 
+# What every benchmark child runs first, before its clock starts (``python -I -S -B -c
+# LAMBDA_PRELUDE + child``): the modules Lambda's Python runtime interface client has imported
+# by the time it imports the handler (awslambdaric 4.0.1: bootstrap.py, lambda_runtime_log_utils
+# and lambda_runtime_marshaller, whose simplejson is left out as no framework here uses it),
+# the context object it passes, and the clock: the wall clock, or with TIGHT_BENCH_CLOCK=cpu
+# the child's own CPU time, so that time spent preempted on a shared machine does not count.
+LAMBDA_PRELUDE = """\
+import decimal, enum, importlib, json, logging, math, os, sys, time, traceback
+
+
+class Context:
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    function_name = "bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+
+clock = time.process_time if os.environ.get("TIGHT_BENCH_CLOCK") == "cpu" else time.perf_counter
+"""
+
 TIGHT_INDEX = """\
 from app.vendored.tight.providers.aws.lambda_app import app as app
 app.run()

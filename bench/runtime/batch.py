@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apps import TIGHT_HANDLER, TIGHT_INDEX, _copy_module  # noqa: E402
+from apps import LAMBDA_PRELUDE, TIGHT_HANDLER, TIGHT_INDEX, _copy_module  # noqa: E402
 
 from tight.testing.events import make_event, sqs  # noqa: E402
 from tight_tasks.vendor import copy_runtime  # noqa: E402
@@ -90,8 +90,10 @@ def handler(event, context):
 """
 
 # Runs inside a fresh interpreter (python -I -S -B -c) whose path is only the deploy folder.
-CHILD = """\
-import importlib, io, json, os, sys, time
+CHILD = (
+    LAMBDA_PRELUDE
+    + """\
+import io
 
 mode, folder, entry, event_file = sys.argv[1:5]
 sys.path.insert(0, folder)
@@ -100,23 +102,13 @@ with open(event_file) as f:
     event = json.load(f)
 
 
-class Context:
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    function_name = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
-
-    def get_remaining_time_in_millis(self):
-        return 30000
-
-
 context = Context()
 module_name, attribute = entry.rsplit(".", 1)
 if mode == "cold":
-    start = time.perf_counter()
+    start = clock()
     handler = getattr(importlib.import_module(module_name), attribute)
     answer = handler(event, context)
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     print(json.dumps({"seconds": elapsed, "answer": answer}))
 else:
     handler = getattr(importlib.import_module(module_name), attribute)
@@ -125,12 +117,15 @@ else:
     sys.stdout = real_stdout
     print(json.dumps({"answer": answer}))
 """
+)
 
 # Times every consumer in one interpreter, in interleaved repetitions, so that load on the
 # shared machine falls on each alike. argv: event file, calls per timing, then one
 # "name=folder" per consumer (each folder's handler.py, or app_index.orders for Tight).
-COMPARE = """\
-import gc, importlib.util, json, sys, time
+COMPARE = (
+    LAMBDA_PRELUDE
+    + """\
+import gc, importlib.util
 
 event_file, number = sys.argv[1], int(sys.argv[2])
 with open(event_file) as f:
@@ -164,6 +159,7 @@ for _ in range(9):
 gc.enable()
 print(json.dumps(best))
 """
+)
 
 
 def build(framework: str, root: Path) -> tuple[Path, str]:

@@ -1,16 +1,9 @@
-# Runs inside a fresh interpreter (python -I -S -B -c) whose path is only the deploy folder.
-# argv: mode ("invoke" or "cold"), deploy folder, entry "module.attribute", method.
-# Kept free of imports beyond the Lambda-like preload so it measures only the app.
-import importlib
-import json
-import os
-import sys
-import time
-
+# ruff: noqa: F821
+# Runs inside a fresh interpreter (python -I -S -B -c) whose path is only the deploy folder,
+# after apps.LAMBDA_PRELUDE, which imports what Lambda's bootstrap has (json, os, sys, ...)
+# and defines Context and clock. argv: mode ("invoke" or "cold"), deploy folder, entry
+# "module.attribute", method. Imports nothing more, so that it measures only the app.
 mode, folder, entry, method = sys.argv[1:5]
-# Wall time by default; CPU time of this process (TIGHT_BENCH_CLOCK=cpu) on a shared machine,
-# where other work preempting the child would otherwise count as its own.
-clock = time.process_time if os.environ.get("TIGHT_BENCH_CLOCK") == "cpu" else time.perf_counter
 sys.path.insert(0, folder)
 os.chdir(folder)
 
@@ -65,18 +58,6 @@ def make_event():
         "body": None if get else json.dumps(BODY),
         "isBase64Encoded": False,
     }
-
-
-class Context:
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    function_name = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "stream"
-
-    def get_remaining_time_in_millis(self):
-        return 30000
 
 
 module_name, attribute = entry.rsplit(".", 1)

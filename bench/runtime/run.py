@@ -32,9 +32,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apps import FRAMEWORKS, build  # noqa: E402
+from apps import FRAMEWORKS, LAMBDA_PRELUDE, build  # noqa: E402
 
-CHILD = (HERE / "child.py").read_text()
+CHILD = LAMBDA_PRELUDE + (HERE / "child.py").read_text()
 SIZES = (1, 50)
 METHODS = ("GET", "POST")
 

@@ -11,7 +11,9 @@ bad body with a 422 before anything is timed.
 Per invoke: every handler in one interpreter, timed interleaved (garbage collection off, as
 timeit does); the ratios are the median over several interpreters of the ratios within each.
 Cold start: import plus the first call, in fresh interpreters whose path is only the deploy
-folder, median of many, the frameworks interleaved. Results print as ratios against the peer
+folder and which have first imported what Lambda's Python bootstrap imports before the handler
+(``apps.LAMBDA_PRELUDE``: json, logging, traceback, decimal, enum, ...), median of many, the
+frameworks interleaved. Results print as ratios against the peer
 measured in this same run and are saved to bench/results/typed.json. Nothing here asserts a
 timing.
 
@@ -37,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apps import TIGHT_INDEX, TIGHT_JSON, _copy_module  # noqa: E402
+from apps import LAMBDA_PRELUDE, TIGHT_INDEX, TIGHT_JSON, _copy_module  # noqa: E402
 
 from tight.testing.events import make_event  # noqa: E402
 from tight_tasks.vendor import copy_runtime  # noqa: E402
@@ -187,10 +189,11 @@ ORDER = {
 BAD_ORDER = {**ORDER, "quantity": 0, "sku": "tea"}
 ANSWER = {"customer": "Ada Lovelace", "quantity": 3}
 
-# Runs inside a fresh interpreter (python -I -S -B -c) whose path is only the deploy folder.
-CHILD = """\
-import importlib, json, os, sys, time
-
+# Runs inside a fresh interpreter (python -I -S -B -c) whose path is only the deploy folder,
+# after LAMBDA_PRELUDE (Lambda's bootstrap imports, Context, clock).
+CHILD = (
+    LAMBDA_PRELUDE
+    + """\
 mode, folder, entry, event_file = sys.argv[1:5]
 sys.path.insert(0, folder)
 os.chdir(folder)
@@ -198,17 +201,6 @@ with open(event_file) as f:
     event = json.load(f)
 
 
-class Context:
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    function_name = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
-
-    def get_remaining_time_in_millis(self):
-        return 30000
-
-
-clock = time.process_time if os.environ.get("TIGHT_BENCH_CLOCK") == "cpu" else time.perf_counter
 module_name, attribute = entry.rsplit(".", 1)
 start = clock()
 handler = getattr(importlib.import_module(module_name), attribute)
@@ -216,25 +208,18 @@ answer = handler(event, Context())
 elapsed = clock() - start
 print(json.dumps({"seconds": elapsed, "status": answer["statusCode"], "body": answer["body"]}))
 """
+)
 
 # Times every handler in one interpreter, interleaved. argv: event file, calls per timing,
 # then "name=folder=entry" per handler.
-COMPARE = """\
-import gc, importlib, json, sys, time
+COMPARE = (
+    LAMBDA_PRELUDE
+    + """\
+import gc
 
 event_file, number = sys.argv[1], int(sys.argv[2])
 with open(event_file) as f:
     event = json.load(f)
-
-
-class Context:
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    function_name = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
-
-    def get_remaining_time_in_millis(self):
-        return 30000
 
 
 context = Context()
@@ -263,6 +248,7 @@ for _ in range(9):
 gc.enable()
 print(json.dumps(best))
 """
+)
 
 
 def build(framework: str, root: Path) -> tuple[Path, str]:
