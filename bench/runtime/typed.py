@@ -44,7 +44,7 @@ from apps import LAMBDA_PRELUDE, TIGHT_INDEX, TIGHT_JSON, _copy_module  # noqa: 
 from tight.testing.events import make_event  # noqa: E402
 from tight_tasks.vendor import copy_runtime  # noqa: E402
 
-FRAMEWORKS = ("tight", "untyped", "typeddict", "powertools")
+FRAMEWORKS = ("tight", "untyped", "typeddict", "powertools", "model")
 
 # The user's own imports, the same in the typed module and its twin.
 TIGHT_MODEL = """\
@@ -132,6 +132,43 @@ class Order(OrderFields, total=False):
 @lambda_proxy.post
 def post_handler(body: Order, **kwargs) -> dict:
     return {"customer": body["customer"], "quantity": body["quantity"]}
+"""
+
+# No framework: a plain Lambda handler module that only defines the same dataclasses (with the
+# same stdlib imports, less the constraint markers) and answers without checking anything. Its
+# cold start is what the model itself costs, which no framework can go under.
+MODEL_ONLY = """\
+import datetime
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, Optional
+
+
+@dataclass
+class Address:
+    street: str
+    city: str
+
+
+@dataclass
+class Order:
+    customer: str
+    sku: str
+    quantity: int
+    price: Decimal
+    currency: Literal["EUR", "USD"]
+    express: bool
+    tags: list[str]
+    placed: datetime.date
+    address: Address
+    note: Optional[str] = None
+
+
+def handler(event, context):
+    body = json.loads(event["body"])
+    answer = {"customer": body["customer"], "quantity": body["quantity"]}
+    return {"statusCode": 200, "body": json.dumps(answer)}
 """
 
 POWERTOOLS = """\
@@ -253,6 +290,11 @@ print(json.dumps(best))
 
 def build(framework: str, root: Path) -> tuple[Path, str]:
     """The deploy folder and the entry ``module.attribute`` Lambda would call."""
+    if framework == "model":
+        folder = root / framework
+        folder.mkdir(parents=True)
+        (folder / "handler.py").write_text(MODEL_ONLY)
+        return folder, "handler.handler"
     if framework == "powertools":
         folder = root / framework
         folder.mkdir(parents=True)
@@ -325,7 +367,7 @@ def check(folders: dict[str, tuple[Path, str]], events: dict[str, Path]) -> None
         good = run_child(folder, entry, events["good"])
         if good["status"] != 200 or json.loads(str(good["body"])) != ANSWER:
             raise RuntimeError(f"{name} answered {good!r} to the good order")
-        if name != "untyped":
+        if name not in ("untyped", "model"):
             bad = run_child(folder, entry, events["bad"])
             if bad["status"] != 422:
                 raise RuntimeError(f"{name} answered {bad!r} to the bad order, not a 422")
@@ -405,6 +447,12 @@ def main() -> int:
         )
         # The fastest of each, the least disturbed by other work on the machine.
         cold["best_typed_minus_untyped"] = min(samples["tight"]) - min(samples["untyped"])
+        # What the dataclass model alone costs (its module, no framework), and Tight's share
+        # on top of it, paired run by run.
+        cold["tight_minus_model"] = statistics.median(
+            a - b for a, b in zip(samples["tight"], samples["model"], strict=True)
+        )
+        cold["powertools_over_model"] = cold["powertools"] / cold["model"]
         cold["powertools_over_tight"] = cold["powertools"] / cold["tight"]
         cold["powertools_over_typeddict"] = cold["powertools"] / cold["typeddict"]
         shutil.rmtree(root, ignore_errors=True)
@@ -439,6 +487,11 @@ def report(invoke: dict[str, float], cold: dict[str, float]) -> None:
         f"{gap:+.2f} ms, fastest runs {cold['best_typed_minus_untyped']:+.2f} ms), powertools "
         f"{cold['powertools']:.2f} ms; powertools / tight = "
         f"{cold_ratio:.1f}x (dataclass), {cold_ratio_td:.1f}x (TypedDict)"
+    )
+    print(
+        f"the dataclass model alone (its module, no framework) {cold['model']:.2f} ms: no "
+        f"framework can start more than {cold['powertools_over_model']:.1f}x below powertools "
+        f"with it; Tight's share over it {cold['tight_minus_model']:+.2f} ms (paired)"
     )
     targets = [
         ("per invoke >= 3x faster than Powertools", min(speedup, speedup_td) >= 3),
