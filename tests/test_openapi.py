@@ -284,6 +284,8 @@ def test_serve_answers_openapi_json_and_says_what_an_answer_lacks_as_tests_do(en
                 assert response.getheader("Content-Type") == "application/json"
                 validate(served)
                 assert set(served["paths"]) == set(document_now(root)["paths"])
+                # The console's list of routes names it with the others.
+                assert f"GET     http://127.0.0.1:{port}/openapi.json" in console.read_text()
                 connection.request("GET", "/files/a%2Fb")
                 response = connection.getresponse()
                 assert (response.status, json.loads(response.read())) == (200, {"code": "xa/b"})

@@ -822,6 +822,8 @@ def serve(root: Path, port: int, stage: str) -> None:
         api.say(f"  {route.method:<7} {url}{route.path}  -> {route.function}{guarded}")
     if not api.table.routes:
         api.say("  no HTTP functions yet: doit generate_function name=items")
+    elif api.table.match("GET", "/openapi.json") is None:  # else the app's own route answers
+        api.say(f"  GET     {url}/openapi.json  (the API's OpenAPI document, as doit openapi)")
     if api.dynamo:
         api.say(f"models use the local DynamoDB at {api.dynamo} (doit dynamo_start)")
     elif model_files(root):
