@@ -406,10 +406,91 @@ class LocalSources:
 
 
 # -- under doit serve -------------------------------------------------------------------------
-def start_for_serve(api: Any, root: Path, stage: str) -> LocalSources | None:
-    """Start the app's event sources on the server ``doit dynamo_start`` runs, invoking
-    through serve's warm workers; None (and one line saying why) when they cannot run."""
-    plan = local_plan(root, api.settings, stage)
+REPLAN_EVERY = 1.0  # seconds between two looks at tight.yml and the handlers
+
+
+class ServedSources:
+    """The event sources under ``doit serve``, planned again whenever tight.yml or a handler
+    changes: when the plan differs (a trigger added, removed or set otherwise), the running
+    sources stop, as on Ctrl-C (events in flight go back on their queues), and the new plan
+    starts. A tight.yml that cannot be read keeps the sources as they were, and says why."""
+
+    def __init__(self, api: Any, root: Path, stage: str) -> None:
+        self.api, self.root, self.stage = api, root, stage
+        self.sources: LocalSources | None = None
+        self.plan: list[Source] = []
+        self.settings: Any = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.settings = self.api.settings
+        self.plan = local_plan(self.root, self.settings, self.stage)
+        self.sources = start_for_serve(self.api, self.root, self.stage, self.plan)
+        self._watcher = threading.Thread(target=self._watch, name="tight-replan", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(REPLAN_EVERY):
+            try:
+                self.look()
+            except Exception as error:  # noqa: BLE001 - said; serve and the sources go on
+                self.api.say(f"error: the event sources were not planned again: {error}")
+
+    def look(self) -> None:
+        """Plan again if the settings were read again since the last look."""
+        from tight.config import ConfigError
+
+        self.api.refresh()  # what a request does first; it reads tight.yml again if changed
+        settings = self.api.settings
+        if settings is self.settings:
+            return
+        self.settings = settings
+        try:
+            plan = local_plan(self.root, settings, self.stage)
+        except (TightTaskError, ConfigError) as error:
+            self.api.say(f"error: {error} (the event sources run as they were)")
+            return
+        if plan == self.plan or self._stopping.is_set():
+            return
+        before = {(s.trigger, s.source, s.function) for s in self.plan}
+        after = {(s.trigger, s.source, s.function) for s in plan}
+        changes = [f"+ {t} {s} -> {f}" for t, s, f in sorted(after - before)]
+        changes += [f"- {t} {s} -> {f}" for t, s, f in sorted(before - after)]
+        self.api.say(
+            "the event sources changed"
+            + (f" ({'; '.join(changes)})" if changes else " (their settings)")
+            + ": restarting them"
+        )
+        if self.sources is not None:
+            self.sources.halt()
+            self.sources.stop()
+        self.plan = plan
+        self.sources = start_for_serve(self.api, self.root, self.stage, plan)
+        if self.sources is None and not plan:
+            self.api.say("no event sources now")
+
+    def halt(self) -> None:
+        """No more planning and no new invocation (serve is stopping)."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join()  # one restart under way ends first
+        if self.sources is not None:
+            self.sources.halt()
+
+    def stop(self) -> None:
+        if self.sources is not None:
+            self.sources.stop()
+
+
+def start_for_serve(
+    api: Any, root: Path, stage: str, plan: list[Source] | None = None
+) -> LocalSources | None:
+    """Start the app's event sources (``plan``, by default the settings' own) on the server
+    ``doit dynamo_start`` runs, invoking through serve's warm workers; None (and one line
+    saying why) when they cannot run."""
+    if plan is None:
+        plan = local_plan(root, api.settings, stage)
     if not plan:
         return None
     names = ", ".join(sorted({source.trigger for source in plan}))

@@ -832,9 +832,11 @@ def serve(root: Path, port: int, stage: str) -> None:
             f"{lambda_environment(root, api.settings, stage, 'x', None)['AWS_REGION']}); "
             "run `doit dynamo_start` first to use a local one"
         )
-    from tight_tasks.local_sources import start_for_serve
+    from tight_tasks.local_sources import ServedSources
 
-    sources = start_for_serve(api, root, stage)  # topics, buckets, buses, streams, schedules
+    # Queues, topics, buckets, buses, streams and schedules, planned again on each edit.
+    sources = ServedSources(api, root, stage)
+    sources.start()
     api.say("Ctrl-C stops the server and its workers")
 
     def stop(signum: int, frame: Any) -> None:
@@ -848,11 +850,9 @@ def serve(root: Path, port: int, stage: str) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
-        if sources is not None:
-            sources.halt()  # no new invocation; one running now ends with its worker:
+        sources.halt()  # no new invocation; one running now ends with its worker:
         api.stop()
-        if sources is not None:
-            sources.stop()  # undone events go back on their queues
+        sources.stop()  # undone events go back on their queues
 
 
 def _serve(port: str, stage: str) -> None:
