@@ -38,6 +38,27 @@ def wait_for(condition: Callable[[], Any], what: str, bound: float = 40.0) -> An
     raise AssertionError(f"{what}: not within {bound} s")
 
 
+FAILING_NEWS = """
+from tight.providers.aws.controllers import sns
+
+
+@sns.record
+def on_message(*args, **kwargs):
+    raise ValueError("this news cannot be read")
+"""
+
+
+def test_serve_refuses_a_retry_delay_that_is_not_seconds(tmp_path):
+    (tmp_path / "dodo.py").write_text("from tight_tasks import *  # noqa: F403\n")
+    for value in ("soon", "-1", "nan", "3600"):
+        done = run("doit", "serve", f"retry_delay={value}", cwd=tmp_path)
+        assert done.returncode != 0
+        assert f"retry_delay must be seconds from 0 to 900 (retry_delay=1), not '{value}'" in (
+            done.stdout + done.stderr
+        )
+        assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_serve_plans_the_event_sources_again_on_each_edit(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for key in ("AWS_ENDPOINT_URL", "TIGHT_DYNAMO_ENDPOINT"):
@@ -59,7 +80,7 @@ def test_serve_plans_the_event_sources_again_on_each_edit(tmp_path, monkeypatch)
     serve_port = free_port()
     with console.open("w") as out:
         serve = subprocess.Popen(
-            [str(BIN / "doit"), "serve", f"port={serve_port}"],
+            [str(BIN / "doit"), "serve", f"port={serve_port}", "retry_delay=0.3"],
             cwd=root,
             stdout=out,
             stderr=out,
@@ -117,8 +138,33 @@ def test_serve_plans_the_event_sources_again_on_each_edit(tmp_path, monkeypatch)
         sqs.send_message(QueueUrl=jobs, MessageBody='{"n": 4}')
         wait_for(lambda: delivered(3), "a message delivered with tight.yml broken")
         settings_file.write_text(good)
-        shown = console.read_text()
-        assert "Traceback" not in shown, shown
+
+        # 4. An SNS function added, then made to fail: its retry waits retry_delay, not
+        # Lambda's minute, and the event then lands in its failure queue.
+        generated = run("doit", "generate_function", "name=news", "trigger=sns", cwd=root)
+        assert generated.returncode == 0, generated.stdout + generated.stderr
+        (root / "app/functions/news/handler.py").write_text(FAILING_NEWS)
+        text = settings_file.read_text()
+        assert "sns: {topic: news}" in text, text
+        settings_file.write_text(
+            text.replace("sns: {topic: news}", "sns: {topic: news, retries: 1}")
+        )
+        wait_for(lambda: "sns             shop-dev-news  -> news" in console.read_text(), "")
+        wait_for(
+            lambda: "(their settings)" in console.read_text() or "+ sns" in console.read_text(), ""
+        )
+        sns = boto3.client(
+            "sns", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )  # fmt: skip
+        topic = sns.create_topic(Name="shop-dev-news")["TopicArn"]  # the one serve made
+        sns.publish(TopicArn=topic, Message="extra, extra")
+        moved = "news  event moved to shop-dev-news-failures after 2 invocations"
+        wait_for(lambda: moved in console.read_text(), "the failed event in the failure queue", 20)
+        assert "(retry 1 of 1 in 0.3 s)" in console.read_text()
+        # The function's own traceback is in its log lines; serve itself printed none.
+        served = [line for line in console.read_text().splitlines() if " | " not in line]
+        assert not [line for line in served if "Traceback" in line], served
     finally:
         serve.terminate()
         serve.wait(timeout=60)

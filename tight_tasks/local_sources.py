@@ -415,8 +415,11 @@ class ServedSources:
     sources stop, as on Ctrl-C (events in flight go back on their queues), and the new plan
     starts. A tight.yml that cannot be read keeps the sources as they were, and says why."""
 
-    def __init__(self, api: Any, root: Path, stage: str) -> None:
+    def __init__(
+        self, api: Any, root: Path, stage: str, retry_delays: tuple[float, ...] = RETRY_DELAYS
+    ) -> None:
         self.api, self.root, self.stage = api, root, stage
+        self.retry_delays = retry_delays
         self.sources: LocalSources | None = None
         self.plan: list[Source] = []
         self.settings: Any = None
@@ -426,7 +429,7 @@ class ServedSources:
     def start(self) -> None:
         self.settings = self.api.settings
         self.plan = local_plan(self.root, self.settings, self.stage)
-        self.sources = start_for_serve(self.api, self.root, self.stage, self.plan)
+        self.sources = self._start(self.plan)
         self._watcher = threading.Thread(target=self._watch, name="tight-replan", daemon=True)
         self._watcher.start()
 
@@ -466,9 +469,12 @@ class ServedSources:
             self.sources.halt()
             self.sources.stop()
         self.plan = plan
-        self.sources = start_for_serve(self.api, self.root, self.stage, plan)
+        self.sources = self._start(plan)
         if self.sources is None and not plan:
             self.api.say("no event sources now")
+
+    def _start(self, plan: list[Source]) -> LocalSources | None:
+        return start_for_serve(self.api, self.root, self.stage, plan, self.retry_delays)
 
     def halt(self) -> None:
         """No more planning and no new invocation (serve is stopping)."""
@@ -484,11 +490,16 @@ class ServedSources:
 
 
 def start_for_serve(
-    api: Any, root: Path, stage: str, plan: list[Source] | None = None
+    api: Any,
+    root: Path,
+    stage: str,
+    plan: list[Source] | None = None,
+    retry_delays: tuple[float, ...] = RETRY_DELAYS,
 ) -> LocalSources | None:
     """Start the app's event sources (``plan``, by default the settings' own) on the server
-    ``doit dynamo_start`` runs, invoking through serve's warm workers; None (and one line
-    saying why) when they cannot run."""
+    ``doit dynamo_start`` runs, invoking through serve's warm workers, an asynchronous
+    event's retries ``retry_delays`` apart; None (and one line saying why) when they cannot
+    run."""
     if plan is None:
         plan = local_plan(root, api.settings, stage)
     if not plan:
@@ -552,7 +563,12 @@ def start_for_serve(
         return reply
 
     sources = LocalSources(
-        plan, clients, invoke, api.say, checkpoints=root / ".tight" / "streams.json"
+        plan,
+        clients,
+        invoke,
+        api.say,
+        retry_delays=retry_delays,
+        checkpoints=root / ".tight" / "streams.json",
     )
     try:
         sources.start()

@@ -806,8 +806,9 @@ def parse_port(port: str) -> int:
     return int(port)
 
 
-def serve(root: Path, port: int, stage: str) -> None:
-    """Serve until Ctrl-C (or SIGTERM), then stop every worker."""
+def serve(root: Path, port: int, stage: str, retry_delay: float | None = None) -> None:
+    """Serve until Ctrl-C (or SIGTERM), then stop every worker. ``retry_delay``: the seconds
+    an asynchronous event waits before each retry, instead of Lambda's own."""
     import signal
 
     from tight_tasks.schema import model_files
@@ -835,7 +836,10 @@ def serve(root: Path, port: int, stage: str) -> None:
     from tight_tasks.local_sources import ServedSources
 
     # Queues, topics, buckets, buses, streams and schedules, planned again on each edit.
-    sources = ServedSources(api, root, stage)
+    if retry_delay is None:
+        sources = ServedSources(api, root, stage)
+    else:
+        sources = ServedSources(api, root, stage, (retry_delay, retry_delay))
     sources.start()
     api.say("Ctrl-C stops the server and its workers")
 
@@ -855,12 +859,28 @@ def serve(root: Path, port: int, stage: str) -> None:
         sources.stop()  # undone events go back on their queues
 
 
-def _serve(port: str, stage: str) -> None:
+def parse_retry_delay(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 900:  # nan too
+        raise TightTaskError(
+            f"retry_delay must be seconds from 0 to 900 (retry_delay=1), not {text!r}"
+        )
+    return seconds
+
+
+def _serve(port: str, stage: str, retry_delay: str) -> None:
     from tight_tasks.config import find_app_root, load
 
+    delay = parse_retry_delay(retry_delay)
     root = find_app_root()
     settings = load(root)
-    serve(root, parse_port(port or DEFAULT_PORT), stage or str(settings.get("stage") or "dev"))
+    stage = stage or str(settings.get("stage") or "dev")
+    serve(root, parse_port(port or DEFAULT_PORT), stage, delay)
 
 
 def task_serve() -> dict[str, Any]:
@@ -875,6 +895,11 @@ def task_serve() -> dict[str, Any]:
         "params": [
             param("port", f"the TCP port on 127.0.0.1 (default {DEFAULT_PORT})"),
             stage_param("the stage the functions see"),
+            param(
+                "retry_delay",
+                "seconds before each retry of an asynchronous event (SNS, S3, EventBridge, "
+                "schedule); default: Lambda's own, about 60 s then 120 s",
+            ),
         ],
         "uptodate": [False],
         "verbosity": 2,
