@@ -211,6 +211,13 @@ def test_each_call_a_role_does_not_allow_is_caught_offline(shop):
         "arn:aws:dynamodb:*:*:table/shop-dev-item, which no recorded call does"
     ) in checked.stdout
 
+    # The same recordings checked as another stage: its resource names, same verdicts.
+    as_prod = run("doit", "permissions", "stage=prod", cwd=root, env=env)
+    assert as_prod.returncode != 0
+    assert sorted(errors(as_prod.stderr)) == sorted(
+        line.replace("shop-dev-", "shop-prod-") for line in found
+    ), as_prod.stderr
+
     # doit test: the test passes from its recordings, with no server, then the check fails it
     tested = run("doit", "test", cwd=root, env=env)
     assert "1 passed" in tested.stdout, tested.stdout + tested.stderr

@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 
 from tight_tasks.errors import TightTaskError, as_action
 from tight_tasks.iam import Resolver, Statement, action_matches, allows, resource_matches
-from tight_tasks.taskkit import in_app
 
 PLACEBOS = "placebos"
 MANIFEST = "calls.json"
@@ -228,11 +227,19 @@ def recording_folders(root: Path) -> list[Path]:
     return found
 
 
-def _restage(text: str, app: str, recorded: str, stage: str) -> str:
-    """``<app>-<recorded>-x`` as ``<app>-<stage>-x`` wherever a name starts in ``text``."""
+def _restage(value: Any, app: str, recorded: str, stage: str) -> Any:
+    """``<app>-<recorded>-x`` as ``<app>-<stage>-x`` wherever a name starts in a string of
+    ``value`` (a call's parameters: a table name, an ARN, a queue URL)."""
     if recorded == stage:
-        return text
-    return re.sub(rf"(^|[:/]){re.escape(app)}-{re.escape(recorded)}-", rf"\1{app}-{stage}-", text)
+        return value
+    if isinstance(value, str):
+        pattern = rf"(^|[:/]){re.escape(app)}-{re.escape(recorded)}-"
+        return re.sub(pattern, rf"\1{app}-{stage}-", value)
+    if isinstance(value, dict):
+        return {k: _restage(v, app, recorded, stage) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restage(v, app, recorded, stage) for v in value]
+    return value
 
 
 def read_recordings(root: Path, app: str, stage: str) -> tuple[dict[str, Recorded], list[str]]:
@@ -258,9 +265,7 @@ def read_recordings(root: Path, app: str, stage: str) -> tuple[dict[str, Recorde
             if not function:
                 continue
             named = True
-            params = json.loads(
-                _restage(json.dumps(entry.get("params") or {}), app, recorded_stage, stage)
-            )
+            params = _restage(entry.get("params") or {}, app, recorded_stage, stage)
             operation = str(entry.get("operation", ""))
             region = str(entry.get("region") or "*")
             call = str(entry.get("call") or operation)
@@ -456,14 +461,20 @@ def _names_functions(folder: Path) -> bool:
     return any(isinstance(call, dict) and call.get("function") for call in calls)
 
 
-def _permissions(root: Path, settings: dict[str, Any]) -> None:
-    report_lines(check(root, settings))
+def _permissions(stage: str) -> None:
+    from tight_tasks.config import find_app_root, load
+
+    root = find_app_root()
+    report_lines(check(root, load(root), stage))
 
 
 def task_permissions() -> dict[str, Any]:
     """Check every AWS call the tests recorded against its function's role, offline."""
+    from tight_tasks.taskkit import stage_param
+
     return {
-        "actions": [(as_action(in_app(_permissions)),)],
+        "actions": [(as_action(_permissions),)],
+        "params": [stage_param("the stage whose roles and resource names are checked")],
         "uptodate": [False],
         "verbosity": 2,
     }
