@@ -255,6 +255,28 @@ def test_functions_permissions_allow_a_call_in_the_check_and_the_template(shop):
         shutil.rmtree(old.parent.parent)
 
 
+def test_a_role_s_managed_policies_are_named_as_unread(shop):
+    """AWS keeps a managed policy's statements: the check cannot read them offline, and its
+    error says so rather than pass or fail silently on them."""
+    root, env = shop
+    overlay = root / "template.overlay.yml"
+    overlay.write_text(
+        "Resources:\n  UploadsFunctionRole:\n    Properties:\n      ManagedPolicyArns:\n"
+        "        - arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess\n"
+    )
+    try:
+        checked = run("doit", "permissions", cwd=root, env=env)
+    finally:
+        overlay.unlink()
+    (uploads,) = [line for line in errors(checked.stderr) if "app/functions/uploads" in line]
+    assert uploads.endswith(
+        "(its role also has the managed policy AmazonS3ReadOnlyAccess, which this offline "
+        "check cannot read: if it allows the call, the statement added all the same says so)"
+    ), uploads
+    (lister,) = [line for line in errors(checked.stderr) if "app/functions/lister" in line]
+    assert "managed" not in lister  # another function's role has none
+
+
 @pytest.mark.parametrize(
     ("statement", "message"),
     [

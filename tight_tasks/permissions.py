@@ -297,6 +297,21 @@ def role_statements(document: dict[str, Any], logical: str, resolver: Resolver) 
     return found
 
 
+def managed_policies(document: dict[str, Any], logical: str) -> list[str]:
+    """The names of the managed policies a role has (``ManagedPolicyArns``): AWS keeps their
+    statements, so an offline check cannot read them."""
+    role = (document.get("Resources") or {}).get(logical) or {}
+    names = []
+    for arn in (role.get("Properties") or {}).get("ManagedPolicyArns") or []:
+        if isinstance(arn, dict) and len(arn) == 1:  # {"Fn::Sub": "arn:${AWS::Partition}:..."}
+            (arn,) = arn.values()
+        if isinstance(arn, str):
+            names.append(arn.rsplit("/", 1)[-1])
+        else:
+            names.append(json.dumps(arn))
+    return names
+
+
 def suggested_resource(need: Need, app: str, stage: str) -> str:
     """The ARN to allow, as tight.yml would say it for every stage and account."""
     arn = need.arn or "*"
@@ -351,7 +366,17 @@ def check(root: Path, settings: dict[str, Any], stage: str = "") -> Report:
                 tables[table] = (model.__name__, f"{MODELS_DIR}/{module}.py")
     report = Report()
     for function in sorted(builder.code_statements):
-        role = role_statements(document, camel(function) + "FunctionRole", resolver)
+        logical = camel(function) + "FunctionRole"
+        role = role_statements(document, logical, resolver)
+        managed = managed_policies(document, logical)
+        unread = ""
+        if managed:
+            unread = (
+                f" (its role also has the managed {'policies' if len(managed) > 1 else 'policy'}"
+                f" {', '.join(managed)}, which this offline check cannot read: if "
+                f"{'one' if len(managed) > 1 else 'it'} allows the call, the statement "
+                "added all the same says so)"
+            )
         recorded = by_function.get(function, Recorded())
         seen: set[tuple[str, str | None]] = set()
         allowed: list[Need] = []
@@ -372,7 +397,7 @@ def check(root: Path, settings: dict[str, Any], stage: str = "") -> Report:
             report.errors.append(
                 f"app/functions/{function}: {need.call} on {need.what} ({need.action} on "
                 f"{need.arn or 'any resource'}), recorded in {where}, is not allowed by its "
-                f"role; {fix_for(function, need, tables, builder.app, stage, has_table)}"
+                f"role; {fix_for(function, need, tables, builder.app, stage, has_table)}" + unread
             )
         if recorded.needs:
             report.functions += 1
