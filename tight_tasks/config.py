@@ -381,14 +381,25 @@ class Auth(Spec):
 # Who may call a route (tight_tasks.auth): the app's default, or one function's own.
 AUTH = Auth()
 
+# What every function has (tight.yml ``function:``) and each may set for itself
+# (``functions.<name>:``).
+FUNCTION_SETTINGS: dict[str, Spec] = {
+    "timeout": Number(1, 900, "a whole number of seconds"),
+    "memory_size": Number(128, 10240, "a whole number of MB"),
+}
+
 FUNCTION = Table(
     {
         "routes": ListOf(STRING, "a list of paths such as /items/{id}"),
         "auth": AUTH,
         "permissions": Permissions(),
+        **FUNCTION_SETTINGS,
+        # Lambda's ReservedConcurrentExecutions: at most this many instances at once.
+        "reserved_concurrency": Number(1, 1000, "a whole number of instances"),
         **{trigger: Trigger(trigger) for trigger in TRIGGERS},
     },
-    "a mapping of routes, auth, permissions and at most one trigger (" + ", ".join(TRIGGERS) + ")",
+    "a mapping of routes, auth, permissions, timeout, memory_size, reserved_concurrency and "
+    "at most one trigger (" + ", ".join(TRIGGERS) + ")",
 )
 
 SCHEMA: dict[str, Spec] = {
@@ -440,12 +451,7 @@ SCHEMA: dict[str, Spec] = {
         FUNCTION,
         "a mapping of function names to their routes and triggers",
     ),
-    "function": Table(
-        {
-            "timeout": Number(1, 900, "a whole number of seconds"),
-            "memory_size": Number(128, 10240, "a whole number of MB"),
-        }
-    ),
+    "function": Table(FUNCTION_SETTINGS),
     "api": OneOf("rest", "http"),
     # The OpenAPI document (doit openapi) as the REST API's definition (doit template).
     "api_definition": BOOLEAN,

@@ -144,7 +144,7 @@ def source_events(
             check_deployed_name(builder, name, "sqs", f"{queue}{'.fifo' if fifo else ''}", fifo)
             queue_properties: dict[str, Any] = {
                 "QueueName": {"Fn::Sub": f"{builder.prefix}-{queue}{'.fifo' if fifo else ''}"},
-                "VisibilityTimeout": queue_visibility(builder.timeout, options),
+                "VisibilityTimeout": queue_visibility(builder.timeout_of(name), options),
             }
             if fifo:
                 queue_properties["FifoQueue"] = True

@@ -220,6 +220,13 @@ def function_setting(settings: dict[str, Any], key: str, default: int) -> int:
     return int((settings.get("function") or {}).get(key, default))
 
 
+def own_setting(settings: dict[str, Any], name: str, key: str, default: int) -> int:
+    """Function ``name``'s ``timeout`` or ``memory_size``: its own (``functions.<name>.<key>``)
+    when it sets one, else every function's (``function.<key>``), else ``default``."""
+    own = function_entry(settings, name).get(key)
+    return int(own) if isinstance(own, int) else function_setting(settings, key, default)
+
+
 def function_entry(settings: dict[str, Any], name: str) -> dict[str, Any]:
     """The function's own section of tight.yml (``functions.<name>``), empty when absent."""
     return (settings.get("functions") or {}).get(name) or {}

@@ -101,8 +101,8 @@ def invoke(
 ) -> dict[str, Any]:
     """Run ``name`` once on ``event`` in a fresh worker; its logs go to stderr."""
     from tight_tasks.config import runtime_config
-    from tight_tasks.functions import DEFAULT_MEMORY, DEFAULT_TIMEOUT
-    from tight_tasks.serve import function_setting, lambda_environment, local_dynamo
+    from tight_tasks.functions import DEFAULT_MEMORY, DEFAULT_TIMEOUT, own_setting
+    from tight_tasks.serve import lambda_environment, local_dynamo
     from tight_tasks.worker import Worker
 
     def log(line: str) -> None:
@@ -116,8 +116,8 @@ def invoke(
         name,
         lambda_environment(root, settings, stage, name, local_dynamo(root)),
         config,
-        function_setting(settings, name, "timeout", DEFAULT_TIMEOUT),
-        function_setting(settings, name, "memory_size", DEFAULT_MEMORY),
+        own_setting(settings, name, "timeout", DEFAULT_TIMEOUT),
+        own_setting(settings, name, "memory_size", DEFAULT_MEMORY),
         log,
     )
     try:

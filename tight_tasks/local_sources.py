@@ -73,14 +73,14 @@ def _queue_source(
     receives before a message moves there (none for a queue given by ARN)."""
     from tight_tasks.event_sources import queue_visibility, trigger_options
     from tight_tasks.failures import max_receive_count
-    from tight_tasks.functions import DEFAULT_TIMEOUT, function_setting
+    from tight_tasks.functions import DEFAULT_TIMEOUT, own_setting
     from tight_tasks.queue_delivery import dead_letter_name
 
     options = trigger_options("sqs", raw)
     queue = str(options["queue"])
     fifo = bool(options.get("fifo", False))
     options["visibility_timeout"] = queue_visibility(
-        function_setting(settings, "timeout", DEFAULT_TIMEOUT), options
+        own_setting(settings, function, "timeout", DEFAULT_TIMEOUT), options
     )
     if queue.startswith("arn:"):
         return Source(function, f"{app}-{stage}-{function}", "sqs", queue, 0, "", options)

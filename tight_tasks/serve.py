@@ -1,8 +1,9 @@
 """``doit serve``: the app's HTTP API on 127.0.0.1, built from what ``doit template`` deploys.
 
 The routes are ``tight_tasks.routes``'s table; each request becomes the event the configured
-API (``api: rest`` or ``api: http``) would send, runs in the function's own warm
-``Worker`` with Lambda's environment and timeout, and its answer goes back as API Gateway
+API (``api: rest`` or ``api: http``) would send, runs in a warm ``Worker`` of the function
+(one per concurrent invocation, as Lambda's instances, up to its reserved concurrency) with
+Lambda's environment and timeout, and its answer goes back as API Gateway
 would send it (multi-value headers, cookies, base64 bodies decoded, 403/404 for an unknown
 route, 502 for a raise, a malformed answer or a timeout). Before each request the files the
 workers loaded are checked: a worker whose inputs changed restarts fresh; the others stay
@@ -55,15 +56,6 @@ class Malformed(Exception):
 
 
 # -- settings ------------------------------------------------------------------------------
-def function_setting(settings: dict[str, Any], name: str, key: str, default: int) -> int:
-    """``functions.<name>.<key>`` when the function sets it, else ``function.<key>``."""
-    from tight_tasks.functions import function_entry
-    from tight_tasks.functions import function_setting as shared
-
-    own = function_entry(settings, name).get(key)
-    return int(own) if isinstance(own, int) else shared(settings, key, default)
-
-
 def local_dynamo(root: Path) -> str | None:
     """The endpoint of the DynamoDB ``doit dynamo_start`` runs for this app, if it runs."""
     from tight_tasks.dynamo import alive, read_state
@@ -84,7 +76,7 @@ def lambda_environment(
 
     from tight_tasks.config import app_name
     from tight_tasks.env import DIST_FILE, ENV_FILE, read_env_file
-    from tight_tasks.functions import DEFAULT_MEMORY
+    from tight_tasks.functions import DEFAULT_MEMORY, own_setting
 
     name = f"{app_name(root, settings)}-{stage}-{function}"
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
@@ -95,7 +87,7 @@ def lambda_environment(
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(
-                function_setting(settings, function, "memory_size", DEFAULT_MEMORY)
+                own_setting(settings, function, "memory_size", DEFAULT_MEMORY)
             ),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
@@ -449,6 +441,22 @@ def preflight(cors: Cors, api: str, request: HttpRequest) -> Answer:
 
 
 # -- the local API -------------------------------------------------------------------------
+# A function's instances at most under doit serve when it reserves no concurrency: Lambda
+# starts one per concurrent invocation; each here is a process of its own.
+LOCAL_CONCURRENCY = 10
+
+
+class Instances:
+    """One function's warm workers, as Lambda's instances of it: ``count`` made or being
+    made, ``idle`` those free now, ``all`` of them (stopped with serve)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle: list[Worker] = []
+        self.all: list[Worker] = []
+        self.turn = threading.Condition()
+
+
 class LocalApi:
     """The app's routes and warm workers: ``handle`` answers one request."""
 
@@ -456,8 +464,7 @@ class LocalApi:
         self.root, self.stage = root, stage
         self.out = out or sys.stdout
         self.print_lock = threading.Lock()
-        self.workers: dict[str, Worker] = {}
-        self.locks: dict[str, threading.Lock] = {}
+        self.instances: dict[str, Instances] = {}  # each function's warm workers
         self.state_lock = threading.Lock()
         self.routes_stamp: Any = None
         self.settings: dict[str, Any] = {}
@@ -544,13 +551,45 @@ class LocalApi:
         self.binary = binary_media_types(settings)
         return True
 
-    def worker(self, function: str) -> Worker:
+    def limit(self, function: str) -> int:
+        """How many instances of ``function`` may run at once: its reserved concurrency,
+        else ``LOCAL_CONCURRENCY``."""
+        from tight_tasks.functions import function_entry
+
+        reserved = function_entry(self.settings, function).get("reserved_concurrency")
+        return reserved if isinstance(reserved, int) else LOCAL_CONCURRENCY
+
+    def take(self, function: str, unless: threading.Event | None = None) -> Worker:
+        """An instance of ``function`` for one invocation: an idle one (the last used, the
+        warmest), else a new one while fewer than its limit exist, else the first to come
+        free. ``NotInvoked`` when ``unless`` is set by the time it has one."""
+        with self.state_lock:
+            instances = self.instances.setdefault(function, Instances())
+        worker: Worker | None = None
+        with instances.turn:
+            while True:
+                if unless is not None and unless.is_set():
+                    raise NotInvoked(function)
+                if instances.idle:
+                    worker = instances.idle.pop()
+                    break
+                if instances.count < self.limit(function):
+                    instances.count += 1
+                    break
+                instances.turn.wait(0.2 if unless is not None else None)
+        try:
+            return self.fresh(function, instances, worker)
+        except BaseException:
+            self.give(function, None)
+            raise
+
+    def fresh(self, function: str, instances: Instances, worker: Worker | None) -> Worker:
+        """``worker`` if its files are as it loaded them, else a new worker in its place."""
         from tight_tasks.config import runtime_config
-        from tight_tasks.functions import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+        from tight_tasks.functions import DEFAULT_MEMORY, DEFAULT_TIMEOUT, own_setting
         from tight_tasks.worker import Worker
 
         with self.state_lock:
-            worker = self.workers.get(function)
             moved = self.moved
             # Its files are compared only when something changed on disk since they last
             # were: a quiet inotify says so in one read.
@@ -558,6 +597,7 @@ class LocalApi:
             if worker is None or (not checked and worker.stale()):
                 if worker is not None:
                     worker.stop()
+                    instances.all.remove(worker)
                 config = runtime_config(self.settings)
                 config["stage"] = self.stage
                 worker = Worker(
@@ -565,15 +605,26 @@ class LocalApi:
                     function,
                     lambda_environment(self.root, self.settings, self.stage, function, self.dynamo),
                     config,
-                    function_setting(self.settings, function, "timeout", DEFAULT_TIMEOUT),
-                    function_setting(self.settings, function, "memory_size", DEFAULT_MEMORY),
+                    own_setting(self.settings, function, "timeout", DEFAULT_TIMEOUT),
+                    own_setting(self.settings, function, "memory_size", DEFAULT_MEMORY),
                     self.log_printer(function),
                 )
-                self.workers[function] = worker
-                self.locks.setdefault(function, threading.Lock())
+                instances.all.append(worker)
                 self.changes.watch(worker.watched)
             worker.seen = moved
             return worker
+
+    def give(self, function: str, worker: Worker | None) -> None:
+        """Back to idle after an invocation (None: a place taken that got no worker)."""
+        instances = self.instances.get(function)
+        if instances is None:  # serve stopped meanwhile, its workers with it
+            return
+        with instances.turn:
+            if worker is None:
+                instances.count -= 1
+            else:
+                instances.idle.append(worker)
+            instances.turn.notify()
 
     def call(
         self,
@@ -582,19 +633,19 @@ class LocalApi:
         limit: float | None = None,
         unless: threading.Event | None = None,
     ) -> dict[str, Any]:
-        """``function``'s answer to ``event`` from its warm worker, one invocation at a time
-        (as one Lambda instance); the folders of any file it newly loaded are watched from
-        then on. ``NotInvoked``, without invoking, when ``unless`` is set once its turn
-        comes (serve stopping: a worker started then would outlive it)."""
-        worker = self.worker(function)
-        with self.locks[function]:
-            if unless is not None and unless.is_set():
-                raise NotInvoked(function)
+        """``function``'s answer to ``event`` from one of its warm workers, each running one
+        invocation at a time (as a Lambda instance); the folders of any file it newly loaded
+        are watched from then on. ``NotInvoked``, without invoking, when ``unless`` is set
+        once its turn comes (serve stopping: a worker started then would outlive it)."""
+        worker = self.take(function, unless)
+        try:
             reply = worker.invoke(event, limit=limit)
             if worker.noted:  # it loaded more of the app: watch their folders too
                 worker.noted = False
                 with self.state_lock:
                     self.changes.watch(worker.watched)
+        finally:
+            self.give(function, worker)
         return reply
 
     def log_printer(self, function: str) -> Any:
@@ -605,9 +656,10 @@ class LocalApi:
 
     def stop(self) -> None:
         with self.state_lock:
-            for worker in self.workers.values():
-                worker.stop()
-            self.workers.clear()
+            for instances in self.instances.values():
+                for worker in instances.all:
+                    worker.stop()
+            self.instances.clear()
             self.changes.close()
 
     # -- a request ---------------------------------------------------------------------

@@ -326,12 +326,28 @@ class Builder:
             "CodeUri": f"{self.app}.zip",
             "Role": {"Fn::GetAtt": [role, "Arn"]},
         }
+        properties.update(self.own_settings(name, entry))
         if events:
             properties["Events"] = events
         properties.update(failure_properties)
         self.add(logical, {"Type": "AWS::Serverless::Function", "Properties": properties})
         self.outputs[f"{logical}Name"] = {"Value": {"Ref": logical}}
         self.outputs[f"{logical}Arn"] = {"Value": {"Fn::GetAtt": [logical, "Arn"]}}
+
+    def own_settings(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """The function's own timeout and memory where they differ from every function's
+        (Globals), and its reserved concurrency."""
+        from tight_tasks.functions import DEFAULT_MEMORY, function_setting, own_setting
+
+        properties: dict[str, Any] = {}
+        if self.timeout_of(name) != self.timeout:
+            properties["Timeout"] = self.timeout_of(name)
+        memory = own_setting(self.settings, name, "memory_size", DEFAULT_MEMORY)
+        if memory != function_setting(self.settings, "memory_size", DEFAULT_MEMORY):
+            properties["MemorySize"] = memory
+        if entry.get("reserved_concurrency") is not None:
+            properties["ReservedConcurrentExecutions"] = int(entry["reserved_concurrency"])
+        return properties
 
     def api_resource(self) -> None:
         if self.has_api:
@@ -420,6 +436,12 @@ class Builder:
         from tight_tasks.functions import DEFAULT_TIMEOUT, function_setting
 
         return function_setting(self.settings, "timeout", DEFAULT_TIMEOUT)
+
+    def timeout_of(self, name: str) -> int:
+        """Function ``name``'s timeout: its own, else every function's."""
+        from tight_tasks.functions import DEFAULT_TIMEOUT, own_setting
+
+        return own_setting(self.settings, name, "timeout", DEFAULT_TIMEOUT)
 
     def document(self) -> dict[str, Any]:
         from tight_tasks.failures import check_queue_names
