@@ -122,6 +122,84 @@ def test_prints_tight_lines_readable_and_other_lines_as_they_are(aws, app):
     assert done.stderr == ""
 
 
+def platform(kind: str, **record: object) -> str:
+    """Lambda's own record in the JSON log format the template's LoggingConfig selects."""
+    entry = {"time": "2024-05-01T12:00:00.100Z", "type": f"platform.{kind}",
+             "record": {"requestId": REQUEST, **record}}  # fmt: skip
+    return json.dumps(entry) + "\n"
+
+
+# The same invocation as INVOCATION, logged as the template deploys the function (LogFormat
+# JSON): Lambda's records are JSON, a print stays text, the logging module's lines are JSON.
+JSON_INVOCATION = (
+    json.dumps(
+        {
+            "time": "2024-05-01T12:00:00.000Z",
+            "type": "platform.initStart",
+            "record": {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "runtimeVersion": "python:3.11.v41",
+            },
+        }
+    )
+    + "\n",
+    platform("start", version="$LATEST"),
+    tight_line("order received", order_id="o-1", lines=3, note="two words"),
+    "a plain print\n",
+    json.dumps(
+        {
+            "timestamp": "2024-05-01T12:00:00.200Z",
+            "level": "WARNING",
+            "message": "slow charge",
+            "logger": "root",
+            "requestId": REQUEST,
+        }
+    )
+    + "\n",
+    platform("runtimeDone", status="success", metrics={"durationMs": 2.31}),
+    platform(
+        "report",
+        status="success",
+        metrics={
+            "durationMs": 2.31,
+            "billedDurationMs": 3,
+            "memorySizeMB": 256,
+            "maxMemoryUsedMB": 67,
+            "initDurationMs": 131.5,
+        },
+    ),
+    platform(
+        "report",
+        status="timeout",
+        errorType="Sandbox.Timedout",
+        metrics={"durationMs": 30000.0, "billedDurationMs": 30000},
+    ),
+)
+JSON_PRINTED = [
+    "initStart initializationType=on-demand phase=init runtimeVersion=python:3.11.v41",
+    f"START RequestId: {REQUEST} Version: $LATEST",
+    PRINTED[1],
+    "a plain print",
+    f"2024-05-01T12:00:00.200Z WARNING {REQUEST} slow charge logger=root",
+    f"END RequestId: {REQUEST}",
+    f"REPORT RequestId: {REQUEST}\tDuration: 2.31 ms\tBilled Duration: 3 ms\t"
+    "Memory Size: 256 MB\tMax Memory Used: 67 MB\tInit Duration: 131.5 ms",
+    f"REPORT RequestId: {REQUEST}\tDuration: 30000 ms\tBilled Duration: 30000 ms"
+    "  Status: timeout  Error Type: Sandbox.Timedout",
+]
+
+
+def test_prints_lambda_s_json_records_as_its_text_format_has_them(aws, app):
+    env, client = aws
+    client.create_log_group(logGroupName=GROUP)
+    put(client, *JSON_INVOCATION)
+    done = doit_logs(app, env, "stage=dev", "name=items")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == JSON_PRINTED
+    assert done.stderr == ""
+
+
 def test_since_reads_as_far_back_as_asked(aws, app):
     env, client = aws
     client.create_log_group(logGroupName=GROUP)

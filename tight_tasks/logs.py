@@ -1,8 +1,10 @@
 """``doit logs stage=<stage> name=<function>``: a deployed function's CloudWatch log, readable.
 
-Tight's JSON log lines (``tight.core.logger``) print as one line each: time, level, Lambda's
-request id, the message, then the extra fields as ``name=value`` (a traceback follows on
-indented lines). Lambda's own START/END/REPORT lines and plain prints print as they are.
+Tight's JSON log lines (``tight.core.logger``), and the runtime's for the logging module,
+print as one line each: time, level, Lambda's request id, the message, then the extra fields
+as ``name=value`` (a traceback follows on indented lines). Lambda's own records print as its
+text format has them (START, END, REPORT), whether the function logs in JSON (as the template
+deploys it) or in text; plain prints print as they are.
 ``since=`` says how far back to start; ``follow=true`` polls every 2 s for new events until
 Ctrl-C. ``AWS_ENDPOINT_URL`` (read by boto3) points the calls at a local emulator.
 """
@@ -25,6 +27,16 @@ LATE_MS = 30_000
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # The keys every Tight line carries; what else a line holds are the fields the code logged.
 TIGHT_KEYS = ("level", "message", "timestamp", "function", "request_id", "traceback")
+SHOWN_KEYS = (*TIGHT_KEYS, "requestId")  # the runtime's own JSON lines name it so
+# A platform.report record's metrics, in the order and words of the text format's REPORT.
+REPORT_METRICS = (
+    ("durationMs", "Duration", "ms"),
+    ("billedDurationMs", "Billed Duration", "ms"),
+    ("memorySizeMB", "Memory Size", "MB"),
+    ("maxMemoryUsedMB", "Max Memory Used", "MB"),
+    ("initDurationMs", "Init Duration", "ms"),
+    ("restoreDurationMs", "Restore Duration", "ms"),
+)
 SINCE_FORMS = "a duration such as 30s, 10m, 2h or 1d, or an ISO time such as 2024-05-01T12:00Z"
 
 
@@ -66,17 +78,50 @@ def readable(message: str, timestamp_ms: int) -> str:
             entry = json.loads(text)
         except ValueError:
             entry = None
+    if isinstance(entry, dict) and str(entry.get("type", "")).startswith("platform."):
+        return platform_line(entry) or text
     if not isinstance(entry, dict) or not {"level", "message"} <= set(entry):
         return text
     stamp = entry.get("timestamp") or _iso(timestamp_ms)
-    parts = [str(stamp), f"{entry.get('level')!s:<5}", str(entry.get("request_id") or "-")]
+    # Tight's lines say request_id; the runtime's JSON lines (the logging module's) requestId.
+    request = entry.get("request_id") or entry.get("requestId")
+    parts = [str(stamp), f"{entry.get('level')!s:<5}", str(request or "-")]
     parts.append(str(entry.get("message")))
-    parts += [f"{k}={_field(v)}" for k, v in entry.items() if k not in TIGHT_KEYS]
+    parts += [f"{k}={_field(v)}" for k, v in entry.items() if k not in SHOWN_KEYS]
     line = " ".join(parts)
     traceback = entry.get("traceback")
     if isinstance(traceback, str) and traceback:
         line += "".join(f"\n    {row}" for row in traceback.rstrip().splitlines())
     return line
+
+
+def platform_line(entry: dict[str, Any]) -> str | None:
+    """Lambda's own record of an invocation in the JSON log format (``{"time", "type":
+    "platform.report", "record"}``, which the template's LoggingConfig selects) as the text
+    format writes it: ``START``, ``END`` and ``REPORT`` lines; None for a record not read."""
+    record = entry.get("record")
+    if not isinstance(record, dict):
+        return None
+    kind = str(entry["type"])[len("platform.") :]
+    request = record.get("requestId", "-")
+    status = record.get("status")
+    failed = f"  Status: {status}" if status not in (None, "success") else ""
+    if record.get("errorType"):
+        failed += f"  Error Type: {record['errorType']}"
+    if kind == "start":
+        return f"START RequestId: {request} Version: {record.get('version', '$LATEST')}"
+    if kind == "runtimeDone":
+        return f"END RequestId: {request}{failed}"
+    if kind == "report":
+        metrics = record.get("metrics")
+        metrics = metrics if isinstance(metrics, dict) else {}
+        words = [f"REPORT RequestId: {request}"]
+        for key, label, unit in REPORT_METRICS:
+            if isinstance(metrics.get(key), (int, float)):
+                words.append(f"{label}: {metrics[key]:g} {unit}")
+        return "\t".join(words) + failed
+    fields = " ".join(f"{k}={_field(v)}" for k, v in record.items())
+    return f"{kind} {fields}".rstrip()
 
 
 def _iso(timestamp_ms: int) -> str:
