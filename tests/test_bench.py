@@ -12,14 +12,14 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "runtime"
 sys.path.insert(0, str(BENCH))
 
-from apps import FRAMEWORKS, build  # noqa: E402
+from apps import FRAMEWORKS, LAMBDA_PRELUDE, build  # noqa: E402
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 @pytest.mark.parametrize("size", [1, 50])
 def test_each_framework_answers_alike(framework, size, tmp_path):
     folder, entry = build(framework, size, tmp_path)
-    child = (BENCH / "child.py").read_text()
+    child = LAMBDA_PRELUDE + (BENCH / "child.py").read_text()  # as run.py runs it
     answers = {}
     for mode, method in (("invoke", "GET"), ("invoke", "POST"), ("cold", "GET")):
         result = subprocess.run(
