@@ -6,8 +6,14 @@
       admin: {auth: iam}                                   # SigV4-signed calls only
       orders: {auth: {function: authorize, ttl: 300}}      # a Lambda authorizer
       me: {auth: {cognito: {user_pool: us-east-1_AbC123}}}
+      items: {auth: {scopes: [items/read]}}               # the default's authorizer, and a scope
+      reports: {auth: {jwt: {issuer: ..., audience: reports}, scopes: [reports/read]}}
 
 The top-level ``auth`` is every route's default, ``functions.<name>.auth`` overrides it. The
+``scopes`` beside a token authorizer (jwt, cognito) are the OAuth scopes a route needs (the
+token carries at least one of them); they belong to the route, not to the authorizer, so
+routes with other scopes share one authorizer. A function's ``{scopes: [...]}`` alone keeps
+the app's token authorizer and replaces its scopes, as SAM's per-event scopes do. The
 shapes are checked when tight.yml is read (``check_auth``, called by ``tight_tasks.config``);
 what needs the app (which API, which functions) is checked when the route table is built
 (``route_auth``), so ``doit template``, ``doit serve`` and ``doit openapi`` all see one value.
@@ -16,7 +22,7 @@ what needs the app (which API, which functions) is checked when the route table 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tight.config import ConfigError
@@ -31,6 +37,9 @@ USER_POOL_ARN = re.compile(
     r"arn:aws[a-z-]*:cognito-idp:(?P<region>[a-z0-9-]+):\d{12}:userpool/(?P<id>[\w-]+_[0-9A-Za-z]+)"
 )
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+# An OAuth scope (RFC 6749 3.3): printable ASCII but space, '"' and '\\'.
+SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+INHERIT = "inherit"  # a function's {scopes: [...]} alone: the app's authorizer, these scopes
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,13 @@ class Auth:
     function: str = ""  # function: the authorizer's folder name
     ttl: int = DEFAULT_TTL  # function: seconds its answer is cached (0: not cached)
     headers: tuple[str, ...] = DEFAULT_IDENTITY  # function: the identity sources
+    scopes: tuple[str, ...] = ()  # jwt and cognito: the route needs one of these in the token
+
+    @property
+    def authorizer(self) -> Auth:
+        """The authorizer alone, without the route's scopes: what the API names and wires
+        once however many routes, with whatever scopes, it guards."""
+        return replace(self, scopes=()) if self.scopes else self
 
     @property
     def is_open(self) -> bool:
@@ -96,6 +112,20 @@ def parse_auth(value: Any, key: str = "auth") -> Auth:
         raise _words(key, f"{value!r} is not an auth; use {example}")
     if not isinstance(value, dict):
         raise _words(key, f"must be {example}, not {value!r}")
+    scopes: tuple[str, ...] = ()
+    if "scopes" in value:
+        scopes = _scopes(value["scopes"], f"{key}.scopes")
+        value = {k: v for k, v in value.items() if k != "scopes"}
+        if not value and key.startswith("functions."):
+            return Auth(kind=INHERIT, scopes=scopes)
+        if not value:
+            raise _words(
+                key,
+                "scopes alone need a token authorizer to check them: "
+                f"{key}: {{jwt: {{issuer, audience}}, scopes: [...]}} (or cognito)",
+            )
+        if "jwt" not in value and "cognito" not in value:
+            raise _words(f"{key}.scopes", SCOPES_ONLY_FOR_TOKENS)
     kinds = [k for k in ("jwt", "cognito", "function") if k in value]
     if len(kinds) != 1:
         found = f"both {' and '.join(kinds)}" if kinds else "none of jwt, cognito, function"
@@ -108,7 +138,28 @@ def parse_auth(value: Any, key: str = "auth") -> Auth:
         raise _words(key, f"{kind} takes no {', '.join(extra)} beside it")
     if kind == "function":
         return _function_auth(value, key)
-    return _token_auth(kind, value[kind], f"{key}.{kind}")
+    return replace(_token_auth(kind, value[kind], f"{key}.{kind}"), scopes=scopes)
+
+
+SCOPES_ONLY_FOR_TOKENS = (
+    "API Gateway checks scopes only in jwt and cognito tokens; remove scopes, or check them "
+    "in a Lambda authorizer's own code (iam and none carry no scopes)"
+)
+
+
+def _scopes(value: Any, key: str) -> tuple[str, ...]:
+    """tight.yml's ``scopes``: one scope or a list of them, each a word without spaces."""
+    found = [value] if isinstance(value, str) else value
+    if not isinstance(found, list) or not all(isinstance(s, str) for s in found):
+        raise _words(key, f"must be a list of OAuth scopes such as [items/read], not {value!r}")
+    if not found:
+        raise _words(key, "must list at least one scope; leave scopes out to require none")
+    for scope in found:
+        if not SCOPE.fullmatch(scope):
+            words = scope.split()
+            fix = f"; list each one: [{', '.join(words)}]" if len(words) > 1 else ""
+            raise _words(key, f"{scope!r} is not one OAuth scope (no spaces or quotes){fix}")
+    return tuple(dict.fromkeys(found))
 
 
 def _function_auth(value: dict[str, Any], key: str) -> Auth:
@@ -203,6 +254,17 @@ def route_auth(settings: dict[str, Any], function: str, api: str, authorizers: s
         return NONE
     auth = parse_auth(value, key)
     where = f"{key} in tight.yml"
+    if auth.kind == INHERIT:
+        default = settings.get("auth")
+        base = NONE if default is None else parse_auth(default, "auth")
+        if not base.is_token:
+            has = "no auth" if default is None else f"auth: {base.kind}"
+            raise ConfigError(
+                f"{where}: scopes alone keep the app's token authorizer, but tight.yml has "
+                f"{has}; give the authorizer beside them: {{jwt: {{issuer, audience}}, "
+                "scopes: [...]} (or cognito)"
+            )
+        auth = replace(base, scopes=auth.scopes)
     if auth.kind == "jwt" and api == "rest":
         raise ConfigError(
             f"{where}: jwt authorizers belong to HTTP APIs; set api: http, or on this REST API "
@@ -228,13 +290,14 @@ def route_auth(settings: dict[str, Any], function: str, api: str, authorizers: s
 
 
 def authorizer_names(auths: list[Auth]) -> dict[Auth, str]:
-    """The API's name for each authorizer among ``auths`` (none and iam have none):
+    """The API's name for each authorizer among ``auths``, keyed by ``Auth.authorizer``
+    (the auth without its route's scopes; none and iam have no name):
     ``JwtAuthorizer``, ``CognitoAuthorizer``, ``<Function>Authorizer``; a kind used with
     several settings numbers the later ones (``JwtAuthorizer2``) in the order given."""
     from tight_tasks.functions import camel
 
     names: dict[Auth, str] = {}
-    for auth in auths:
+    for auth in (auth.authorizer for auth in auths):
         if auth in names or auth.kind in ("none", "iam"):
             continue
         if auth.kind == "function":

@@ -75,10 +75,16 @@ def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
 
 def security_for(route: Any) -> list[dict[str, list[str]]] | None:
     """The OpenAPI ``security`` of one route, from tight.yml's auth on it (None: say
-    nothing, the route is open), named as the template names its authorizer."""
+    nothing, the route is open), named as the template names its authorizer.
+
+    A route with OAuth scopes passes a token that carries any one of them (API Gateway's
+    rule), while OpenAPI requires every scope listed in one requirement: so each scope is
+    a requirement of its own, and OpenAPI's list of requirements is the "any one of"."""
     if route.auth is None or not route.authorizer:
         return None
-    return [{route.authorizer: []}]
+    if not route.auth.scopes:
+        return [{route.authorizer: []}]
+    return [{route.authorizer: [scope]} for scope in route.auth.scopes]
 
 
 def security_scheme(auth: Any) -> dict[str, Any]:

@@ -230,6 +230,8 @@ def named_authorizers(table: list[Route]) -> list[Route]:
     return [
         row
         if row.auth is None
-        else replace(row, authorizer="AWS_IAM" if row.auth.kind == "iam" else names[row.auth])
+        else replace(
+            row, authorizer="AWS_IAM" if row.auth.kind == "iam" else names[row.auth.authorizer]
+        )
         for row in table
     ]

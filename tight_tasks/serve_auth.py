@@ -4,7 +4,8 @@ enforces it when deployed, before the route's function runs.
 - ``jwt`` and ``cognito``: the bearer token's signature is checked against the issuer's
   keys (``jwks_file`` when given, so no network is needed; else the issuer's published
   JWKS), then ``iss``, ``exp``, ``nbf`` and the audience (``aud`` or ``client_id``), with
-  PyJWT. The claims reach the function where the API puts them (``claims`` on REST,
+  PyJWT; a route with scopes needs one of them in the token's ``scope`` (or ``scp``) claim.
+  The claims reach the function where the API puts them (``claims`` on REST,
   ``jwt.claims`` on an HTTP API), as strings, as API Gateway passes them.
 - ``function``: the Lambda authorizer runs first, in its own warm worker, with the event
   the API sends it; its answer is kept per identity for the auth's ``ttl``, and a REST
@@ -142,15 +143,29 @@ class Gate:
                     f"the token's audience ({', '.join(map(str, filter(None, given))) or 'none'}) "
                     f"is not {' or '.join(auth.audience)}"
                 )
-        if (
-            auth.kind == "cognito"
-            and route.api == "rest"
-            and claims.get("token_use") not in (None, "id")
-        ):
-            raise unauthorized("a REST API's Cognito authorizer takes ID tokens (token_use id)")
+        if auth.kind == "cognito" and route.api == "rest":
+            # A method with scopes takes access tokens, one without takes ID tokens.
+            wanted = "access" if auth.scopes else "id"
+            if claims.get("token_use") not in (None, wanted):
+                why = "as the method has scopes" if auth.scopes else "as the method has no scopes"
+                raise unauthorized(
+                    f"a REST API's Cognito authorizer takes {'access' if auth.scopes else 'ID'} "
+                    f"tokens (token_use {wanted}) {why}"
+                )
+        carried = token_scopes(claims)
+        if auth.scopes and not set(auth.scopes) & set(carried):
+            why = (
+                f"the token's scopes ({' '.join(carried) or 'none'}) hold none of the "
+                f"route's ({' '.join(auth.scopes)})"
+            )
+            # An HTTP API's JWT authorizer: a valid token without the scope is a 403; a REST
+            # API's Cognito authorizer answers every refusal with its 401.
+            raise forbidden("http", "Forbidden", why) if route.api == "http" else unauthorized(why)
         context = event["requestContext"]
         if route.api == "http":
-            context["authorizer"] = {"jwt": {"claims": http_claims(claims), "scopes": None}}
+            # The token's scopes, all of them, on a route that has scopes; null on one without.
+            scopes = carried if auth.scopes else None
+            context["authorizer"] = {"jwt": {"claims": http_claims(claims), "scopes": scopes}}
         else:
             context["authorizer"] = {"claims": rest_claims(claims)}
 
@@ -308,6 +323,19 @@ class Gate:
 
 
 # -- what API Gateway passes on ------------------------------------------------------------------
+def token_scopes(claims: dict[str, Any]) -> list[str]:
+    """The OAuth scopes a token carries, as API Gateway reads them: its ``scope`` claim (a
+    space-separated string, as Cognito's access tokens and most issuers write it) and its
+    ``scp`` claim (a list, or a string likewise), in that order, each once."""
+    found: list[str] = []
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        words = value.split() if isinstance(value, str) else value
+        if isinstance(words, list):
+            found += [str(word) for word in words if isinstance(word, str) and word]
+    return list(dict.fromkeys(found))
+
+
 def http_claims(claims: dict[str, Any]) -> dict[str, str]:
     """An HTTP API's ``jwt.claims``: each value a string, a list as ``[a b]``."""
     return {key: http_text(value) for key, value in claims.items()}

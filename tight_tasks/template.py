@@ -157,6 +157,10 @@ def api_event(route: Route, authorizer: str | None = None) -> dict[str, Any]:
         }
     if authorizer:
         event["Properties"]["Auth"] = {"Authorizer": authorizer}
+        if route.auth is not None and route.auth.scopes:
+            # The route's own OAuth scopes (jwt, cognito): SAM writes them into the route's
+            # security, which API Gateway reads as the route's (the method's) scopes.
+            event["Properties"]["Auth"]["AuthorizationScopes"] = list(route.auth.scopes)
     return event
 
 
@@ -460,7 +464,7 @@ class Builder:
         self.tables()
         table = routes(self.root, self.settings, codes)
         self.authorizers = {
-            row.auth: row.authorizer
+            row.auth.authorizer: row.authorizer
             for row in table
             if row.auth is not None and row.authorizer and row.auth.kind != "iam"
         }
