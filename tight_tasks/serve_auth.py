@@ -259,13 +259,9 @@ class Gate:
     def authorizer(
         self, auth: Auth, route: Route, request: HttpRequest, event: dict[str, Any]
     ) -> None:
-        from tight.testing.events import as_authorizer_event
-
-        values = [request.header(name) for name in auth.headers]
-        if any(not value for value in values):
-            raise unauthorized(f"no {' or '.join(auth.headers)} header (the identity source)")
-        request_event = as_authorizer_event(event, auth.headers)
-        key = (auth.function, route.api, auth.headers, tuple(values))
+        request_event = authorizer_event(auth, request, event)
+        values = tuple(request.header(name) for name in auth.headers)
+        key = (auth.function, route.api, auth.headers, values)
         now = time.monotonic()
         with self.lock:
             cached = self.answers.get(key)
@@ -278,48 +274,75 @@ class Gate:
                 with self.lock:
                     self.answers[key] = (now + auth.ttl, answer)
         latency = int((time.monotonic() - started) * 1000)
-        context = event["requestContext"]
-        if route.api == "http":
-            if not isinstance(answer, dict) or not isinstance(answer.get("isAuthorized"), bool):
-                raise failed("http", f"{auth.function} answered {answer!r}, not a simple response")
-            if not answer["isAuthorized"]:
-                raise forbidden("http", "Forbidden", f"{auth.function} denied the request")
-            given = answer.get("context")
-            context["authorizer"] = {"lambda": dict(given) if isinstance(given, dict) else {}}
-            return
-        effect = policy_effect(answer, request_event["methodArn"])
-        if effect is None:
-            raise failed("rest", f"{auth.function} answered {answer!r}, not a policy")
-        if effect == "Deny":
-            raise forbidden(
-                "rest",
-                "User is not authorized to access this resource with an explicit deny",
-                f"{auth.function} denied the request",
-            )
-        if effect != "Allow":
-            raise forbidden(
-                "rest",
-                "User is not authorized to access this resource",
-                f"{auth.function}'s policy does not allow {request_event['methodArn']}",
-            )
-        given = answer.get("context") if isinstance(answer.get("context"), dict) else {}
-        context["authorizer"] = {
-            "principalId": str(answer["principalId"]),
-            **{str(k): rest_text(v) for k, v in given.items()},
-            "integrationLatency": latency,
-        }
+        event["requestContext"]["authorizer"] = authorizer_context(
+            auth.function, route.api, answer, request_event, latency
+        )
 
     def run_authorizer(self, function: str, request_event: dict[str, Any], api: str) -> Any:
         from tight_tasks.serve import INTEGRATION_LIMIT
 
         reply = self.api.call(function, request_event, limit=INTEGRATION_LIMIT)
-        if "timeout" in reply:
-            raise failed(api, f"{function} ran past its {reply['timeout']} s timeout")
-        if "error" in reply:
-            if api == "rest" and reply["error"] == "Exception: Unauthorized":
-                raise unauthorized(f"{function} raised Unauthorized")
-            raise failed(api, f"{function} raised {reply['error']}")
-        return reply.get("result")
+        return authorizer_answer(function, api, reply)
+
+
+# -- Lambda authorizers, for doit serve and doit invoke --------------------------------------------
+def authorizer_event(auth: Auth, request: HttpRequest, event: dict[str, Any]) -> dict[str, Any]:
+    """The event API Gateway sends ``auth``'s Lambda authorizer for ``request``, whose own
+    event is ``event``; a ``Refusal`` (401) when an identity source is missing, as the API
+    then answers at once, without calling the authorizer."""
+    from tight.testing.events import as_authorizer_event
+
+    if any(not request.header(name) for name in auth.headers):
+        raise unauthorized(f"no {' or '.join(auth.headers)} header (the identity source)")
+    return as_authorizer_event(event, auth.headers)
+
+
+def authorizer_answer(function: str, api: str, reply: dict[str, Any]) -> Any:
+    """The answer in a worker's ``reply`` from authorizer ``function``; a ``Refusal`` when it
+    ran out of time or raised (a REST API reads the error text ``Unauthorized`` as a 401)."""
+    if "timeout" in reply:
+        raise failed(api, f"{function} ran past its {reply['timeout']} s timeout")
+    if "error" in reply:
+        if api == "rest" and reply["error"] == "Exception: Unauthorized":
+            raise unauthorized(f"{function} raised Unauthorized")
+        raise failed(api, f"{function} raised {reply['error']}")
+    return reply.get("result")
+
+
+def authorizer_context(
+    function: str, api: str, answer: Any, request_event: dict[str, Any], latency: int = 0
+) -> dict[str, Any]:
+    """What the API makes of authorizer ``function``'s ``answer`` to ``request_event``: the
+    ``requestContext.authorizer`` the route's function gets; a ``Refusal`` when the answer
+    turns the caller away (403), or is no answer at all (500)."""
+    if api == "http":
+        if not isinstance(answer, dict) or not isinstance(answer.get("isAuthorized"), bool):
+            raise failed("http", f"{function} answered {answer!r}, not a simple response")
+        if not answer["isAuthorized"]:
+            raise forbidden("http", "Forbidden", f"{function} denied the request")
+        given = answer.get("context")
+        return {"lambda": dict(given) if isinstance(given, dict) else {}}
+    effect = policy_effect(answer, request_event["methodArn"])
+    if effect is None:
+        raise failed("rest", f"{function} answered {answer!r}, not a policy")
+    if effect == "Deny":
+        raise forbidden(
+            "rest",
+            "User is not authorized to access this resource with an explicit deny",
+            f"{function} denied the request",
+        )
+    if effect != "Allow":
+        raise forbidden(
+            "rest",
+            "User is not authorized to access this resource",
+            f"{function}'s policy does not allow {request_event['methodArn']}",
+        )
+    given = answer.get("context") if isinstance(answer.get("context"), dict) else {}
+    return {
+        "principalId": str(answer["principalId"]),
+        **{str(k): rest_text(v) for k, v in given.items()},
+        "integrationLatency": latency,
+    }
 
 
 # -- what API Gateway passes on ------------------------------------------------------------------
