@@ -568,6 +568,7 @@ def _generate_function(name: str, methods: str, trigger: str, model: str) -> Any
             f"next: put auth: {{function: {name}}} in {CONFIG_FILE} (every route) or in "
             f"functions.<name> (one function's routes)"
         )
+        print(f"try it: {name.upper()}_TOKEN=abc doit invoke name={name} token='Bearer abc'")
     elif trigger:
         print(f"added functions.{name} ({trigger}) to {CONFIG_FILE}")
 
