@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +174,8 @@ def authorizer_request(
     if token:
         headers.append((auth.headers[0], token))
     request = HttpRequest(method, path, headers, b"", "127.0.0.1")
+    import uuid
+
     request_id = str(uuid.uuid4())
     if api == "http":
         event = http_event(request, match, request_id, "127.0.0.1")
@@ -316,8 +317,16 @@ def task_invoke() -> dict[str, Any]:
                 + ", ".join(HTTP_KINDS + RECORD_KINDS)
                 + " (default: what the function serves)",
             ),
-            param("method", "for an HTTP kind: the method (default GET)"),
-            param("path", "for an HTTP kind: the path (default /); for s3: the key"),
+            param(
+                "method",
+                "for an HTTP kind: the method (default GET); for a Lambda authorizer: the "
+                "route's (default: the first route it guards)",
+            ),
+            param(
+                "path",
+                "for an HTTP kind: the path (default /); for s3: the key; for a Lambda "
+                "authorizer: the route's (default: the first route it guards)",
+            ),
             param("body", "the body or message: JSON, or text"),
             param(
                 "token",
