@@ -296,8 +296,10 @@ def build(framework: str, root: Path) -> tuple[Path, str]:
     if framework == "model":
         folder = root / framework
         folder.mkdir(parents=True)
-        (folder / "handler.py").write_text(MODEL_ONLY)
-        return folder, "handler.handler"
+        # Its own module name: the per-invoke timing imports every handler in one
+        # interpreter, where a second "handler" module would be Powertools' again.
+        (folder / "model_handler.py").write_text(MODEL_ONLY)
+        return folder, "model_handler.handler"
     if framework == "powertools":
         folder = root / framework
         folder.mkdir(parents=True)
