@@ -32,6 +32,10 @@ def hermetic(tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    # uv asked to lock for a Python this machine lacks would download that Python (the
+    # Internet, or about 12 s of retries offline) only to build sdists with it; the
+    # wheelhouse's lock is the same with this interpreter.
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
