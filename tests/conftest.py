@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 # pytester's in-process runs put sys.modules back as they found it; PyYAML's C extension
 # cannot be loaded twice, so a yaml first imported inside such a run (the toolkit imports
@@ -94,6 +95,34 @@ def load_app(tmp_path: Path) -> Iterator[Callable[..., ModuleType]]:
         vendored = str(Path(path) / "app" / "vendored")
         while vendored in sys.path:
             sys.path.remove(vendored)
+
+
+# What RecordedApp.keep leaves out: pytester's runs and captures, and bytecode.
+NOT_KEPT = shutil.ignore_patterns("runpytest-*", "stdout", "stderr", "__pycache__")
+
+
+class RecordedApp:
+    """An app that a module's first test recorded against real servers on 127.0.0.1, kept
+    for the module's other tests: each copies it into its own folder instead of recording
+    the same app again (seconds each: the servers, and pytest run in a subprocess)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: Any = None  # what the recording run left for the tests to check
+
+    def keep(self, root: Path, made: Any) -> None:
+        """Keep the recorded app at ``root`` (not pytester's own runs), and ``made``."""
+        shutil.copytree(root, self.folder, ignore=NOT_KEPT)
+        self.made = made
+
+    def copy_to(self, root: Path) -> None:
+        shutil.copytree(self.folder, root, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def recorded_once(tmp_path_factory: pytest.TempPathFactory) -> RecordedApp:
+    """One per module (and xdist worker): see RecordedApp."""
+    return RecordedApp(tmp_path_factory.mktemp("recorded") / "app")
 
 
 @pytest.fixture(autouse=True)

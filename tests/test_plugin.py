@@ -109,13 +109,24 @@ def files_under(root: Path) -> dict[Path, bytes]:
 
 
 @pytest.fixture
-def recorded_app(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    """An app whose tests were recorded against moto and the quote API, both now stopped."""
+def recorded_app(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, recorded_once):
+    """An app whose tests were recorded against moto and the quote API, both now stopped;
+    recorded by the module's first test, a copy of that recording for the others."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("TIGHT_RECORD", raising=False)
+    if recorded_once.made is None:
+        recorded_once.keep(pytester.path, record(pytester))
+    else:
+        recorded_once.copy_to(pytester.path)
+    return pytester, {pytester.path / name: data for name, data in recorded_once.made.items()}
+
+
+def record(pytester: pytest.Pytester) -> dict[Path, bytes]:
+    """Record the app's tests in ``pytester.path``; the files the plugin wrote, by path
+    relative to it."""
     with moto_server() as endpoint, quote_server(QUOTE_TOKEN, QUOTE_COOKIE) as quote_url:
         boto3.client(
             "dynamodb",
@@ -144,14 +155,13 @@ def recorded_app(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         )
         result.assert_outcomes(passed=2)
     # What the plugin wrote: new files in the app (pytester's own captures live elsewhere).
-    written = {
-        p: b
+    return {
+        p.relative_to(pytester.path): b
         for p, b in files_under(pytester.path).items()
         if p not in before
         and not p.is_relative_to(pytester.path / "runpytest-0")
         and p.name not in ("stdout", "stderr")
     }
-    return pytester, written
 
 
 def playback(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

@@ -179,8 +179,9 @@ def files_under(root: Path) -> dict[Path, bytes]:
 
 
 @pytest.fixture
-def recorded(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    """The app, recorded against moto and the OAuth provider (both stopped after)."""
+def recorded(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, recorded_once):
+    """The app, recorded against moto and the OAuth provider (both stopped after); recorded
+    by the module's first test, a copy of that recording for the other."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
@@ -191,6 +192,17 @@ def recorded(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(key, value)
     for key in ("TIGHT_RECORD", "TIGHT_DYNAMO_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
+    if recorded_once.made is None:
+        recorded_once.keep(pytester.path, record(pytester))
+    else:
+        recorded_once.copy_to(pytester.path)
+    result, written = recorded_once.made
+    return pytester, result, {pytester.path / name: data for name, data in written.items()}
+
+
+def record(pytester: pytest.Pytester) -> tuple[pytest.RunResult, dict[Path, bytes]]:
+    """Record the app's test in ``pytester.path``: the run's result, and the files the
+    plugin wrote, by path relative to it."""
     secrets = {
         "client_secret": CLIENT_SECRET,
         "code": AUTH_CODE,
@@ -240,13 +252,13 @@ def recorded(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         )
         result.assert_outcomes(passed=1)
     written = {
-        p: b
+        p.relative_to(pytester.path): b
         for p, b in files_under(pytester.path).items()
         if p not in before
         and not p.is_relative_to(pytester.path / "runpytest-0")
         and p.name not in ("stdout", "stderr")
     }
-    return pytester, result, written
+    return result, written
 
 
 def test_no_planted_secret_is_in_any_written_file(recorded):
