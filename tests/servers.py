@@ -4,15 +4,40 @@ and the worker processes a ``doit serve`` left running."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from tight.testing.servers import moto_server
 
-__all__ = ["moto_server", "oauth_server", "quote_server", "worker_pids"]
+__all__ = ["moto_server", "oauth_server", "quote_server", "run", "wait_for", "worker_pids"]
+
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """One of the environment's commands (``tight``, ``doit``, ``pytest``), run to its end."""
+    return subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def wait_for(condition: Callable[[], Any], what: str, bound: float = 40.0) -> Any:
+    """``condition()``'s first true value, asked every 0.1 s; fails naming ``what`` after
+    ``bound`` seconds."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {bound} s")
 
 
 class QuoteHandler(BaseHTTPRequestHandler):

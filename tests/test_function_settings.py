@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import run, wait_for
 
 from tight.testing.servers import free_port, wait_for_port
 
@@ -66,12 +67,6 @@ from tight.providers.aws.controllers import sqs
 def on_message(*args, **kwargs):
     pass
 """
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
-    )
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +165,14 @@ def test_serve_runs_concurrent_invocations_in_instances_of_their_own(shop):
         assert [status for status, _ in answers] == [200, 200, 200], answers
         assert [body["seen"] for _, body in answers] == [3, 3, 3]
         assert len({body["pid"] for _, body in answers}) == 3
-        cold = [line for line in console.read_text().splitlines() if "/gather" in line]
-        assert sum(1 for line in cold if line.rstrip().endswith("cold")) == 3, cold
+
+        def cold_lines() -> list[str]:
+            lines = console.read_text().splitlines()
+            return [line for line in lines if "/gather" in line and line.rstrip().endswith("cold")]
+
+        # The console's line for a request follows its answer: wait for all three.
+        wait_for(lambda: len(cold_lines()) >= 3, "three cold starts on the console")
+        assert len(cold_lines()) == 3, console.read_text()
         # Once they are warm, one more request takes one of them.
         (again,) = get_all(port, ["/gather?n=3&expect=0&wait=0"])
         assert again[1]["pid"] in {body["pid"] for _, body in answers}

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
-from servers import worker_pids
+from servers import run, wait_for, worker_pids
 
 from tight.testing.servers import free_port, wait_for_port
 
@@ -72,22 +72,6 @@ functions:
   notify:
     sns: news
 """
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
-    )
-
-
-def wait_for(condition: Callable[[], Any], what: str, bound: float = 40.0) -> Any:
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {bound} s")
 
 
 class Local:

@@ -11,31 +11,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import boto3
+from servers import run, wait_for
 
 from tight.testing.servers import free_port, wait_for_port
 
 BIN = Path(sys.executable).parent
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True
-    )
-
-
-def wait_for(condition: Callable[[], Any], what: str, bound: float = 40.0) -> Any:
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {bound} s")
 
 
 FAILING_NEWS = """
