@@ -32,6 +32,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 pytest_plugins = ["pytester"]
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile tight and tight_tasks to bytecode before any test starts a process.
+
+    The project is installed editable, so its bytecode is written only by the imports
+    themselves, and not at all where PYTHONDONTWRITEBYTECODE is set (as on the machines the
+    suite runs on): each of the ~900 doit and tight commands the tests run would compile the
+    toolkit from source again, 0.18 s of the 0.31 s a `doit list` takes. Python reads a .pyc
+    that is there either way and checks it against its source; __pycache__ is git-ignored.
+    """
+    import compileall
+
+    import tight_tasks
+
+    for package in (tight, tight_tasks):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+
+
 APP_INDEX = """\
 from app.vendored.tight.providers.aws.lambda_app import app as app
 app.run()
