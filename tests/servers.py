@@ -68,7 +68,7 @@ def quote_server(token: str, cookie: str) -> Iterator[str]:
     QuoteHandler.token, QuoteHandler.cookie = token, cookie
     QuoteHandler.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), QuoteHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/quote"
@@ -156,7 +156,7 @@ def oauth_server(secrets: dict[str, str], expected_headers: dict[str, str]) -> I
     OAuthHandler.expected_headers = dict(expected_headers)
     OAuthHandler.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), OAuthHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -19,7 +19,7 @@ import pytest
 
 def serve():
     server = socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
 
 

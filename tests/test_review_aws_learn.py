@@ -36,7 +36,7 @@ class Echo(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoints(monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     with moto_server() as aws:
         monkeypatch.setenv("AWS_ENDPOINT_URL", aws)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -140,7 +140,7 @@ class EchoAll(BaseHTTPRequestHandler):
 @pytest.fixture
 def echo_all(monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), EchoAll)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     with moto_server() as aws:
         monkeypatch.setenv("AWS_ENDPOINT_URL", aws)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -117,7 +117,7 @@ class Leaky(BaseHTTPRequestHandler):
 @pytest.fixture
 def leaky_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Leaky)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -214,7 +214,7 @@ def test_a_file_upload_plays_back_whatever_boundary_requests_draws(tmp_path):
     import requests
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Upload)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/upload"
     cassette = tmp_path / "upload.yaml"
     recorder = HttpRecorder(cassette, "record", policy())

@@ -165,7 +165,7 @@ def test_a_recorded_cassette_holds_none_of_them(tmp_path):
     import requests
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Leaky)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
 
     def exercise() -> tuple:

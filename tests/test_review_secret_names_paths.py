@@ -95,7 +95,7 @@ def test_a_recorded_cassette_holds_none_of_them(tmp_path):
     import requests
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     values = {name: f"{VALUE}-{index}" for index, name in enumerate(NAMES)}
     env = {**values, "CONN": DSN, "REGION": "eu-west-1"}
