@@ -201,7 +201,11 @@ def test_auth_the_api_cannot_deploy_is_refused_with_the_fix(app, api, default, o
 
 
 def test_doit_template_says_it_in_one_error_line_and_writes_nothing(app):
-    configure(app, "http", JWT)  # a good template first (xdist may run this test alone)
+    # A good template first (xdist may run this test alone, or after one that set
+    # api_definition, which an HTTP API refuses).
+    settings = configure(app, "http", JWT)
+    settings.pop("api_definition", None)
+    (app / "tight.yml").write_text(yaml.safe_dump(settings))
     assert run("doit", "template", cwd=app).returncode == 0
     configure(app, "rest", JWT)
     before = (app / "build/template.yml").read_bytes()
