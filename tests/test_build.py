@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from scaffolds import scaffold
 from wheelhouse import build_wheelhouse, make_wheel
 
 BIN = Path(sys.executable).parent
@@ -52,9 +53,7 @@ def run(
 
 
 def make_app(folder: Path, wheels: Path, requirements: str, **settings: object) -> Path:
-    run("tight", "generate_app", "name=shop", f"dir={folder}", cwd=folder)
-    root = folder / "shop"
-    run("doit", "generate_function", "name=items", "methods=get,post", cwd=root)
+    root = scaffold(folder, "shop", ("generate_function", "name=items", "methods=get,post"))
     (root / "requirements.in").write_text(requirements)
     extra = {"no_index": True, "find_links": str(wheels), **settings}
     for key, value in extra.items():  # in place of the scaffold's line: a key is written once

@@ -22,6 +22,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from scaffolds import scaffold
 from servers import moto_server
 
 from tight_tasks.deploy import default_bucket
@@ -103,9 +104,7 @@ def run(*command: str, cwd: Path, stdin: str | None = None) -> subprocess.Comple
 
 
 def make_app(folder: Path) -> Path:
-    assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
-    root = folder / "shop"
-    assert run("doit", "generate_model", "name=item", cwd=root).returncode == 0
+    root = scaffold(folder, "shop", ("generate_model", "name=item"))
     for name, source in {
         "orders": ORDERS,
         "alerts": ALERTS,

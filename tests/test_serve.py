@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from scaffolds import scaffold
 from servers import worker_pids
 
 from tight.testing.servers import free_port, wait_for_port
@@ -105,11 +106,10 @@ def workdir(tmp_path, monkeypatch):
 
 
 def make_app(folder: Path, api: str) -> Path:
-    assert run("tight", "generate_app", "name=shop", cwd=folder).returncode == 0
-    root = folder / "shop"
-    for name in ("echo", "raw"):
-        done = run("doit", "generate_function", f"name={name}", "methods=get,post", cwd=root)
-        assert done.returncode == 0, done.stderr
+    functions = [
+        ("generate_function", f"name={name}", "methods=get,post") for name in ("echo", "raw")
+    ]
+    root = scaffold(folder, "shop", *functions)
     (root / "app/functions/echo/handler.py").write_text(ECHO)
     (root / "app/functions/raw/handler.py").write_text(RAW)
     settings = yaml.safe_load((root / "tight.yml").read_text())

@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from scaffolds import scaffold
 
 from tight import config
 from tight_tasks.deploy import to_cloudformation
@@ -97,9 +98,7 @@ def set_settings(root: Path, **values: object) -> None:
 def app(tmp_path, monkeypatch):
     """An app with two HTTP functions, a function per event source, two models, a layer."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert run("tight", "generate_app", "name=shop", cwd=tmp_path).returncode == 0
-    root = tmp_path / "shop"
-    assert run("doit", "generate_model", "name=item", cwd=root).returncode == 0
+    root = scaffold(tmp_path, "shop", ("generate_model", "name=item"))
     (root / "app/models/order.py").write_text(ORDER_MODEL)
     (root / "app/lib").mkdir(exist_ok=True)
     (root / "app/lib/__init__.py").write_text("")
