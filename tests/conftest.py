@@ -50,6 +50,18 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``slow``, the suite's handful of longest, run first.
+
+    pytest-xdist hands its workers tests in the order collected, and a worker never takes
+    over tests another has queued: a 25 s test collected near the end (test_tutorial is)
+    kept one worker busy while the other had nothing left. Run first, the long tests overlap
+    with the rest. Mark only the few longest: they all go to the first worker's first batch
+    (an eighth of the suite), and must stay well under half of the whole run.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
+
+
 APP_INDEX = """\
 from app.vendored.tight.providers.aws.lambda_app import app as app
 app.run()

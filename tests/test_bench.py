@@ -41,6 +41,7 @@ def test_each_framework_answers_alike(framework, size, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_the_serve_benchmark_runs_both_servers_and_leaves_no_process(tmp_path):
     """A --quick run of bench/serve/run.py: Tight and chalice local answer alike (the bench
     checks every answer), every figure is there, and both servers are stopped."""

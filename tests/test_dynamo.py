@@ -162,6 +162,7 @@ def test_stop_stops_only_the_server_it_started(command_app):
         other.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (CACHE / "wheels-dynamo").is_dir(), reason="run `make test`: it fetches moto's wheels"
 )

@@ -350,6 +350,7 @@ def step_doit_dlq_errors_name_the_fix(local):
     assert "error: no local server is running" in stopped.stderr
 
 
+@pytest.mark.slow
 def test_serve_then_stop_then_doit_dlq(local):
     """One scenario, its steps in order on one app and one local server (each step needs
     what the ones before it left: messages in the dead-letter queues, serve stopped), so it

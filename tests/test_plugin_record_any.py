@@ -202,6 +202,7 @@ def counts(output: str) -> dict[str, int]:
     return {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|error)", output)}
 
 
+@pytest.mark.slow
 def test_every_style_of_test_passes_recorded_and_then_offline(shop: Path) -> None:
     before = tree(shop)
     with quote_server(TOKEN, COOKIE) as url:

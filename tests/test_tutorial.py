@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from openapi_spec_validator import validate
 
 from tight.testing.servers import free_port, wait_for_port
@@ -62,6 +63,7 @@ def assert_orders_has_its_dead_letter_queue(env: dict[str, str]) -> None:
     assert attribute("shop-dev-orders-dlq", "MessageRetentionPeriod") == str(14 * 24 * 3600)
 
 
+@pytest.mark.slow
 def test_every_command_of_the_tutorial_runs(tmp_path):
     port, serve_port, local_port = free_port(), free_port(), free_port()
     text = TUTORIAL.read_text().replace("127.0.0.1:5000", f"127.0.0.1:{port}")
